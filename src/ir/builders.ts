@@ -1,0 +1,76 @@
+import type { CircuitBreakers, Cluster, Endpoint, PoolSettings } from './cluster.js';
+import { ENVOY, LEGATE } from './defaults.js';
+import type { Listener } from './listener.js';
+import { defaultOrigin, type Dialect, type Origins } from './origin.js';
+
+/** Envoy's cluster defaults, each with its origin. Translators override what manifests set. */
+export function clusterDefaults(
+  name: string,
+  endpoints: Endpoint[],
+  dialect: Dialect = 'envoy',
+): Cluster {
+  const d = (n: string) => defaultOrigin(dialect === 'istio' ? 'istio' : 'envoy', n);
+  const circuitBreakers: CircuitBreakers = {
+    maxConnections: ENVOY.MAX_CONNECTIONS,
+    maxPendingRequests: ENVOY.MAX_PENDING_REQUESTS,
+    maxRequests: ENVOY.MAX_REQUESTS,
+    maxRetries: ENVOY.MAX_RETRIES,
+    origin: {
+      maxConnections: d('ENVOY.MAX_CONNECTIONS'),
+      maxPendingRequests: d('ENVOY.MAX_PENDING_REQUESTS'),
+      maxRequests: d('ENVOY.MAX_REQUESTS'),
+      maxRetries: d('ENVOY.MAX_RETRIES'),
+    },
+  };
+  const pool: PoolSettings = {
+    connectTimeoutMs: ENVOY.CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: ENVOY.UPSTREAM_IDLE_TIMEOUT_MS,
+    maxConnectionDurationMs: 0,
+    maxRequestsPerConnection: 0,
+    h2MaxConcurrentStreams: ENVOY.H2_MAX_CONCURRENT_STREAMS,
+    origin: {
+      connectTimeoutMs: d('ENVOY.CONNECT_TIMEOUT_MS'),
+      idleTimeoutMs: d('ENVOY.UPSTREAM_IDLE_TIMEOUT_MS'),
+      h2MaxConcurrentStreams: d('ENVOY.H2_MAX_CONCURRENT_STREAMS'),
+    },
+  };
+  const origin: Origins = {
+    protocol: d('upstream protocol: the client\'s'),
+    lbPolicy: d('round_robin'),
+    healthyPanicThreshold: d('ENVOY.HEALTHY_PANIC_THRESHOLD'),
+  };
+  return {
+    name,
+    protocol: 'downstream',
+    lbPolicy: 'round_robin',
+    endpoints,
+    circuitBreakers,
+    pool,
+    healthyPanicThreshold: ENVOY.HEALTHY_PANIC_THRESHOLD,
+    origin,
+  };
+}
+
+/** A listener with Envoy's downstream defaults and no virtual hosts. */
+export function listenerDefaults(name: string, address: string, port: number): Listener {
+  const d = (n: string) => defaultOrigin('envoy', n);
+  return {
+    name,
+    address,
+    port,
+    virtualHosts: [],
+    limits: {
+      maxRequestHeadersKb: ENVOY.MAX_REQUEST_HEADERS_KB,
+      maxHeadersCount: ENVOY.MAX_HEADERS_COUNT,
+      maxConcurrentStreams: LEGATE.DOWNSTREAM_MAX_CONCURRENT_STREAMS,
+      idleTimeoutMs: 0,
+    },
+    trustedCidrs: [],
+    preserveExternalRequestId: true,
+    origin: {
+      'limits.maxRequestHeadersKb': d('ENVOY.MAX_REQUEST_HEADERS_KB'),
+      'limits.maxHeadersCount': d('ENVOY.MAX_HEADERS_COUNT'),
+      'limits.maxConcurrentStreams': defaultOrigin('legate', 'LEGATE.DOWNSTREAM_MAX_CONCURRENT_STREAMS'),
+    },
+  };
+}

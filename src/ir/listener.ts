@@ -1,0 +1,42 @@
+import type { Origins } from './origin.js';
+import type { VirtualHost } from './route.js';
+
+export type Tls = {
+  /** PEM text or a path; paths are read at build time. */
+  certFile?: string;
+  keyFile?: string;
+  cert?: string;
+  key?: string;
+};
+
+export type AccessLog = {
+  format: 'text' | 'json';
+  /** `-` = standard output. */
+  path: string;
+  /** Include the per-attempt trace in text lines too (always in JSON). */
+  attemptTrace?: boolean;
+};
+
+export type Listener = {
+  name: string;
+  address: string;
+  port: number;
+  tls?: Tls;
+  virtualHosts: VirtualHost[];
+  limits: {
+    maxRequestHeadersKb: number;
+    maxHeadersCount: number;
+    maxConcurrentStreams: number;
+    /** Downstream keep-alive idle timeout; 0 = Node's default. */
+    idleTimeoutMs: number;
+  };
+  /**
+   * Requests from these networks are trusted: `x-envoy-*` control headers are honoured instead of
+   * stripped. CIDRs; empty = nobody is trusted.
+   */
+  trustedCidrs: string[];
+  /** Keep an incoming x-request-id (Envoy's preserve_external_request_id). */
+  preserveExternalRequestId: boolean;
+  accessLog?: AccessLog;
+  origin: Origins;
+};

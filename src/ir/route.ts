@@ -1,0 +1,136 @@
+import type { Origins } from './origin.js';
+import type { RetryPolicy, HedgePolicy, FaultPolicy, TimeoutPolicy } from './policy.js';
+
+/** Path match. `prefix` is segment-aware (Gateway API) unless `segmentAware` is false (Istio). */
+export type PathMatch =
+  | { kind: 'exact'; value: string; ignoreCase?: boolean }
+  | { kind: 'prefix'; value: string; segmentAware: boolean; ignoreCase?: boolean }
+  | { kind: 'regex'; value: string };
+
+/**
+ * String matcher shared by header, query and authority matches. `present` tests existence only;
+ * `invert` negates the result (Istio's withoutHeaders, Envoy's invert_match).
+ */
+export type StringMatch =
+  | { kind: 'exact'; value: string; ignoreCase?: boolean }
+  | { kind: 'prefix'; value: string; ignoreCase?: boolean }
+  | { kind: 'suffix'; value: string; ignoreCase?: boolean }
+  | { kind: 'contains'; value: string; ignoreCase?: boolean }
+  | { kind: 'regex'; value: string }
+  | { kind: 'present' };
+
+export type HeaderMatch = { name: string; match: StringMatch; invert?: boolean };
+/** `absent` is a header match with kind present and invert true. */
+export type QueryMatch = { name: string; match: StringMatch; invert?: boolean };
+
+export type GrpcMethodMatch = {
+  kind: 'exact' | 'regex';
+  /** Fully qualified service, such as `helloworld.Greeter`; absent matches any service. */
+  service?: string;
+  method?: string;
+};
+
+export type RouteMatch = {
+  path?: PathMatch;
+  /** Upper-case HTTP method. */
+  method?: string;
+  headers?: HeaderMatch[];
+  query?: QueryMatch[];
+  grpc?: GrpcMethodMatch;
+  /** Istio `match.port`: only when the request arrived on this listener port. */
+  port?: number;
+};
+
+export type HeaderValue = { name: string; value: string };
+
+/** Request or response header edits, applied in the order remove, set, add. */
+export type HeaderMutation = {
+  set?: HeaderValue[];
+  add?: HeaderValue[];
+  remove?: string[];
+};
+
+export type WeightedCluster = {
+  cluster: string;
+  weight: number;
+  /** Backend-level header edits (Gateway API backendRef filters). */
+  requestHeaders?: HeaderMutation;
+  responseHeaders?: HeaderMutation;
+};
+
+export type PathRewrite =
+  | { kind: 'full'; value: string }
+  /** Replace the matched prefix (Gateway API ReplacePrefixMatch, Istio rewrite.uri on a prefix). */
+  | { kind: 'prefix'; value: string }
+  | { kind: 'regex'; pattern: string; substitution: string };
+
+export type Rewrite = {
+  path?: PathRewrite;
+  /** New :authority / Host. */
+  authority?: string;
+};
+
+export type Redirect = {
+  scheme?: 'http' | 'https';
+  host?: string;
+  port?: number;
+  path?: PathRewrite;
+  /** 301 (default), 302, 303, 307 or 308. */
+  statusCode: 301 | 302 | 303 | 307 | 308;
+};
+
+export type DirectResponse = { status: number; body?: string; contentType?: string };
+
+export type Mirror = { cluster: string; percent: number };
+
+export type RouteAction =
+  | { kind: 'forward'; clusters: WeightedCluster[] }
+  | { kind: 'redirect'; redirect: Redirect }
+  | { kind: 'direct'; response: DirectResponse };
+
+/**
+ * Ordering key for Gateway API precedence across routes of one virtual host. Routes with the same
+ * match specificity are ordered by creation timestamp, then namespace/name, then rule and match index.
+ */
+export type RouteSortKey = {
+  creationTimestamp?: string;
+  namespacedName: string;
+  ruleIndex: number;
+  matchIndex: number;
+};
+
+export type Route = {
+  /** Unique within its virtual host; appears in stats and logs. */
+  name: string;
+  match: RouteMatch;
+  action: RouteAction;
+  timeout?: TimeoutPolicy;
+  retry?: RetryPolicy;
+  hedge?: HedgePolicy;
+  fault?: FaultPolicy;
+  mirrors?: Mirror[];
+  requestHeaders?: HeaderMutation;
+  responseHeaders?: HeaderMutation;
+  rewrite?: Rewrite;
+  sortKey?: RouteSortKey;
+  origin: Origins;
+};
+
+export type VirtualHost = {
+  name: string;
+  /** Exact names, `*.suffix` wildcards, or `*` for any. Ports are ignored when matching. */
+  domains: string[];
+  /**
+   * `ordered`: the first route whose match succeeds wins (Istio, Envoy).
+   * `gateway-api`: routes are sorted by Gateway API precedence at compile time.
+   */
+  routeOrder: 'ordered' | 'gateway-api';
+  routes: Route[];
+  /** Send `x-envoy-attempt-count` upstream. */
+  includeAttemptCountInRequest?: boolean;
+  /** Send `x-envoy-attempt-count` downstream. */
+  includeAttemptCountInResponse?: boolean;
+  retry?: RetryPolicy;
+  hedge?: HedgePolicy;
+  origin: Origins;
+};
