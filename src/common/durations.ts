@@ -43,7 +43,8 @@ export function parseGoDuration(text: string): DurationResult {
   }
   let ms = 0;
   for (const m of text.matchAll(GO_PART)) ms += Number(m[1]) * UNIT_MS[m[2] as string]!;
-  return { ok: true, ms: Math.ceil(ms - 1e-9) };
+  // Sub-millisecond values round up ("1us" is 1 ms, not 0); the epsilon absorbs float error.
+  return { ok: true, ms: ms === 0 ? 0 : Math.ceil(ms - 1e-9) };
 }
 
 /** Formats milliseconds the way Go prints durations ("1m30s", "250ms", "0s"). */

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// A cheap gRPC unary backend over h2c, on the node:http2 core API (no grpc-js).
+// Any POST gets :status 200, content-type application/grpc, one length-prefixed message and
+// the trailer grpc-status: 0. Other methods get 405.
+//   node bench/backends/grpc-unary.mjs --port 50051 [--host 127.0.0.1]
+import http2 from 'node:http2';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '50051' }, host: { type: 'string', default: '127.0.0.1' } },
+});
+
+// gRPC framing: 1 byte compressed flag, 4 bytes big-endian length, then the message.
+// The message is protobuf field 1 (string) = "ok": 0x0a 0x02 'o' 'k'.
+const payload = Buffer.from([0x0a, 0x02, 0x6f, 0x6b]);
+const frame = Buffer.alloc(5 + payload.length);
+frame.writeUInt8(0, 0);
+frame.writeUInt32BE(payload.length, 1);
+payload.copy(frame, 5);
+
+const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
+const TRAILERS = { 'grpc-status': '0' };
+
+const server = http2.createServer({
+  settings: { maxConcurrentStreams: 1000 },
+  peerMaxConcurrentStreams: 1000,
+});
+
+server.on('stream', (stream, headers) => {
+  stream.on('error', () => {});
+  if (headers[':method'] !== 'POST') {
+    stream.respond({ ':status': 405 });
+    stream.end();
+    return;
+  }
+  // Read (and discard) the request message, answer once the client half-closes.
+  stream.on('data', () => {});
+  stream.on('end', () => {
+    if (stream.destroyed) return;
+    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers(TRAILERS));
+    stream.end(frame);
+  });
+});
+server.on('sessionError', () => {});
+server.listen(Number(values.port), values.host, () => {
+  const a = server.address();
+  process.stdout.write(`listening grpc-unary ${a.address}:${a.port}\n`);
+});
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

@@ -1,0 +1,79 @@
+// Tool discovery and installation (h2load, nginx) and a description of the machine.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+export function which(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function aptInstall(pkgs, log) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const run = (args) => spawnSync('apt-get', args, { env, encoding: 'utf8', timeout: 300_000 });
+  log(`bench: apt-get install -y ${pkgs.join(' ')}`);
+  let r = run(['install', '-y', '--no-install-recommends', ...pkgs]);
+  if (r.status !== 0) {
+    log('bench: install failed; running apt-get update and retrying');
+    run(['update']);
+    r = run(['install', '-y', '--no-install-recommends', ...pkgs]);
+  }
+  return r.status === 0;
+}
+
+/** Makes sure h2load exists (installs nghttp2-client). Throws if it cannot. */
+export function ensureH2load(log) {
+  let p = which('h2load');
+  if (!p && process.getuid?.() === 0 && which('apt-get')) {
+    aptInstall(['nghttp2-client'], log);
+    p = which('h2load');
+  }
+  if (!p) throw new Error('h2load is not installed and could not be installed (apt-get install nghttp2-client)');
+  return p;
+}
+
+/** Returns the nginx binary path, installing nginx-light (then nginx) if possible; null if not. */
+export function ensureNginx(log) {
+  let p = which('nginx') ?? (which('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null);
+  if (!p && process.getuid?.() === 0 && which('apt-get')) {
+    // Debian's postinst would start the packaged service; in containers /usr/sbin/policy-rc.d
+    // usually forbids that. We never use the packaged service: our nginx has its own config.
+    if (!aptInstall(['nginx-light'], log)) aptInstall(['nginx'], log);
+    p = which('nginx') ?? (which('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null);
+  }
+  return p;
+}
+
+function firstLine(cmd, args) {
+  try {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function machineInfo({ nginx } = {}) {
+  let model = '';
+  try {
+    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+  } catch {
+    /* not linux */
+  }
+  let nproc = os.cpus().length;
+  try {
+    nproc = Number(execFileSync('nproc').toString().trim()) || nproc;
+  } catch {
+    /* keep os.cpus() */
+  }
+  return {
+    nproc,
+    cpuModel: model || os.cpus()[0]?.model || 'unknown',
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    h2load: firstLine('h2load', ['--version']),
+    nginx: nginx ? firstLine(nginx, ['-v']).replace(/^nginx version:\s*/, '') : 'not used',
+    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  };
+}

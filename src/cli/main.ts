@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import type * as ir from '../ir/index.js';
+import { validate } from '../ir/validate.js';
+import { Proxy, ConfigError } from '../dataplane/proxy.js';
+import { createAccessLog } from '../dataplane/access-log.js';
+
+const VERSION = '0.1.0';
+
+/** Entry point; returns the process exit code (a long-running command resolves when it stops). */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('legate')
+    .description("An L7 resilience proxy for HTTP/1.1, HTTP/2 and gRPC with Envoy's semantics.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  let code = 0;
+  program
+    .command('serve')
+    .description('run the proxy from an IR file (the JSON that `legate translate` will print)')
+    .requiredOption('--ir <file>', 'IR JSON: { version, listeners, clusters }')
+    .option('--access-log <path>', 'access log destination ("-" = stdout); overrides the IR')
+    .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
+    .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
+    .action(async (opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean }) => {
+      code = await serve(opts);
+    });
+
+  program
+    .command('check')
+    .description('validate an IR file and print its diagnostics')
+    .requiredOption('--ir <file>', 'IR JSON')
+    .option('--output <format>', 'text or json', 'text')
+    .action((opts: { ir: string; output: string }) => {
+      const loaded = readIr(opts.ir);
+      if (!loaded.ok) {
+        process.stderr.write(loaded.error + '\n');
+        code = 1;
+        return;
+      }
+      const diags = validate(loaded.config);
+      if (opts.output === 'json') process.stdout.write(JSON.stringify(diags, null, 2) + '\n');
+      else if (diags.length === 0) process.stdout.write(`${opts.ir}: ok\n`);
+      else for (const d of diags) process.stdout.write(`${opts.ir}: ${d.severity}: ${d.object ?? ''} ${d.field ?? ''}: ${d.message}${d.fix ? ` (fix: ${d.fix})` : ''}\n`);
+      code = diags.some((d) => d.severity === 'error') ? 1 : 0;
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    throw e;
+  }
+  return code;
+}
+
+function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; error: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, error: `legate: cannot read ${file}: ${(e as Error).message}` };
+  }
+  try {
+    return { ok: true, config: JSON.parse(text) as ir.Config };
+  } catch (e) {
+    return { ok: false, error: `legate: ${file} is not valid JSON: ${(e as Error).message}` };
+  }
+}
+
+async function serve(opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean }): Promise<number> {
+  const loaded = readIr(opts.ir);
+  if (!loaded.ok) {
+    process.stderr.write(loaded.error + '\n');
+    return 1;
+  }
+  if (opts.accessLogFormat !== 'text' && opts.accessLogFormat !== 'json') {
+    process.stderr.write(`legate: --access-log-format must be "text" or "json", not "${opts.accessLogFormat}"\n`);
+    return 1;
+  }
+  const accessLog = opts.accessLog
+    ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat, attemptTrace: opts.attemptTrace })
+    : undefined;
+  let proxy: Proxy;
+  try {
+    proxy = await Proxy.start(loaded.config, accessLog ? { accessLog } : {});
+  } catch (e) {
+    if (e instanceof ConfigError) process.stderr.write(`legate: ${opts.ir}: ${e.message}\n`);
+    else if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EACCES')
+      process.stderr.write(`legate: cannot bind a listener: ${(e as Error).message}\n`);
+    else process.stderr.write(`legate: ${(e as Error).stack}\n`);
+    return 1;
+  }
+  for (const l of proxy.listeners) process.stdout.write(`listening ${l.name} ${l.address}:${l.port}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await proxy.close(2000);
+  await accessLog?.close();
+  return 0;
+}

@@ -1,0 +1,230 @@
+/**
+ * IR -> runtime. The only data-plane module that reads IR types: it compiles route tables,
+ * resolves defaults once, and creates live clusters. Reloads diff clusters by name and content so
+ * pools and counters of unchanged clusters survive.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import type * as ir from '../ir/index.js';
+import { ENVOY } from '../ir/defaults.js';
+import type { Clock } from '../common/clock.js';
+import type { Random } from '../common/random.js';
+import { Cluster } from './upstream/cluster.js';
+import type { Downstream } from './listener/downstream.js';
+import type { RequestHandler } from './listener/listener.js';
+import { Flag } from './http/response-flags.js';
+import { isGrpcContentType } from './http/grpc.js';
+import type { AccessLogSink } from './access-log.js';
+import { sendLocalReply } from './request/local-reply.js';
+import { RequestState, type ForwardTarget, type RequestContext, type RequestHeaderEdit, type ResponseHeaderEdit } from './request/request-state.js';
+import { compileRouteTable, redirectLocation, rewritePath, type CompiledBackend, type HeaderMutator, type RouteParts } from './router/index.js';
+
+/** What a compiled route does: forward, or answer locally. */
+export type RouteTarget =
+  | { kind: 'forward'; forward: ForwardTarget }
+  | { kind: 'redirect'; routeName: string; location: (ds: Downstream) => string; status: number }
+  | { kind: 'direct'; routeName: string; status: number; body: string; contentType: string };
+
+export type BuildContext = {
+  clock: Clock;
+  random: Random;
+  accessLogFor: (listener: ir.Listener) => AccessLogSink | null;
+};
+
+/** A stable key for a cluster's configuration: equal keys keep the live cluster on reload. */
+export function clusterKey(c: ir.Cluster): string {
+  return JSON.stringify(c, (k, v) => (k === 'origin' ? undefined : v));
+}
+
+export function buildClusters(config: ir.Config, previous: Map<string, { key: string; cluster: Cluster }>, random: Random) {
+  const next = new Map<string, { key: string; cluster: Cluster }>();
+  const retired: Cluster[] = [];
+  for (const c of config.clusters) {
+    const key = clusterKey(c);
+    const prev = previous.get(c.name);
+    if (prev && prev.key === key) next.set(c.name, prev);
+    else next.set(c.name, { key, cluster: new Cluster(c, random) });
+  }
+  for (const [name, prev] of previous) if (next.get(name) !== prev) retired.push(prev.cluster);
+  return { clusters: next, retired };
+}
+
+/** Compiles one listener's virtual hosts into its request handler. */
+export function buildHandler(
+  listener: ir.Listener,
+  clusters: Map<string, { cluster: Cluster }>,
+  ctx: BuildContext,
+): RequestHandler {
+  const accessLog = ctx.accessLogFor(listener);
+  const table = compileRouteTable<RouteTarget>(listener.virtualHosts, (route, vh, parts) => compileTarget(route, vh, parts, clusters, ctx.random));
+  const trusted = trustCheck(listener.trustedCidrs);
+  const reqCtx: RequestContext = { clock: ctx.clock, accessLog, trusted: false, preserveRequestId: listener.preserveExternalRequestId };
+  const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
+
+  return (ds: Downstream) => {
+    const vh = table.selectVirtualHost(ds.authority);
+    const m = vh ? table.matchRoute(vh, ds) : undefined;
+    const rc = trusted(ds.remoteAddress) ? trustedCtx : reqCtx;
+    if (!m) {
+      localOnly(ds, rc, 404, '', Flag.NR, 'route_not_found', undefined);
+      return;
+    }
+    const t = m.target;
+    switch (t.kind) {
+      case 'forward':
+        new RequestState(ds, t.forward, rc).start();
+        return;
+      case 'redirect':
+        localOnly(ds, rc, t.status, '', 0, 'direct_response', t.routeName, ['location', t.location(ds)]);
+        return;
+      case 'direct':
+        localOnly(ds, rc, t.status, t.body, 0, 'direct_response', t.routeName, t.body ? ['content-type', t.contentType] : undefined);
+        return;
+    }
+  };
+}
+
+function compileTarget(
+  route: ir.Route,
+  vh: ir.VirtualHost,
+  parts: RouteParts,
+  clusters: Map<string, { cluster: Cluster }>,
+  random: Random,
+): RouteTarget {
+  const a = route.action;
+  if (a.kind === 'redirect') {
+    const r = parts.redirect!;
+    return {
+      kind: 'redirect',
+      routeName: route.name,
+      status: r.statusCode,
+      location: (ds) => redirectLocation({ scheme: ds.scheme, authority: ds.authority, path: ds.path, port: ds.port }, r),
+    };
+  }
+  if (a.kind === 'direct') {
+    return { kind: 'direct', routeName: route.name, status: a.response.status, body: a.response.body ?? '', contentType: a.response.contentType ?? 'text/plain' };
+  }
+  type Picked = { cluster: Cluster; requestEdit: RequestHeaderEdit; responseEdit: ResponseHeaderEdit };
+  // Resolve each backend's live cluster once; a missing one yields undefined -> 503 NC, as Envoy.
+  const resolved = new Map<CompiledBackend, Picked | undefined>();
+  for (const b of parts.backends?.items ?? []) {
+    const c = clusters.get(b.name)?.cluster;
+    resolved.set(b, c ? { cluster: c, requestEdit: b.requestHeaders as RequestHeaderEdit, responseEdit: flatEdit(b.responseHeaders) } : undefined);
+  }
+  const picker = parts.backends;
+  const only = picker && picker.items.length === 1 ? resolved.get(picker.items[0]!) : undefined;
+  const pick: ForwardTarget['pick'] =
+    picker && picker.items.length === 1
+      ? () => only
+      : () => {
+          const b = picker?.pick(random);
+          return b ? resolved.get(b) : undefined;
+        };
+  const pathRewrite = parts.pathRewrite;
+  const prefix = parts.matchedPrefix;
+  const forward: ForwardTarget = {
+    routeName: route.name,
+    pick,
+    timeoutMs: route.timeout ? route.timeout.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
+    requestEdit: parts.requestHeaders as RequestHeaderEdit,
+    responseEdit: flatEdit(parts.responseHeaders),
+    rewritePath: pathRewrite ? (path) => rewritePath(path, prefix, pathRewrite) : null,
+    rewriteAuthority: parts.authorityRewrite ?? null,
+    includeAttemptCountInRequest: vh.includeAttemptCountInRequest ?? false,
+    includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
+  };
+  return { kind: 'forward', forward };
+}
+
+/** Response edits run on the flat header list; converted to the object form and back only when set. */
+function flatEdit(edit: HeaderMutator | null): ResponseHeaderEdit {
+  if (!edit) return null;
+  return (flat) => {
+    const obj: Record<string, string | string[]> = {};
+    for (let i = 0; i < flat.length; i += 2) {
+      const k = flat[i]!;
+      const prev = obj[k];
+      obj[k] = prev === undefined ? flat[i + 1]! : Array.isArray(prev) ? [...prev, flat[i + 1]!] : [prev, flat[i + 1]!];
+    }
+    edit(obj);
+    const out: string[] = [];
+    for (const k in obj) {
+      const v = obj[k]!;
+      if (Array.isArray(v)) for (const x of v) out.push(k, x);
+      else out.push(k, String(v));
+    }
+    return out;
+  };
+}
+
+function localOnly(
+  ds: Downstream,
+  rc: RequestContext,
+  status: number,
+  body: string,
+  flags: number,
+  details: string,
+  routeName: string | undefined,
+  headers?: string[],
+): void {
+  const isGrpc = isGrpcContentType(ds.headers['content-type']);
+  const start = rc.clock.now();
+  const sent = sendLocalReply(ds, status, body, { isGrpc, headers });
+  const log = rc.accessLog;
+  if (!log) return;
+  ds.onDone(() =>
+    log.log({
+      startWall: ds.startWall,
+      method: ds.method,
+      path: ds.path,
+      protocol: ds.protocol === 'http2' ? 'HTTP/2' : 'HTTP/1.1',
+      status: sent,
+      grpcStatus: isGrpc ? String(status === 404 ? 12 : 2) : undefined,
+      flags,
+      bytesReceived: 0,
+      bytesSent: ds.bytesSent,
+      durationMs: rc.clock.now() - start,
+      upstreamServiceTimeMs: undefined,
+      forwardedFor: ds.headers['x-forwarded-for'] as string | undefined,
+      userAgent: ds.headers['user-agent'] as string | undefined,
+      requestId: ds.headers['x-request-id'] as string | undefined,
+      authority: ds.authority,
+      upstreamHost: undefined,
+      upstreamCluster: undefined,
+      route: routeName,
+      attempts: 0,
+      details,
+    }),
+  );
+}
+
+/** Whether a client address is trusted to send x-envoy-* control headers. */
+function trustCheck(cidrs: string[]): (addr: string) => boolean {
+  if (cidrs.length === 0) return () => false;
+  const list = new net.BlockList();
+  for (const c of cidrs) {
+    const [ip, bits] = c.split('/');
+    const type = net.isIPv6(ip!) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(ip!, type);
+    else list.addSubnet(ip!, Number(bits), type);
+  }
+  const cache = new Map<string, boolean>();
+  return (addr) => {
+    let v = cache.get(addr);
+    if (v === undefined) {
+      const a = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+      v = list.check(a, net.isIPv6(a) ? 'ipv6' : 'ipv4');
+      if (cache.size < 10_000) cache.set(addr, v);
+    }
+    return v;
+  };
+}
+
+/** Reads the PEM material of a TLS listener. */
+export function loadTls(tls: ir.Tls | undefined): { cert: string | Buffer; key: string | Buffer } | undefined {
+  if (!tls) return undefined;
+  return {
+    cert: tls.cert ?? fs.readFileSync(tls.certFile!),
+    key: tls.key ?? fs.readFileSync(tls.keyFile!),
+  };
+}

@@ -1,0 +1,203 @@
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { Readable } from 'node:stream';
+
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+/**
+ * One downstream request/response exchange, the same for HTTP/1.1 and HTTP/2. The request path
+ * talks only to this interface. Response headers are a flat [name, value, ...] list with
+ * lower-case names.
+ */
+export interface Downstream {
+  readonly protocol: 'http1' | 'http2';
+  readonly method: string;
+  /** Request target: path and query. */
+  readonly path: string;
+  readonly authority: string;
+  readonly scheme: 'http' | 'https';
+  /** Lower-case names; HTTP/2 exchanges include the pseudo-headers (`:authority`...). */
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly remoteAddress: string;
+  /** The listener port the request arrived on (route `port` matches). */
+  readonly port: number;
+  /** null when the request has no body. */
+  readonly body: Readable | null;
+  /** Wall-clock ms when the request arrived (access log). */
+  readonly startWall: number;
+  readonly responseStarted: boolean;
+  readonly bytesSent: number;
+  respond(status: number, headers: string[], endStream: boolean): void;
+  /** false = the client is slow; `onDrain` fires when it can take more. */
+  write(chunk: Buffer): boolean;
+  end(trailers: string[] | null): void;
+  /** Abort the response (HTTP/2 RST_STREAM, HTTP/1.1 connection close). */
+  reset(): void;
+  /** Registers the handler called when a write that returned false can continue. */
+  onDrain(fn: () => void): void;
+  /**
+   * Registers the handler called once when the exchange is over: `aborted` is true when the
+   * client went away (or the stream was reset) before the response completed.
+   */
+  onDone(fn: (aborted: boolean) => void): void;
+}
+
+export class H1Downstream implements Downstream {
+  readonly protocol = 'http1' as const;
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly scheme: 'http' | 'https';
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly remoteAddress: string;
+  readonly port: number;
+  readonly body: Readable | null;
+  readonly startWall = Date.now();
+  responseStarted = false;
+  readonly #res: http.ServerResponse;
+  bytesSent = 0;
+
+  constructor(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https') {
+    this.#res = res;
+    this.method = req.method ?? 'GET';
+    this.path = req.url ?? '/';
+    this.headers = req.headers;
+    this.authority = req.headers.host ?? '';
+    this.scheme = scheme;
+    const sock = req.socket;
+    this.remoteAddress = sock.remoteAddress ?? '';
+    this.port = sock.localPort ?? 0;
+    const cl = req.headers['content-length'];
+    this.body = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0') ? req : null;
+  }
+
+  respond(status: number, headers: string[], endStream: boolean): void {
+    this.responseStarted = true;
+    const res = this.#res;
+    res.writeHead(status, headers as unknown as http.OutgoingHttpHeaders);
+    if (endStream) res.end();
+  }
+
+  write(chunk: Buffer): boolean {
+    this.bytesSent += chunk.length;
+    return this.#res.write(chunk);
+  }
+
+  end(trailers: string[] | null): void {
+    const res = this.#res;
+    if (trailers && trailers.length > 0) {
+      const t: [string, string][] = [];
+      for (let i = 0; i < trailers.length; i += 2) t.push([trailers[i]!, trailers[i + 1]!]);
+      res.addTrailers(t);
+    }
+    res.end();
+  }
+
+  reset(): void {
+    // HTTP/1.1 has no stream reset: closing the connection tells the client the response is cut.
+    this.#res.destroy();
+  }
+
+  onDrain(fn: () => void): void {
+    this.#res.on('drain', fn);
+  }
+
+  onDone(fn: (aborted: boolean) => void): void {
+    const res = this.#res;
+    res.once('close', () => fn(!res.writableFinished));
+  }
+}
+
+export class H2Downstream implements Downstream {
+  readonly protocol = 'http2' as const;
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly scheme: 'http' | 'https';
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly remoteAddress: string;
+  readonly port: number;
+  readonly body: Readable | null;
+  readonly startWall = Date.now();
+  responseStarted = false;
+  bytesSent = 0;
+  readonly #stream: http2.ServerHttp2Stream;
+  #trailers: string[] | null = null;
+  #wantTrailers = false;
+
+  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, scheme: 'http' | 'https') {
+    this.#stream = stream;
+    this.headers = headers;
+    this.method = (headers[':method'] as string | undefined) ?? 'GET';
+    this.path = (headers[':path'] as string | undefined) ?? '/';
+    this.authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
+    this.scheme = scheme;
+    const sock = stream.session?.socket;
+    this.remoteAddress = sock?.remoteAddress ?? '';
+    this.port = sock?.localPort ?? 0;
+    this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
+  }
+
+  respond(status: number, headers: string[], endStream: boolean): void {
+    this.responseStarted = true;
+    const out: http2.OutgoingHttpHeaders = { ':status': status };
+    for (let i = 0; i < headers.length; i += 2) {
+      const k = headers[i]!;
+      const prev = out[k];
+      if (prev === undefined) out[k] = headers[i + 1]!;
+      else if (Array.isArray(prev)) prev.push(headers[i + 1]!);
+      else out[k] = [prev as string, headers[i + 1]!];
+    }
+    const stream = this.#stream;
+    if (stream.destroyed || stream.closed) return;
+    // Trailers can only be sent when asked for at respond time: do it when the client can take them.
+    const te = this.headers.te;
+    const ct = this.headers['content-type'];
+    this.#wantTrailers = !endStream && (te === 'trailers' || (typeof ct === 'string' && ct.startsWith('application/grpc')));
+    try {
+      stream.respond(out, { endStream, waitForTrailers: this.#wantTrailers });
+    } catch {
+      stream.close(NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    if (this.#wantTrailers) {
+      stream.once('wantTrailers', () => {
+        const t: http2.OutgoingHttpHeaders = {};
+        const tr = this.#trailers;
+        if (tr) for (let i = 0; i < tr.length; i += 2) t[tr[i]!] = tr[i + 1]!;
+        try {
+          stream.sendTrailers(t);
+        } catch {
+          stream.close();
+        }
+      });
+    }
+  }
+
+  write(chunk: Buffer): boolean {
+    this.bytesSent += chunk.length;
+    const s = this.#stream;
+    if (s.destroyed) return true;
+    return s.write(chunk);
+  }
+
+  end(trailers: string[] | null): void {
+    this.#trailers = trailers;
+    const s = this.#stream;
+    if (!s.destroyed) s.end();
+  }
+
+  reset(): void {
+    const s = this.#stream;
+    if (!s.destroyed) s.close(NGHTTP2_INTERNAL_ERROR);
+  }
+
+  onDrain(fn: () => void): void {
+    this.#stream.on('drain', fn);
+  }
+
+  onDone(fn: (aborted: boolean) => void): void {
+    const s = this.#stream;
+    s.once('close', () => fn(!s.writableFinished || (s.rstCode !== undefined && s.rstCode !== 0)));
+  }
+}

@@ -1,0 +1,297 @@
+import http2 from 'node:http2';
+import type net from 'node:net';
+import { RESPONSE_HOP_BY_HOP } from '../http/headers.js';
+import { connect } from './connect.js';
+import { UpstreamResetError } from './reset-reason.js';
+import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
+
+const {
+  HTTP2_HEADER_STATUS,
+  NGHTTP2_REFUSED_STREAM,
+  NGHTTP2_CANCEL,
+  NGHTTP2_NO_ERROR,
+} = http2.constants;
+
+export type H2PoolOptions = {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConcurrentStreams: number;
+  maxRequestsPerConnection: number;
+  tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
+  keepaliveTimeSec?: number | undefined;
+};
+
+type Session = {
+  session: http2.ClientHttp2Session;
+  active: number;
+  total: number;
+  draining: boolean;
+};
+
+type Waiter = { req: UpstreamRequest; ex: H2Exchange };
+
+/**
+ * HTTP/2 sessions to one host. A stream goes on the first session with spare capacity
+ * (min of the configured limit and the peer's SETTINGS_MAX_CONCURRENT_STREAMS); when every session
+ * is full a new one is opened. Requests wait while a session connects.
+ */
+export class H2Pool {
+  readonly #opts: H2PoolOptions;
+  readonly #sessions: Session[] = [];
+  #connecting = 0;
+  readonly #waiting: Waiter[] = [];
+  #closed = false;
+
+  constructor(opts: H2PoolOptions) {
+    this.#opts = opts;
+  }
+
+  get connections(): number {
+    return this.#sessions.length + this.#connecting;
+  }
+
+  request(req: UpstreamRequest, sink: AttemptSink): AttemptHandle {
+    const ex = new H2Exchange(this, sink);
+    const s = this.#pick();
+    if (s) ex.start(s, req);
+    else {
+      this.#waiting.push({ req, ex });
+      // One connect covers the streams it can carry; open another only when the waiters exceed it.
+      if (this.#connecting === 0 || this.#waiting.length > this.#connecting * this.#opts.maxConcurrentStreams) this.#connect();
+    }
+    return ex;
+  }
+
+  /** Removes a waiter that was cancelled before a session was ready. */
+  forget(ex: H2Exchange): void {
+    const i = this.#waiting.findIndex((w) => w.ex === ex);
+    if (i >= 0) this.#waiting.splice(i, 1);
+  }
+
+  #capacity(s: Session): number {
+    const remote = s.session.remoteSettings?.maxConcurrentStreams ?? 0xffffffff;
+    return Math.min(this.#opts.maxConcurrentStreams, remote);
+  }
+
+  #pick(): Session | undefined {
+    for (const s of this.#sessions) {
+      if (!s.draining && !s.session.destroyed && s.active < this.#capacity(s)) return s;
+    }
+    return undefined;
+  }
+
+  #connect(): void {
+    const o = this.#opts;
+    this.#connecting++;
+    connect(
+      {
+        host: o.host,
+        port: o.port,
+        timeoutMs: o.connectTimeoutMs,
+        tls: o.tls ? { ...o.tls, alpn: ['h2'] } : undefined,
+        keepalive: o.keepaliveTimeSec !== undefined ? { timeSec: o.keepaliveTimeSec } : undefined,
+      },
+      (err, socket) => {
+        this.#connecting--;
+        if (err || !socket) {
+          // Envoy fails every stream queued on a connection that could not be established.
+          const waiting = this.#waiting.splice(0);
+          for (const w of waiting) w.ex.fail(err ?? new UpstreamResetError('local connection failure'));
+          return;
+        }
+        if (this.#closed) {
+          socket.destroy();
+          return;
+        }
+        this.#addSession(socket);
+      },
+    );
+  }
+
+  #addSession(socket: net.Socket): void {
+    const o = this.#opts;
+    const authority = `${o.tls ? 'https' : 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+    const session = http2.connect(authority, {
+      createConnection: () => socket,
+      settings: { enablePush: false, initialWindowSize: 1 << 20 },
+      maxSessionMemory: 64,
+    });
+    const s: Session = { session, active: 0, total: 0, draining: false };
+    this.#sessions.push(s);
+    session.on('error', () => {});
+    session.on('goaway', () => {
+      s.draining = true;
+    });
+    session.on('close', () => {
+      const i = this.#sessions.indexOf(s);
+      if (i >= 0) this.#sessions.splice(i, 1);
+      if (this.#waiting.length > 0 && !this.#closed && this.#connecting === 0) this.#connect();
+    });
+    if (o.idleTimeoutMs > 0) {
+      session.setTimeout(o.idleTimeoutMs, () => {
+        if (s.active === 0) session.close();
+      });
+    }
+    // Streams may start at once; the peer's SETTINGS lower the limit when they arrive.
+    session.once('remoteSettings', () => this.#drainWaiting());
+    this.#drainWaiting();
+  }
+
+  #drainWaiting(): void {
+    while (this.#waiting.length > 0) {
+      const s = this.#pick();
+      if (!s) {
+        if (this.#connecting === 0) this.#connect();
+        return;
+      }
+      const w = this.#waiting.shift()!;
+      w.ex.start(s, w.req);
+    }
+  }
+
+  /** Called by an exchange when its stream closes. */
+  streamDone(s: Session): void {
+    s.active--;
+    if (s.draining && s.active === 0) s.session.close();
+    else if (this.#waiting.length > 0) this.#drainWaiting();
+  }
+
+  noteStreamStarted(s: Session): void {
+    s.active++;
+    s.total++;
+    const max = this.#opts.maxRequestsPerConnection;
+    if (max > 0 && s.total >= max) s.draining = true;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = this.#sessions.splice(0);
+    await Promise.all(all.map((s) => new Promise<void>((resolve) => (s.session.destroyed ? resolve() : s.session.close(() => resolve())))));
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    for (const s of this.#sessions.splice(0)) s.session.destroy();
+  }
+}
+
+class H2Exchange implements AttemptHandle {
+  readonly #pool: H2Pool;
+  readonly #sink: AttemptSink;
+  #stream: http2.ClientHttp2Stream | null = null;
+  #session: Session | null = null;
+  #gotHeaders = false;
+  #trailers: string[] | null = null;
+  #done = false;
+
+  constructor(pool: H2Pool, sink: AttemptSink) {
+    this.#pool = pool;
+    this.#sink = sink;
+  }
+
+  start(s: Session, req: UpstreamRequest): void {
+    if (this.#done) return;
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': req.method,
+      ':path': req.path,
+      ':authority': req.authority,
+      ':scheme': req.scheme,
+    };
+    const h = req.headers;
+    for (const k in h) headers[k] = h[k];
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = s.session.request(headers, { endStream: req.body === null });
+    } catch (e) {
+      this.fail(new UpstreamResetError('local reset', (e as Error).message));
+      return;
+    }
+    this.#stream = stream;
+    this.#session = s;
+    this.#pool.noteStreamStarted(s);
+    stream.on('response', (hdrs, flags) => this.#onResponse(hdrs, flags));
+    stream.on('data', (chunk: Buffer) => {
+      if (!this.#done && !this.#sink.onResponseData(chunk)) stream.pause();
+    });
+    stream.on('trailers', (t) => {
+      this.#trailers = flatten(t);
+    });
+    stream.on('end', () => this.#onEnd());
+    stream.on('error', () => {});
+    stream.on('close', () => this.#onClose(stream));
+    this.#sink.onPoolReady();
+    if (req.body) {
+      const body = req.body;
+      body.pipe(stream);
+      body.on('error', () => this.cancel());
+    }
+  }
+
+  #onResponse(hdrs: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number): void {
+    const status = Number(hdrs[HTTP2_HEADER_STATUS]);
+    if (this.#done || status < 200) return;
+    this.#gotHeaders = true;
+    const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    this.#sink.onResponseHeaders(status, flatten(hdrs), endStream);
+    if (endStream) {
+      this.#done = true;
+      this.#sink.onResponseEnd(null);
+    }
+  }
+
+  #onEnd(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#sink.onResponseEnd(this.#trailers);
+  }
+
+  #onClose(stream: http2.ClientHttp2Stream): void {
+    if (this.#session) {
+      this.#pool.streamDone(this.#session);
+      this.#session = null;
+    }
+    if (this.#done) return;
+    // The stream closed without a complete response.
+    this.#done = true;
+    const code = stream.rstCode;
+    let reason: UpstreamResetError;
+    if (code === NGHTTP2_REFUSED_STREAM) reason = new UpstreamResetError('remote refused stream reset');
+    else if (code !== undefined && code !== NGHTTP2_NO_ERROR && !stream.session?.destroyed)
+      reason = new UpstreamResetError('remote reset', `RST_STREAM code ${code}`);
+    else reason = new UpstreamResetError('connection termination');
+    void this.#gotHeaders;
+    this.#sink.onReset(reason);
+  }
+
+  fail(err: UpstreamResetError): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#sink.onReset(err);
+  }
+
+  cancel(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#stream) this.#stream.close(NGHTTP2_CANCEL);
+    else this.#pool.forget(this);
+  }
+
+  resume(): void {
+    this.#stream?.resume();
+  }
+}
+
+/** http2 header object -> flat [name, value, ...] list without pseudo or hop-by-hop headers. */
+function flatten(h: http2.IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const k in h) {
+    if (k.charCodeAt(0) === 58 /* : */ || RESPONSE_HOP_BY_HOP.has(k)) continue;
+    const v = h[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.push(k, x);
+    else out.push(k, v);
+  }
+  return out;
+}

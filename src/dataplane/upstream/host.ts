@@ -1,0 +1,88 @@
+import type * as ir from '../../ir/index.js';
+import { defineStats, type StatsOf } from '../stats/define-stats.js';
+import { HOST_STATS } from '../stats/catalog.js';
+import { H1Pool } from './h1-pool.js';
+import { H2Pool } from './h2-pool.js';
+
+export type HostPoolSettings = {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxRequestsPerConnection: number;
+  h2MaxConcurrentStreams: number;
+  tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
+  keepaliveTimeSec?: number | undefined;
+};
+
+/** One upstream endpoint: its address, weight, placement, counters and connection pools. */
+export class Host {
+  readonly address: string;
+  readonly port: number;
+  /** `address:port`, as Envoy names hosts in /clusters and the access log. */
+  readonly key: string;
+  readonly weight: number;
+  readonly priority: number;
+  readonly locality: ir.Locality | undefined;
+  readonly hostname: string | undefined;
+  readonly labels: Record<string, string>;
+  readonly stats: StatsOf<typeof HOST_STATS> = defineStats(HOST_STATS);
+  /** Health as the source reported it; outlier detection and health checks add their own flags. */
+  sourceHealthy: boolean;
+  readonly #settings: HostPoolSettings;
+  #h1: H1Pool | null = null;
+  #h2: H2Pool | null = null;
+
+  constructor(ep: ir.Endpoint, settings: HostPoolSettings) {
+    this.address = ep.address;
+    this.port = ep.port;
+    this.key = ep.address.includes(':') ? `[${ep.address}]:${ep.port}` : `${ep.address}:${ep.port}`;
+    this.weight = ep.weight;
+    this.priority = ep.priority;
+    this.locality = ep.locality;
+    this.hostname = ep.hostname;
+    this.labels = ep.labels ?? {};
+    this.sourceHealthy = ep.health !== 'unhealthy' && ep.health !== 'draining';
+    this.#settings = settings;
+  }
+
+  get healthy(): boolean {
+    return this.sourceHealthy;
+  }
+
+  h1(): H1Pool {
+    return (this.#h1 ??= new H1Pool({
+      host: this.address,
+      port: this.port,
+      connectTimeoutMs: this.#settings.connectTimeoutMs,
+      idleTimeoutMs: this.#settings.idleTimeoutMs,
+      maxRequestsPerConnection: this.#settings.maxRequestsPerConnection,
+      tls: this.#settings.tls,
+      keepaliveTimeSec: this.#settings.keepaliveTimeSec,
+    }));
+  }
+
+  h2(): H2Pool {
+    return (this.#h2 ??= new H2Pool({
+      host: this.address,
+      port: this.port,
+      connectTimeoutMs: this.#settings.connectTimeoutMs,
+      idleTimeoutMs: this.#settings.idleTimeoutMs,
+      maxConcurrentStreams: this.#settings.h2MaxConcurrentStreams,
+      maxRequestsPerConnection: this.#settings.maxRequestsPerConnection,
+      tls: this.#settings.tls,
+      keepaliveTimeSec: this.#settings.keepaliveTimeSec,
+    }));
+  }
+
+  get connections(): number {
+    return (this.#h1?.connections ?? 0) + (this.#h2?.connections ?? 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#h1?.close(), this.#h2?.close()]);
+  }
+
+  destroy(): void {
+    this.#h1?.destroy();
+    this.#h2?.destroy();
+  }
+}
