@@ -254,3 +254,14 @@ test('a paused client holds the backend back (backpressure, no buffering of whol
   // Kernel socket buffers on two hops plus stream buffers hold a few MB; not 64.
   assert.ok(sentWhilePaused < 24 * 1024 * 1024, `backend sent ${sentWhilePaused} bytes while the client was paused`);
 });
+
+test('over-limit request headers get 431 and the connection keeps serving others', async () => {
+  const many: Record<string, string> = {};
+  for (let i = 0; i < 101; i++) many[`x-h${i}`] = 'v';
+  const count = await h1Request(port, { path: '/', headers: many });
+  assert.equal(count.status, 431);
+  const big = await h1Request(port, { path: '/', headers: { 'x-big': 'a'.repeat(61 * 1024) } });
+  assert.equal(big.status, 431);
+  const fine = await h1Request(port, { path: '/', headers: { 'x-small': 'a'.repeat(1024) } });
+  assert.equal(fine.status, 200);
+});

@@ -64,12 +64,13 @@ export type CompiledRouteMatch = {
   readonly query: readonly CompiledQueryMatch[] | null;
 };
 
-const ANY: CompiledPathMatch = pathMatch('any', '', false);
+const SLASH = 47;
 
 function pathMatch(kind: CompiledPathMatch['kind'], value: string, ignoreCase: boolean, re: RegExp | null = null): CompiledPathMatch {
   return { kind, value, ignoreCase, re };
 }
-const SLASH = 47;
+
+const ANY: CompiledPathMatch = pathMatch('any', '', false);
 
 export function compileRouteMatch(m: ir.RouteMatch): CompiledRouteMatch {
   return {
