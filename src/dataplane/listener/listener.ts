@@ -148,13 +148,15 @@ export class Listener {
 
   #dispatch(socket: net.Socket, h2: boolean): void {
     if (h2) {
+      // The session consumes the native handle itself and takes the bytes already read from
+      // the socket's buffer; resuming the JS stream here would compete with it for data.
       this.stats.downstream_cx_http2_total++;
       this.#h2.emit('connection', socket);
     } else {
       this.stats.downstream_cx_http1_total++;
       this.#h1.emit('connection', socket);
+      socket.resume();
     }
-    socket.resume();
   }
 
   /** Binds the port; resolves with the bound port (useful with port 0). */
