@@ -8,8 +8,9 @@ export type PathMatch =
   | { kind: 'regex'; value: string };
 
 /**
- * String matcher shared by header, query and authority matches. `present` tests existence only;
- * `invert` negates the result (Istio's withoutHeaders, Envoy's invert_match).
+ * String matcher shared by header, query and authority matches. `present` tests existence only.
+ * `invert` negates the result as Envoy's invert_match does: a missing header still fails a value
+ * matcher, so "header absent" is `{ kind: 'present' }` with invert.
  */
 export type StringMatch =
   | { kind: 'exact'; value: string; ignoreCase?: boolean }
@@ -75,7 +76,7 @@ export type Redirect = {
   host?: string;
   port?: number;
   path?: PathRewrite;
-  /** 301 (default), 302, 303, 307 or 308. */
+  /** Always set by translators: Envoy and Istio default to 301, Gateway API to 302. */
   statusCode: 301 | 302 | 303 | 307 | 308;
 };
 

@@ -1,3 +1,4 @@
+import { compileRegex } from '../common/regex.js';
 import type { Config } from './index.js';
 import type { Diagnostic } from './diagnostic.js';
 import type { Cluster } from './cluster.js';
@@ -110,6 +111,10 @@ function validateRoute(r: Route, obj: string, clusters: Set<string>, err: Err): 
       err(obj, 'action.response.status', `status ${a.response.status} is not in 200-599`);
   }
   if (r.retry) validateRetry(r.retry, obj, 'retry', err);
+  const rewrites = [r.rewrite?.path, a.kind === 'redirect' ? a.redirect.path : undefined];
+  for (const pr of rewrites) {
+    if (pr?.kind === 'regex' && !compiles(pr.pattern)) err(obj, 'rewrite.path.pattern', `invalid regular expression ${JSON.stringify(pr.pattern)}`);
+  }
   r.mirrors?.forEach((m, i) => {
     if (!clusters.has(m.cluster)) err(obj, `mirrors[${i}].cluster`, `cluster "${m.cluster}" does not exist`);
   });
@@ -138,9 +143,10 @@ function validateString(m: StringMatch, obj: string, field: string, err: Err): v
   if (m.kind === 'regex' && !compiles(m.value)) err(obj, field, `invalid regular expression ${JSON.stringify(m.value)}`);
 }
 
+/** Regexes are RE2 (Envoy's dialect); the same translation the router uses decides validity. */
 function compiles(re: string): boolean {
   try {
-    new RegExp(re);
+    compileRegex(re);
     return true;
   } catch {
     return false;

@@ -88,7 +88,9 @@ const h2 = await h2Backend((stream, headers) => {
     case '/reset-after-data':
       stream.respond({ ':status': 200, 'content-type': 'text/plain' });
       stream.write('some data before the reset');
-      setTimeout(() => stream.close(NGHTTP2_INTERNAL_ERROR), 50);
+      // stream.close(code) would end the writable side first (a clean END_STREAM, then a useless
+      // RST): destroying with an error sends RST_STREAM(INTERNAL_ERROR) with the response open.
+      setTimeout(() => stream.destroy(new Error('backend failure')), 50);
       return;
     case '/reset-before-headers':
       stream.close(NGHTTP2_INTERNAL_ERROR);

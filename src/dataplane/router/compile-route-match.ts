@@ -6,7 +6,7 @@
  * matchRoute slices it at most once per request. Nothing here creates a closure per request.
  */
 import type * as ir from '../../ir/index.js';
-import { compileRegex } from './compile-regex.js';
+import { compileRegex } from '../../common/regex.js';
 
 /** What the router needs from a request. */
 export type RouteRequest = {

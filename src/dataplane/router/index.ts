@@ -25,4 +25,4 @@ export {
 } from './rewrite-path.js';
 export { compileRedirect, redirectLocation, defaultPortOf, type CompiledRedirect, type RedirectRequest } from './redirect-location.js';
 export { compareRoutePrecedence, sortRoutesByPrecedence } from './route-precedence.js';
-export { compileRegex, RegexSyntaxError } from './compile-regex.js';
+export { compileRegex, RegexSyntaxError } from '../../common/regex.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as ir from '../../ir/index.js';
-import { RegexSyntaxError } from './compile-regex.js';
+import { RegexSyntaxError } from '../../common/regex.js';
 import { compilePathRewrite, matchedPrefixOf, rewritePath, type MatchedPrefix } from './rewrite-path.js';
 
 const seg = (value: string): MatchedPrefix => ({ value, segmentAware: true });

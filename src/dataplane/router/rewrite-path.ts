@@ -10,7 +10,7 @@
  * The query string (and a fragment, if a client sent one) is always kept as it was.
  */
 import type * as ir from '../../ir/index.js';
-import { compileRegex, RegexSyntaxError } from './compile-regex.js';
+import { compileRegex, RegexSyntaxError } from '../../common/regex.js';
 import { pathEnd } from './compile-route-match.js';
 
 /** The prefix a route matched on, which a `prefix` rewrite replaces. */

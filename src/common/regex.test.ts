@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRegex, RegexSyntaxError, translateRe2 } from './compile-regex.js';
+import { compileRegex, RegexSyntaxError, translateRe2 } from './regex.js';
 
 const full = (p: string) => compileRegex(p, { fullMatch: true });
 
