@@ -16,6 +16,7 @@ import {
   cpuTicks,
   peakRssKb,
   reapedChildrenCpuUs,
+  setNiceness,
   stopProcess,
   tail,
 } from './lib/proc.mjs';
@@ -43,6 +44,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --max-other-load P      a run during which other processes used more than P% of a core
                           (see 'other load %') is redone, up to twice; the quietest attempt
                           is kept (default 25; 0 disables)
+  --nice N                niceness of the proxy, backend and h2load (default -10 as root, so
+                          other work on the machine yields to them; 0 = off)
   --title text            heading of the section appended to bench/RESULTS.md
   --no-append             do not append to bench/RESULTS.md
 `;
@@ -60,6 +63,7 @@ try {
       title: { type: 'string' },
       repeat: { type: 'string' },
       'max-other-load': { type: 'string' },
+      nice: { type: 'string' },
       'no-append': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -77,6 +81,7 @@ const durationS = Math.min(10, Number(opts.duration ?? (opts.quick ? 2 : 8)));
 const warmupS = Math.min(10, Number(opts.warmup ?? (opts.quick ? 1 : 2)));
 const maxOtherLoad = Number(opts['max-other-load'] ?? 25);
 const NOISY_RETRIES = 2;
+const niceness = setNiceness(Number(opts.nice ?? -10) || 0);
 const repeat = Math.max(1, Math.min(10, Number(opts.repeat ?? 1)));
 if (!(durationS > 0) || !(warmupS >= 0) || !Number.isInteger(repeat)) {
   process.stderr.write(`bad --duration, --warmup or --repeat\n${USAGE}`);
@@ -291,7 +296,7 @@ for (const wname of workloadNames) {
 }
 
 const results = summarize(runs);
-const settings = { quick: opts.quick, warmupS, durationS, repeat, maxOtherLoad, cpus: CPUS };
+const settings = { quick: opts.quick, warmupS, durationS, repeat, maxOtherLoad, niceness, cpus: CPUS };
 const out = {
   date,
   machine,

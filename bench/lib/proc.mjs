@@ -24,9 +24,28 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+let niceness = 0;
+/**
+ * Niceness for every process the harness starts (proxy, backend, h2load). Negative values need
+ * root; without it the setting is ignored. Processes of other users of the machine then yield
+ * to the measured ones instead of sharing their cores evenly.
+ */
+export function setNiceness(n) {
+  niceness = n < 0 && process.getuid?.() !== 0 ? 0 : n;
+  return niceness;
+}
+
 let tasksetOk;
-/** Returns argv prefixed with `taskset -c <cpu>` when taskset works on this machine. */
+/**
+ * Returns argv prefixed with `nice -n <niceness>` (when set) and `taskset -c <cpu>` (when taskset
+ * works here). Both exec, so the pid of the spawned process is the pid of the command itself.
+ */
 export function pinned(cpu, argv) {
+  const prio = niceness !== 0 ? ['nice', '-n', String(niceness)] : [];
+  return [...prio, ...pinnedOnly(cpu, argv)];
+}
+
+function pinnedOnly(cpu, argv) {
   if (tasksetOk === undefined) {
     try {
       execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });

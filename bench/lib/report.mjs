@@ -150,7 +150,7 @@ export function section({ title, date, machine, settings, results, backends }) {
     '',
     `- date: ${date}`,
     `- machine: ${machineLine(machine)}; load average at start ${machine.loadavg}`,
-    `- settings: warm-up ${settings.warmupS} s, measured ${settings.durationS} s per run, ${settings.repeat} run(s) per target (medians shown, ranges in parentheses); proxy pinned to CPU ${settings.cpus.proxy}, h2load and backend to CPU ${settings.cpus.load}` +
+    `- settings: warm-up ${settings.warmupS} s, measured ${settings.durationS} s per run, ${settings.repeat} run(s) per target (medians shown, ranges in parentheses); proxy pinned to CPU ${settings.cpus.proxy}, h2load and backend to CPU ${settings.cpus.load}, niceness ${settings.niceness}` +
       (settings.quick ? ' (`--quick`)' : ''),
     `- backends: ${backends.join(', ') || '—'}`,
     '',

@@ -7,7 +7,7 @@ import { Proxy } from '../../src/dataplane/proxy.js';
 import type * as ir from '../../src/ir/index.js';
 import { Flag } from '../../src/dataplane/http/response-flags.js';
 import { config, cluster, route } from '../helpers/ir.js';
-import { h1Backend, h2Backend, h1Request } from '../helpers/backends.js';
+import { h1Backend, h2Backend, h1Request, closedPort } from '../helpers/backends.js';
 import { CollectingLog } from '../helpers/access-log.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -118,16 +118,26 @@ const h2 = await h2Backend((stream, headers) => {
   });
 });
 
+const deadPort = await closedPort();
 const prefix = (name: string, p: string, c: string): ir.Route => route(name, { cluster: c, match: { path: { kind: 'prefix', value: p, segmentAware: false } } });
 const log = new CollectingLog();
 const proxy = await Proxy.start(
   config(
-    [prefix('to-h1', '/h1/', 'h1'), prefix('to-h2', '/h2/', 'h2'), prefix('ds-h2', '/ds/', 'ds-h2'), prefix('ds-h1', '/ds1/', 'ds-h1')],
+    [
+      prefix('to-h1', '/h1/', 'h1'),
+      prefix('to-h2', '/h2/', 'h2'),
+      prefix('ds-h2', '/ds/', 'ds-h2'),
+      prefix('ds-h1', '/ds1/', 'ds-h1'),
+      prefix('dead-h1', '/dead1/', 'dead-h1'),
+      prefix('dead-h2', '/dead2/', 'dead-h2'),
+    ],
     [
       cluster('h1', [h1.port], { protocol: 'http1' }),
       cluster('h2', [h2.port], { protocol: 'http2' }),
       cluster('ds-h2', [h2.port], { protocol: 'downstream' }),
       cluster('ds-h1', [h1.port], { protocol: 'downstream' }),
+      cluster('dead-h1', [deadPort], { protocol: 'http1' }),
+      cluster('dead-h2', [deadPort], { protocol: 'http2' }),
     ],
   ),
   { accessLog: log },
@@ -378,6 +388,20 @@ test('an upstream REFUSED_STREAM before headers gives 503, logged as remote refu
   assert.ok((e.flags & Flag.UR) !== 0, 'flag UR');
   assert.equal(e.details, 'upstream_reset_before_response_started{remote_refused_stream_reset}');
 });
+
+for (const which of ['dead1', 'dead2'] as const) {
+  test(`an h2 POST to an unreachable ${which === 'dead1' ? 'HTTP/1.1' : 'HTTP/2'} cluster gets 503 UF and the exchange completes`, async () => {
+    const before = log.entries.length;
+    const r = await send(connect(), { ':path': `/${which}/echo` }, 'a body nobody will read');
+    assert.equal(r.status, 503);
+    assert.equal(r.ended, true);
+    assert.match(r.body.toString(), /reset reason: remote connection failure/);
+    await log.waitFor(before + 1);
+    const e = log.last();
+    assert.equal(e.status, 503);
+    assert.equal(e.flags, Flag.UF);
+  });
+}
 
 test('HTTP/1.1 and HTTP/2 are served on the same port', async () => {
   const before = log.entries.length;

@@ -189,7 +189,10 @@ export class H2Downstream implements Downstream {
 
   reset(): void {
     const s = this.#stream;
-    if (!s.destroyed) s.close(NGHTTP2_INTERNAL_ERROR);
+    // Not close(code): with the response still open it ends the writable side first, and that
+    // END_STREAM reaches the client before the RST_STREAM, so a truncated response looks complete.
+    // destroy(err) sends RST_STREAM(INTERNAL_ERROR) alone.
+    if (!s.destroyed) s.destroy(new Error('response reset'));
   }
 
   onDrain(fn: () => void): void {

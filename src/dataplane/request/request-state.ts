@@ -10,6 +10,7 @@ import type { Cluster } from '../upstream/cluster.js';
 import type { Host } from '../upstream/host.js';
 import { resetFlag, type UpstreamResetError } from '../upstream/reset-reason.js';
 import { sendLocalReply } from './local-reply.js';
+import { lazyBody } from './lazy-body.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
 export type ResponseHeaderEdit = ((headers: string[]) => string[]) | null;
@@ -100,7 +101,7 @@ export class RequestState implements AttemptSink {
       authority: this.#target.rewriteAuthority ?? ds.authority,
       scheme: cluster.config.tls ? 'https' : 'http',
       headers,
-      body: ds.body,
+      body: ds.body ? lazyBody(ds.body, (n) => (this.#bytesReceived += n)) : null,
     };
     if (ds.body) {
       ds.body.once('end', () => this.#onRequestComplete());
@@ -196,16 +197,7 @@ export class RequestState implements AttemptSink {
 
   // === AttemptSink ===
 
-  onPoolReady(): void {
-    // The upstream writer attaches to the body in this same tick; a 'data' listener added any
-    // earlier would start the flow before anyone consumes it and lose chunks.
-    const body = this.#ds.body;
-    if (body && this.#bytesReceived === 0) {
-      body.on('data', (c: Buffer) => {
-        this.#bytesReceived += c.length;
-      });
-    }
-  }
+  onPoolReady(): void {}
 
   onResponseHeaders(status: number, headers: string[], endStream: boolean): void {
     if (this.#attempt === null) return;

@@ -8,7 +8,6 @@ import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink
 const {
   HTTP2_HEADER_STATUS,
   NGHTTP2_REFUSED_STREAM,
-  NGHTTP2_CANCEL,
   NGHTTP2_NO_ERROR,
 } = http2.constants;
 
@@ -274,7 +273,9 @@ class H2Exchange implements AttemptHandle {
   cancel(): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#stream) this.#stream.close(NGHTTP2_CANCEL);
+    // destroy() sends RST_STREAM(CANCEL) alone; close() would first end a request body that is
+    // still streaming, and the upstream would see a cut request as complete.
+    if (this.#stream) this.#stream.destroy();
     else this.#pool.forget(this);
   }
 
