@@ -21,15 +21,27 @@ export default tseslint.config(
   },
   {
     files: ['src/common/**/*.ts'],
-    rules: restrict([layer(['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'], 'common/ imports nothing of the project.')]),
+    rules: restrict([
+      layer(
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        'common/ imports nothing of the project.',
+      ),
+    ]),
   },
   {
     files: ['src/ir/**/*.ts'],
-    rules: restrict([layer(['**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'], 'ir/ imports only common/.')]),
+    rules: restrict([
+      layer(
+        ['**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        'ir/ imports only common/.',
+      ),
+    ]),
   },
   {
     files: ['src/config/**/*.ts'],
-    rules: restrict([layer(['**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**'], 'config/ produces IR; it never imports the data plane.')]),
+    rules: restrict([
+      layer(['**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**'], 'config/ produces IR; it never imports the data plane.'),
+    ]),
   },
   {
     files: ['src/dataplane/**/*.ts'],
@@ -49,7 +61,12 @@ export default tseslint.config(
   },
   {
     files: ['src/fake-service/**/*.ts'],
-    rules: restrict([layer(['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**'], 'fake-service imports only common/.')]),
+    rules: restrict([
+      layer(
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**'],
+        'fake-service imports only common/.',
+      ),
+    ]),
   },
   {
     files: ['src/runtime/**/*.ts'],

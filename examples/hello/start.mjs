@@ -11,7 +11,11 @@ function echo(name, port) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.stringify({ backend: name, method: req.method, path: req.url, headers: req.headers, bytes: Buffer.concat(chunks).length }, null, 2);
+      const body = JSON.stringify(
+        { backend: name, method: req.method, path: req.url, headers: req.headers, bytes: Buffer.concat(chunks).length },
+        null,
+        2,
+      );
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body + '\n');
     });
@@ -27,7 +31,9 @@ const backends = await Promise.all([echo('echo-1', 9901), echo('echo-2', 9902)])
   process.exit(1);
 });
 
-const legate = spawn(process.execPath, [`${root}/bin/legate.js`, 'serve', '--ir', `${root}/examples/hello/ir.json`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const legate = spawn(process.execPath, [`${root}/bin/legate.js`, 'serve', '--ir', `${root}/examples/hello/ir.json`], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 legate.stdout.pipe(process.stdout);
 legate.on('exit', (code) => {
   for (const b of backends) b.close();

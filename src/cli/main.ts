@@ -42,7 +42,11 @@ export async function main(argv: string[]): Promise<number> {
       const diags = validate(loaded.config);
       if (opts.output === 'json') process.stdout.write(JSON.stringify(diags, null, 2) + '\n');
       else if (diags.length === 0) process.stdout.write(`${opts.ir}: ok\n`);
-      else for (const d of diags) process.stdout.write(`${opts.ir}: ${d.severity}: ${d.object ?? ''} ${d.field ?? ''}: ${d.message}${d.fix ? ` (fix: ${d.fix})` : ''}\n`);
+      else
+        for (const d of diags)
+          process.stdout.write(
+            `${opts.ir}: ${d.severity}: ${d.object ?? ''} ${d.field ?? ''}: ${d.message}${d.fix ? ` (fix: ${d.fix})` : ''}\n`,
+          );
       code = diags.some((d) => d.severity === 'error') ? 1 : 0;
     });
 

@@ -162,10 +162,7 @@ export function translateRe2(pattern: string): { source: string; flags: string }
           const m = /^\(\?([imsU]*)(?:-([imsU]*))?([:)])/.exec(pattern.slice(i));
           if (m === null) throw new RegexSyntaxError(pattern, `invalid group at offset ${i}`);
           if (m[3] === ')' || !MODIFIERS_SUPPORTED || `${m[1]}${m[2] ?? ''}`.includes('U'))
-            throw new RegexSyntaxError(
-              pattern,
-              'inline flags are supported only at the start of the pattern (for example "(?i)abc")',
-            );
+            throw new RegexSyntaxError(pattern, 'inline flags are supported only at the start of the pattern (for example "(?i)abc")');
           out += m[0];
           i += m[0].length;
         }
@@ -261,8 +258,7 @@ function translateEscape(pattern: string, at: number, inClass: boolean): { text:
       if (pattern[next] === '{') {
         const end = pattern.indexOf('}', next);
         const hex = end < 0 ? '' : pattern.slice(next + 1, end);
-        if (!/^[0-9A-Fa-f]{1,6}$/.test(hex) || parseInt(hex, 16) > 0x10ffff)
-          throw new RegexSyntaxError(pattern, 'invalid \\x{...} escape');
+        if (!/^[0-9A-Fa-f]{1,6}$/.test(hex) || parseInt(hex, 16) > 0x10ffff) throw new RegexSyntaxError(pattern, 'invalid \\x{...} escape');
         return { text: hexEscape(parseInt(hex, 16)), next: end + 1 };
       }
       const hex = pattern.slice(next, next + 2);

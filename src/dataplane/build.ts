@@ -16,8 +16,21 @@ import { Flag } from './http/response-flags.js';
 import { isGrpcContentType } from './http/grpc.js';
 import type { AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
-import { RequestState, type ForwardTarget, type RequestContext, type RequestHeaderEdit, type ResponseHeaderEdit } from './request/request-state.js';
-import { compileRouteTable, redirectLocation, rewritePath, type CompiledBackend, type HeaderMutator, type RouteParts } from './router/index.js';
+import {
+  RequestState,
+  type ForwardTarget,
+  type RequestContext,
+  type RequestHeaderEdit,
+  type ResponseHeaderEdit,
+} from './request/request-state.js';
+import {
+  compileRouteTable,
+  redirectLocation,
+  rewritePath,
+  type CompiledBackend,
+  type HeaderMutator,
+  type RouteParts,
+} from './router/index.js';
 
 /** What a compiled route does: forward, or answer locally. */
 export type RouteTarget =
@@ -50,13 +63,11 @@ export function buildClusters(config: ir.Config, previous: Map<string, { key: st
 }
 
 /** Compiles one listener's virtual hosts into its request handler. */
-export function buildHandler(
-  listener: ir.Listener,
-  clusters: Map<string, { cluster: Cluster }>,
-  ctx: BuildContext,
-): RequestHandler {
+export function buildHandler(listener: ir.Listener, clusters: Map<string, { cluster: Cluster }>, ctx: BuildContext): RequestHandler {
   const accessLog = ctx.accessLogFor(listener);
-  const table = compileRouteTable<RouteTarget>(listener.virtualHosts, (route, vh, parts) => compileTarget(route, vh, parts, clusters, ctx.random));
+  const table = compileRouteTable<RouteTarget>(listener.virtualHosts, (route, vh, parts) =>
+    compileTarget(route, vh, parts, clusters, ctx.random),
+  );
   const trusted = trustCheck(listener.trustedCidrs);
   const reqCtx: RequestContext = { clock: ctx.clock, accessLog, trusted: false, preserveRequestId: listener.preserveExternalRequestId };
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
@@ -102,14 +113,23 @@ function compileTarget(
     };
   }
   if (a.kind === 'direct') {
-    return { kind: 'direct', routeName: route.name, status: a.response.status, body: a.response.body ?? '', contentType: a.response.contentType ?? 'text/plain' };
+    return {
+      kind: 'direct',
+      routeName: route.name,
+      status: a.response.status,
+      body: a.response.body ?? '',
+      contentType: a.response.contentType ?? 'text/plain',
+    };
   }
   type Picked = { cluster: Cluster; requestEdit: RequestHeaderEdit; responseEdit: ResponseHeaderEdit };
   // Resolve each backend's live cluster once; a missing one yields undefined -> 503 NC, as Envoy.
   const resolved = new Map<CompiledBackend, Picked | undefined>();
   for (const b of parts.backends?.items ?? []) {
     const c = clusters.get(b.name)?.cluster;
-    resolved.set(b, c ? { cluster: c, requestEdit: b.requestHeaders as RequestHeaderEdit, responseEdit: flatEdit(b.responseHeaders) } : undefined);
+    resolved.set(
+      b,
+      c ? { cluster: c, requestEdit: b.requestHeaders as RequestHeaderEdit, responseEdit: flatEdit(b.responseHeaders) } : undefined,
+    );
   }
   const picker = parts.backends;
   const only = picker && picker.items.length === 1 ? resolved.get(picker.items[0]!) : undefined;

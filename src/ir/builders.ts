@@ -4,11 +4,7 @@ import type { Listener } from './listener.js';
 import { defaultOrigin, type Dialect, type Origins } from './origin.js';
 
 /** Envoy's cluster defaults, each with its origin. Translators override what manifests set. */
-export function clusterDefaults(
-  name: string,
-  endpoints: Endpoint[],
-  dialect: Dialect = 'envoy',
-): Cluster {
+export function clusterDefaults(name: string, endpoints: Endpoint[], dialect: Dialect = 'envoy'): Cluster {
   const d = (n: string) => defaultOrigin(dialect === 'istio' ? 'istio' : 'envoy', n);
   const circuitBreakers: CircuitBreakers = {
     maxConnections: ENVOY.MAX_CONNECTIONS,
@@ -35,7 +31,7 @@ export function clusterDefaults(
     },
   };
   const origin: Origins = {
-    protocol: d('upstream protocol: the client\'s'),
+    protocol: d("upstream protocol: the client's"),
     lbPolicy: d('round_robin'),
     healthyPanicThreshold: d('ENVOY.HEALTHY_PANIC_THRESHOLD'),
   };

@@ -27,13 +27,7 @@ export const HTTP_RETRY_ON: readonly HttpRetryOn[] = [
   'retriable-status-codes',
   'retriable-headers',
 ];
-export const GRPC_RETRY_ON: readonly GrpcRetryOn[] = [
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-];
+export const GRPC_RETRY_ON: readonly GrpcRetryOn[] = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'];
 
 export type TimeoutPolicy = {
   /** Route (global) timeout across all attempts and backoff; 0 = none. */

@@ -26,8 +26,7 @@ export function validate(config: Config): Diagnostic[] {
     const obj = `listener/${l.name || i}`;
     if (names.has(l.name)) err(obj, 'name', `duplicate listener name "${l.name}"`, 'rename one of them');
     names.add(l.name);
-    if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535)
-      err(obj, 'port', `port ${l.port} is not in 0-65535`);
+    if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) err(obj, 'port', `port ${l.port} is not in 0-65535`);
     const key = `${l.address}:${l.port}`;
     if (l.port !== 0 && addresses.has(key))
       err(obj, 'port', `another listener already binds ${key}`, 'merge the listeners or change a port');
@@ -39,11 +38,15 @@ export function validate(config: Config): Diagnostic[] {
       const vobj = `${obj}/vhost/${vh.name || j}`;
       for (const d of vh.domains) {
         const norm = d.toLowerCase();
-        if (!isValidDomain(norm))
-          err(vobj, 'domains', `"${d}" is not a host name, "*.suffix" wildcard or "*"`);
+        if (!isValidDomain(norm)) err(vobj, 'domains', `"${d}" is not a host name, "*.suffix" wildcard or "*"`);
         const other = domains.get(norm);
         if (other !== undefined)
-          err(vobj, 'domains', `domain "${d}" is also served by virtual host "${other}"`, 'each domain may appear in one virtual host of a listener');
+          err(
+            vobj,
+            'domains',
+            `domain "${d}" is also served by virtual host "${other}"`,
+            'each domain may appear in one virtual host of a listener',
+          );
         domains.set(norm, vh.name);
       }
       validateVirtualHost(vh, vobj, clusters, err);
@@ -57,8 +60,7 @@ type Err = (object: string, field: string, message: string, fix?: string) => voi
 function validateCluster(c: Cluster, obj: string, err: Err): void {
   c.endpoints.forEach((e, i) => {
     if (!e.address) err(obj, `endpoints[${i}].address`, 'endpoint has no address');
-    if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535)
-      err(obj, `endpoints[${i}].port`, `port ${e.port} is not in 1-65535`);
+    if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) err(obj, `endpoints[${i}].port`, `port ${e.port} is not in 1-65535`);
     if (!Number.isInteger(e.weight) || e.weight < 1) err(obj, `endpoints[${i}].weight`, `weight ${e.weight} must be a whole number >= 1`);
     if (!Number.isInteger(e.priority) || e.priority < 0) err(obj, `endpoints[${i}].priority`, `priority ${e.priority} must be >= 0`);
   });
@@ -67,8 +69,7 @@ function validateCluster(c: Cluster, obj: string, err: Err): void {
     if (!(cb[k] >= 0)) err(obj, `circuitBreakers.${k}`, `${k} must be >= 0`);
   if (!(c.pool.connectTimeoutMs > 0)) err(obj, 'pool.connectTimeoutMs', 'connect timeout must be > 0');
   if (!(c.pool.h2MaxConcurrentStreams >= 1)) err(obj, 'pool.h2MaxConcurrentStreams', 'must be >= 1');
-  if (c.healthyPanicThreshold < 0 || c.healthyPanicThreshold > 100)
-    err(obj, 'healthyPanicThreshold', 'must be within 0-100');
+  if (c.healthyPanicThreshold < 0 || c.healthyPanicThreshold > 100) err(obj, 'healthyPanicThreshold', 'must be within 0-100');
 }
 
 function validateVirtualHost(vh: VirtualHost, obj: string, clusters: Set<string>, err: Err): void {
@@ -113,7 +114,8 @@ function validateRoute(r: Route, obj: string, clusters: Set<string>, err: Err): 
   if (r.retry) validateRetry(r.retry, obj, 'retry', err);
   const rewrites = [r.rewrite?.path, a.kind === 'redirect' ? a.redirect.path : undefined];
   for (const pr of rewrites) {
-    if (pr?.kind === 'regex' && !compiles(pr.pattern)) err(obj, 'rewrite.path.pattern', `invalid regular expression ${JSON.stringify(pr.pattern)}`);
+    if (pr?.kind === 'regex' && !compiles(pr.pattern))
+      err(obj, 'rewrite.path.pattern', `invalid regular expression ${JSON.stringify(pr.pattern)}`);
   }
   r.mirrors?.forEach((m, i) => {
     if (!clusters.has(m.cluster)) err(obj, `mirrors[${i}].cluster`, `cluster "${m.cluster}" does not exist`);
@@ -158,5 +160,5 @@ function isValidDomain(d: string): boolean {
   if (d === '*') return true;
   const host = d.startsWith('*.') ? d.slice(2) : d;
   const noPort = host.replace(/:[0-9]+$/, '');
-  return noPort.length > 0 && noPort.split('.').every((l) => LABEL.test(l) || l === '_' );
+  return noPort.length > 0 && noPort.split('.').every((l) => LABEL.test(l) || l === '_');
 }

@@ -85,7 +85,9 @@ export function h1Request(
     const req = http.request({ host: '127.0.0.1', port, agent: false, ...rest }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), trailers: res.trailers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), trailers: res.trailers }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -60,10 +60,20 @@ export type EchoServer = {
 export async function startEchoServer(): Promise<EchoServer> {
   const calls = new Map<string, CallRecord>();
   const count: Record<string, number> = {};
-  const record = (method: string, call: { metadata: grpc.Metadata; on(event: 'cancelled', fn: () => void): unknown }, key: string | undefined) => {
+  const record = (
+    method: string,
+    call: { metadata: grpc.Metadata; on(event: 'cancelled', fn: () => void): unknown },
+    key: string | undefined,
+  ) => {
     count[method] = (count[method] ?? 0) + 1;
     let resolve!: () => void;
-    const rec: CallRecord = { method, metadata: call.metadata, cancelled: false, answered: false, whenCancelled: new Promise<void>((r) => (resolve = r)) };
+    const rec: CallRecord = {
+      method,
+      metadata: call.metadata,
+      cancelled: false,
+      answered: false,
+      whenCancelled: new Promise<void>((r) => (resolve = r)),
+    };
     // grpc-js also emits 'cancelled' when the stream closes after a normal answer: ignore that.
     call.on('cancelled', () => {
       if (rec.answered) return;
@@ -155,9 +165,18 @@ export async function startEchoServer(): Promise<EchoServer> {
 
 /** The typed surface of the generated Echo client that the tests use. */
 export type EchoClient = grpc.Client & {
-  Unary(req: EchoRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: EchoReply) => void): grpc.ClientUnaryCall;
+  Unary(
+    req: EchoRequest,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, reply?: EchoReply) => void,
+  ): grpc.ClientUnaryCall;
   ServerStream(req: EchoRequest, md: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<EchoReply>;
-  ClientStream(md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: EchoReply) => void): grpc.ClientWritableStream<EchoRequest>;
+  ClientStream(
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, reply?: EchoReply) => void,
+  ): grpc.ClientWritableStream<EchoRequest>;
   Bidi(md: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<EchoRequest, EchoReply>;
 };
 
@@ -178,7 +197,11 @@ export type UnaryResult = {
 };
 
 /** Runs one unary call and collects everything the client sees; never rejects. */
-export function unary(client: EchoClient, req: EchoRequest, opts: { metadata?: Record<string, string>; deadlineMs?: number } = {}): Promise<UnaryResult> {
+export function unary(
+  client: EchoClient,
+  req: EchoRequest,
+  opts: { metadata?: Record<string, string>; deadlineMs?: number } = {},
+): Promise<UnaryResult> {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
   const callOpts: grpc.CallOptions = opts.deadlineMs !== undefined ? { deadline: Date.now() + opts.deadlineMs } : {};

@@ -22,7 +22,11 @@ export function route(name: string, patch: Partial<ir.Route> & { cluster?: strin
 }
 
 /** One listener on 127.0.0.1:0 with one `*` virtual host holding `routes`. */
-export function config(routes: ir.Route[], clusters: ir.Cluster[], patch: { listener?: Partial<ir.Listener>; vhost?: Partial<ir.VirtualHost> } = {}): ir.Config {
+export function config(
+  routes: ir.Route[],
+  clusters: ir.Cluster[],
+  patch: { listener?: Partial<ir.Listener>; vhost?: Partial<ir.VirtualHost> } = {},
+): ir.Config {
   const l = listenerDefaults('main', '127.0.0.1', 0);
   return {
     version: 'test',

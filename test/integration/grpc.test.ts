@@ -25,14 +25,19 @@ const h1Client = echoClient(h1Proxy.port('main'));
 // The route raises grpc-timeout upstream to 30 s, so the server's own deadline never fires during
 // the deadline test: a cancellation the server sees can only come from the proxy.
 const slowProxy = await Proxy.start(
-  config([route('all', { requestHeaders: { set: [{ name: 'grpc-timeout', value: '30S' }] } })], [cluster('backend', [server.port], { protocol: 'http2' })]),
+  config(
+    [route('all', { requestHeaders: { set: [{ name: 'grpc-timeout', value: '30S' }] } })],
+    [cluster('backend', [server.port], { protocol: 'http2' })],
+  ),
 );
 const slowClient = echoClient(slowProxy.port('main'));
 
 // Local replies.
 const nrLog = new CollectingLog();
 const otherPrefix: ir.Route = route('other', { match: { path: { kind: 'prefix', value: '/some.other.Service/', segmentAware: false } } });
-const noRouteProxy = await Proxy.start(config([otherPrefix], [cluster('backend', [server.port], { protocol: 'http2' })]), { accessLog: nrLog });
+const noRouteProxy = await Proxy.start(config([otherPrefix], [cluster('backend', [server.port], { protocol: 'http2' })]), {
+  accessLog: nrLog,
+});
 const noRouteClient = echoClient(noRouteProxy.port('main'));
 
 const emptyLog = new CollectingLog();
@@ -41,7 +46,9 @@ const emptyClient = echoClient(emptyProxy.port('main'));
 
 const deadPort = await closedPort();
 const deadLog = new CollectingLog();
-const deadProxy = await Proxy.start(config([route('all')], [cluster('backend', [deadPort], { protocol: 'http2' })]), { accessLog: deadLog });
+const deadProxy = await Proxy.start(config([route('all')], [cluster('backend', [deadPort], { protocol: 'http2' })]), {
+  accessLog: deadLog,
+});
 const deadClient = echoClient(deadProxy.port('main'));
 
 after(async () => {

@@ -105,7 +105,9 @@ test('sets x-forwarded-for, x-forwarded-proto and a UUIDv4 x-request-id; keeps a
   assert.equal(a.headers['x-forwarded-proto'], 'http');
   assert.match(a.headers['x-request-id'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.equal(a.headers['x-envoy-expected-rq-timeout-ms'], '15000');
-  const b = JSON.parse((await h1Request(port, { path: '/echo', headers: { 'x-request-id': 'abc-123', 'x-forwarded-for': '10.0.0.1' } })).body.toString());
+  const b = JSON.parse(
+    (await h1Request(port, { path: '/echo', headers: { 'x-request-id': 'abc-123', 'x-forwarded-for': '10.0.0.1' } })).body.toString(),
+  );
   assert.equal(b.headers['x-request-id'], 'abc-123');
   assert.equal(b.headers['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
 });
@@ -113,7 +115,13 @@ test('sets x-forwarded-for, x-forwarded-proto and a UUIDv4 x-request-id; keeps a
 test('strips x-envoy control headers from untrusted clients and hop-by-hop headers both ways', async () => {
   const res = await h1Request(port, {
     path: '/echo',
-    headers: { 'x-envoy-max-retries': '10', 'x-envoy-upstream-rq-timeout-ms': '1', 'x-envoy-fault-abort-request': '503', 'keep-alive': 'timeout=1', 'x-custom': 'kept' },
+    headers: {
+      'x-envoy-max-retries': '10',
+      'x-envoy-upstream-rq-timeout-ms': '1',
+      'x-envoy-fault-abort-request': '503',
+      'keep-alive': 'timeout=1',
+      'x-custom': 'kept',
+    },
   });
   const seen = JSON.parse(res.body.toString()).headers;
   assert.equal(seen['x-envoy-max-retries'], undefined);
@@ -142,11 +150,13 @@ test('keeps connections alive and answers pipelined requests in order', async ()
   const ports = new Set<number>();
   for (let i = 0; i < 5; i++) {
     await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-        ports.add(res.socket.localPort!);
-        res.resume();
-        res.on('end', resolve);
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+          ports.add(res.socket.localPort!);
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
     });
   }
   agent.destroy();
@@ -179,7 +189,14 @@ test('HEAD, 204 and 304 carry no body', async () => {
 test('Expect: 100-continue gets 100 Continue and the body goes through', async () => {
   const got = await new Promise<{ continued: boolean; body: string }>((resolve, reject) => {
     let continued = false;
-    const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', agent: false, headers: { expect: '100-continue', 'content-length': '5' } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: '/echo',
+      method: 'POST',
+      agent: false,
+      headers: { expect: '100-continue', 'content-length': '5' },
+    });
     req.on('continue', () => {
       continued = true;
       req.end('12345');
@@ -224,10 +241,12 @@ test('10 MB upload and download stream through intact', async () => {
   // Download 10 MB and check every byte arrives.
   let received = 0;
   await new Promise<void>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: `/download?bytes=${size}`, agent: false }, (res) => {
-      res.on('data', (c: Buffer) => (received += c.length));
-      res.on('end', resolve);
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: `/download?bytes=${size}`, agent: false }, (res) => {
+        res.on('data', (c: Buffer) => (received += c.length));
+        res.on('end', resolve);
+      })
+      .on('error', reject);
   });
   assert.equal(received, size);
 });
@@ -235,21 +254,23 @@ test('10 MB upload and download stream through intact', async () => {
 test('a paused client holds the backend back (backpressure, no buffering of whole bodies)', async () => {
   const size = 64 * 1024 * 1024;
   const sentWhilePaused = await new Promise<number>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: `/download?bytes=${size}`, agent: false }, (res) => {
-      let got = 0;
-      res.on('data', (c: Buffer) => {
-        got += c.length;
-        if (got >= 1024 * 1024 && !res.isPaused()) {
-          res.pause();
-          setTimeout(() => {
-            const sent = downloadSent;
-            res.destroy();
-            resolve(sent);
-          }, 500);
-        }
-      });
-      res.on('error', () => {});
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: `/download?bytes=${size}`, agent: false }, (res) => {
+        let got = 0;
+        res.on('data', (c: Buffer) => {
+          got += c.length;
+          if (got >= 1024 * 1024 && !res.isPaused()) {
+            res.pause();
+            setTimeout(() => {
+              const sent = downloadSent;
+              res.destroy();
+              resolve(sent);
+            }, 500);
+          }
+        });
+        res.on('error', () => {});
+      })
+      .on('error', reject);
   });
   // Kernel socket buffers on two hops plus stream buffers hold a few MB; not 64.
   assert.ok(sentWhilePaused < 24 * 1024 * 1024, `backend sent ${sentWhilePaused} bytes while the client was paused`);

@@ -24,7 +24,15 @@ function sha256(b: Buffer): string {
 /** Backend bytes handed to the transport for the current /download, per backend. */
 const sent = { h1: 0, h2: 0 };
 
-type Echo = { proto: string; method: string; path: string; headers: Record<string, string | string[] | undefined>; bytes: number; sha256: string; body: string };
+type Echo = {
+  proto: string;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  bytes: number;
+  sha256: string;
+  body: string;
+};
 
 /** Reads a request body, hashing it; small bodies are echoed back as text. */
 function readBody(body: Readable, cb: (bytes: number, sha: string, text: string) => void): void {
@@ -64,7 +72,15 @@ const h1 = await h1Backend((req, res) => {
     return;
   }
   readBody(req, (bytes, sha, body) => {
-    const e: Echo = { proto: req.httpVersion, method: req.method ?? '', path: req.url ?? '', headers: req.headers, bytes, sha256: sha, body };
+    const e: Echo = {
+      proto: req.httpVersion,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      bytes,
+      sha256: sha,
+      body,
+    };
     res.writeHead(200, { 'content-type': 'application/json', 'x-backend': 'h1' });
     res.end(JSON.stringify(e));
   });
@@ -119,7 +135,8 @@ const h2 = await h2Backend((stream, headers) => {
 });
 
 const deadPort = await closedPort();
-const prefix = (name: string, p: string, c: string): ir.Route => route(name, { cluster: c, match: { path: { kind: 'prefix', value: p, segmentAware: false } } });
+const prefix = (name: string, p: string, c: string): ir.Route =>
+  route(name, { cluster: c, match: { path: { kind: 'prefix', value: p, segmentAware: false } } });
 const log = new CollectingLog();
 const proxy = await Proxy.start(
   config(
@@ -172,10 +189,24 @@ type Result = {
 };
 
 /** One request on `session`; resolves when the stream closes, however it closes. */
-function send(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer | string, timeoutMs = 15_000): Promise<Result> {
+function send(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  body?: Buffer | string,
+  timeoutMs = 15_000,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': body === undefined ? 'GET' : 'POST', ...headers }, { endStream: body === undefined });
-    const r: Result = { status: 0, headers: {}, body: Buffer.alloc(0), trailers: undefined, ended: false, aborted: false, error: undefined, rstCode: undefined };
+    const r: Result = {
+      status: 0,
+      headers: {},
+      body: Buffer.alloc(0),
+      trailers: undefined,
+      ended: false,
+      aborted: false,
+      error: undefined,
+      rstCode: undefined,
+    };
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       stream.close();
@@ -259,9 +290,7 @@ test('200 concurrent streams on one session are all answered correctly', async (
   const results = await Promise.all(
     Array.from({ length: N }, (_, i) => {
       const target = i % 2 === 0 ? 'h1' : 'h2';
-      return i % 4 < 2
-        ? send(s, { ':path': `/${target}/echo?i=${i}` })
-        : send(s, { ':path': `/${target}/echo?i=${i}` }, `body-${i}`);
+      return i % 4 < 2 ? send(s, { ':path': `/${target}/echo?i=${i}` }) : send(s, { ':path': `/${target}/echo?i=${i}` }, `body-${i}`);
     }),
   );
   results.forEach((r, i) => {

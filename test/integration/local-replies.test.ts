@@ -50,7 +50,10 @@ test('connection refused: 503 with flag UF and the reset reason in the body', as
   const { port, log, proxy } = await start(config([route('all')], [cluster('backend', [dead])]));
   const res = await h1Request(port, { path: '/' });
   assert.equal(res.status, 503);
-  assert.match(res.body.toString(), /^upstream connect error or disconnect\/reset before headers\. reset reason: remote connection failure, transport failure reason: delayed connect error: 111$/);
+  assert.match(
+    res.body.toString(),
+    /^upstream connect error or disconnect\/reset before headers\. reset reason: remote connection failure, transport failure reason: delayed connect error: 111$/,
+  );
   await log.waitFor(1);
   assert.equal(log.last().flags, Flag.UF);
   assert.equal(log.last().upstreamHost, `127.0.0.1:${dead}`);
@@ -62,7 +65,14 @@ test('connect timeout: 503 UF with reason connection timeout', async () => {
   // connect to it hangs until the proxy's connect timeout (python3 is on every machine here).
   const { spawn } = await import('node:child_process');
   const net = await import('node:net');
-  const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const py = spawn(
+    'python3',
+    [
+      '-c',
+      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const sport = Number(await new Promise<string>((r) => py.stdout.once('data', (d) => r(String(d).trim()))));
   const fillers: import('node:net').Socket[] = [];
   for (let i = 0; i < 3; i++) {
@@ -156,7 +166,12 @@ test('route timeout: 504 "upstream request timeout" with flag UT, and 0 disables
 test('direct response and redirect routes answer locally', async () => {
   const cfg = config(
     [
-      { name: 'health', match: { path: { kind: 'exact', value: '/healthz' } }, action: { kind: 'direct', response: { status: 200, body: 'ok' } }, origin: {} },
+      {
+        name: 'health',
+        match: { path: { kind: 'exact', value: '/healthz' } },
+        action: { kind: 'direct', response: { status: 200, body: 'ok' } },
+        origin: {},
+      },
       {
         name: 'moved',
         match: { path: { kind: 'prefix', value: '/old', segmentAware: true } },

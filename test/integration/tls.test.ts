@@ -17,9 +17,23 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-tls-'));
 execFileSync(
   'openssl',
   [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    path.join(dir, 'key.pem'),
+    '-out',
+    path.join(dir, 'cert.pem'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
   ],
   { stdio: 'ignore' },
 );
@@ -49,12 +63,22 @@ type Seen = { url: string; headers: Record<string, string> };
 function httpsGet(pathname: string, alpn: string[] | undefined): Promise<{ status: number; alpn: string | false | null; seen: Seen }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path: pathname, ca: cert, servername: 'localhost', agent: false, ...(alpn ? { ALPNProtocols: alpn } : {}) },
+      {
+        host: '127.0.0.1',
+        port,
+        path: pathname,
+        ca: cert,
+        servername: 'localhost',
+        agent: false,
+        ...(alpn ? { ALPNProtocols: alpn } : {}),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, alpn: (res.socket as TLSSocket).alpnProtocol, seen: JSON.parse(body) as Seen }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, alpn: (res.socket as TLSSocket).alpnProtocol, seen: JSON.parse(body) as Seen }),
+        );
         res.on('error', reject);
       },
     );

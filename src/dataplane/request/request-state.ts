@@ -108,7 +108,8 @@ export class RequestState implements AttemptSink {
     } else {
       this.#onRequestComplete();
     }
-    const useH2 = this.#isGrpc || cluster.config.protocol === 'http2' || (cluster.config.protocol === 'downstream' && ds.protocol === 'http2');
+    const useH2 =
+      this.#isGrpc || cluster.config.protocol === 'http2' || (cluster.config.protocol === 'downstream' && ds.protocol === 'http2');
     // HTTP/2 carries the authority as :authority; HTTP/1.1 needs it as Host.
     if (useH2) delete headers.host;
     else headers.host = req.authority;
@@ -284,7 +285,8 @@ export class RequestState implements AttemptSink {
     this.#clearTimer();
     this.#flags |= flags;
     this.#details = details;
-    const extra = this.#target.includeAttemptCountInResponse && this.#attempts > 0 ? ['x-envoy-attempt-count', String(this.#attempts)] : undefined;
+    const extra =
+      this.#target.includeAttemptCountInResponse && this.#attempts > 0 ? ['x-envoy-attempt-count', String(this.#attempts)] : undefined;
     this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra });
     if (this.#isGrpc) this.#grpcStatus = String(httpToGrpcStatus(status));
   }
@@ -315,7 +317,9 @@ export class RequestState implements AttemptSink {
       bytesSent: ds.bytesSent,
       durationMs: this.#ctx.clock.now() - this.#start,
       upstreamServiceTimeMs:
-        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0 ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt) : undefined,
+        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0
+          ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt)
+          : undefined,
       forwardedFor: ds.headers['x-forwarded-for'] as string | undefined,
       userAgent: ds.headers['user-agent'] as string | undefined,
       requestId: this.#requestId ?? (ds.headers['x-request-id'] as string | undefined),
@@ -329,7 +333,10 @@ export class RequestState implements AttemptSink {
   }
 }
 
-function countStatus(stats: { upstream_rq_2xx: number; upstream_rq_3xx: number; upstream_rq_4xx: number; upstream_rq_5xx: number; upstream_rq_1xx: number }, status: number): void {
+function countStatus(
+  stats: { upstream_rq_2xx: number; upstream_rq_3xx: number; upstream_rq_4xx: number; upstream_rq_5xx: number; upstream_rq_1xx: number },
+  status: number,
+): void {
   if (status >= 500) stats.upstream_rq_5xx++;
   else if (status >= 400) stats.upstream_rq_4xx++;
   else if (status >= 300) stats.upstream_rq_3xx++;

@@ -33,7 +33,12 @@ describe('compileHeaderMutation', () => {
   });
 
   it('add on a missing header sets it; add to an array appends without touching the original', () => {
-    const edit = compileHeaderMutation({ add: [{ name: 'a', value: '1' }, { name: 'b', value: '3' }] })!;
+    const edit = compileHeaderMutation({
+      add: [
+        { name: 'a', value: '1' },
+        { name: 'b', value: '3' },
+      ],
+    })!;
     const original = ['1', '2'];
     const headers: MutableHeaders = { b: original };
     edit(headers);
@@ -42,7 +47,12 @@ describe('compileHeaderMutation', () => {
   });
 
   it('several adds of one name all append', () => {
-    const edit = compileHeaderMutation({ add: [{ name: 'x', value: '1' }, { name: 'x', value: '2' }] })!;
+    const edit = compileHeaderMutation({
+      add: [
+        { name: 'x', value: '1' },
+        { name: 'x', value: '2' },
+      ],
+    })!;
     const headers: MutableHeaders = {};
     edit(headers);
     assert.deepEqual(headers, { x: ['1', '2'] });
@@ -67,7 +77,12 @@ describe('compileHeaderMutation', () => {
   });
 
   it('the last set of a name wins; names are lower-cased', () => {
-    const edit = compileHeaderMutation({ set: [{ name: 'X-A', value: '1' }, { name: 'x-a', value: '2' }] })!;
+    const edit = compileHeaderMutation({
+      set: [
+        { name: 'X-A', value: '1' },
+        { name: 'x-a', value: '2' },
+      ],
+    })!;
     const headers: MutableHeaders = {};
     edit(headers);
     assert.deepEqual(headers, { 'x-a': '2' });

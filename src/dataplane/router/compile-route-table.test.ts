@@ -23,29 +23,58 @@ function vhost(name: string, domains: string[], routes: ir.Route[], routeOrder: 
 describe('compileRouteTable', () => {
   it('calls attach once per route, in match order, with its virtual host and compiled parts', () => {
     const calls: [string, string, RouteParts][] = [];
-    const vh = vhost('v', ['*'], [
-      route('prefix', { match: { path: { kind: 'prefix', value: '/a', segmentAware: true } } }),
-      route('exact', { match: { path: { kind: 'exact', value: '/a' } } }),
-    ], 'gateway-api');
+    const vh = vhost(
+      'v',
+      ['*'],
+      [
+        route('prefix', { match: { path: { kind: 'prefix', value: '/a', segmentAware: true } } }),
+        route('exact', { match: { path: { kind: 'exact', value: '/a' } } }),
+      ],
+      'gateway-api',
+    );
     const table = compileRouteTable([vh], (r, v, parts) => {
       calls.push([r.name, v.name, parts]);
       return r.name.toUpperCase();
     });
-    assert.deepEqual(calls.map(([r, v]) => [r, v]), [['exact', 'v'], ['prefix', 'v']]);
+    assert.deepEqual(
+      calls.map(([r, v]) => [r, v]),
+      [
+        ['exact', 'v'],
+        ['prefix', 'v'],
+      ],
+    );
     assert.equal(calls[0]![2].route.name, 'exact');
     const compiled = table.virtualHosts[0]!;
-    assert.deepEqual(compiled.routes.map((r) => r.target), ['EXACT', 'PREFIX']);
+    assert.deepEqual(
+      compiled.routes.map((r) => r.target),
+      ['EXACT', 'PREFIX'],
+    );
     assert.equal(compiled.virtualHost, vh);
     // The IR is not reordered in place.
-    assert.deepEqual(vh.routes.map((r) => r.name), ['prefix', 'exact']);
+    assert.deepEqual(
+      vh.routes.map((r) => r.name),
+      ['prefix', 'exact'],
+    );
   });
 
   it('keeps the given order for ordered virtual hosts', () => {
-    const table = compileRouteTable([vhost('v', ['*'], [
-      route('prefix', { match: { path: { kind: 'prefix', value: '/a', segmentAware: false } } }),
-      route('exact', { match: { path: { kind: 'exact', value: '/a' } } }),
-    ])], (r) => r.name);
-    assert.deepEqual(table.virtualHosts[0]!.routes.map((r) => r.target), ['prefix', 'exact']);
+    const table = compileRouteTable(
+      [
+        vhost(
+          'v',
+          ['*'],
+          [
+            route('prefix', { match: { path: { kind: 'prefix', value: '/a', segmentAware: false } } }),
+            route('exact', { match: { path: { kind: 'exact', value: '/a' } } }),
+          ],
+        ),
+      ],
+      (r) => r.name,
+    );
+    assert.deepEqual(
+      table.virtualHosts[0]!.routes.map((r) => r.target),
+      ['prefix', 'exact'],
+    );
   });
 
   it('selects virtual hosts by authority', () => {
@@ -59,10 +88,13 @@ describe('compileRouteTable', () => {
   });
 
   it('flags virtual hosts whose routes read headers or the query', () => {
-    const table = compileRouteTable([
-      vhost('h', ['h'], [route('r', { match: { headers: [{ name: 'x', match: { kind: 'present' } }] } })]),
-      vhost('q', ['q'], [route('r', { match: { query: [{ name: 'x', match: { kind: 'present' } }] } })]),
-    ], () => null);
+    const table = compileRouteTable(
+      [
+        vhost('h', ['h'], [route('r', { match: { headers: [{ name: 'x', match: { kind: 'present' } }] } })]),
+        vhost('q', ['q'], [route('r', { match: { query: [{ name: 'x', match: { kind: 'present' } }] } })]),
+      ],
+      () => null,
+    );
     const [h, q] = table.virtualHosts;
     assert.deepEqual([h!.needsHeaders, h!.needsQuery, q!.needsHeaders, q!.needsQuery], [true, false, false, true]);
   });
@@ -82,20 +114,34 @@ describe('compileRouteTable', () => {
 
 describe('compiled route parts', () => {
   it('forward: weighted backends with their header edits, zero weights dropped', () => {
-    const table = compileRouteTable([vhost('v', ['*'], [route('r', {
-      action: {
-        kind: 'forward',
-        clusters: [
-          { cluster: 'a', weight: 1, requestHeaders: { set: [{ name: 'Backend', value: 'a' }] } },
-          { cluster: 'off', weight: 0 },
-          { cluster: 'b', weight: 3 },
-        ],
-      },
-    })])], () => null);
+    const table = compileRouteTable(
+      [
+        vhost(
+          'v',
+          ['*'],
+          [
+            route('r', {
+              action: {
+                kind: 'forward',
+                clusters: [
+                  { cluster: 'a', weight: 1, requestHeaders: { set: [{ name: 'Backend', value: 'a' }] } },
+                  { cluster: 'off', weight: 0 },
+                  { cluster: 'b', weight: 3 },
+                ],
+              },
+            }),
+          ],
+        ),
+      ],
+      () => null,
+    );
     const r = table.virtualHosts[0]!.routes[0]!;
     assert.ok(r.backends);
     assert.equal(r.backends.total, 4);
-    assert.deepEqual(r.backends.items.map((b) => b.name), ['a', 'b']);
+    assert.deepEqual(
+      r.backends.items.map((b) => b.name),
+      ['a', 'b'],
+    );
     const picked = r.backends.pick({ next: () => 0, uint32: () => 0 })!;
     assert.equal(picked.name, 'a');
     const headers: Record<string, string> = {};
@@ -113,10 +159,19 @@ describe('compiled route parts', () => {
   });
 
   it('redirect and direct actions have no backends', () => {
-    const table = compileRouteTable([vhost('v', ['*'], [
-      route('redir', { action: { kind: 'redirect', redirect: { statusCode: 302, scheme: 'https' } } }),
-      route('direct', { action: { kind: 'direct', response: { status: 200 } } }),
-    ])], () => null);
+    const table = compileRouteTable(
+      [
+        vhost(
+          'v',
+          ['*'],
+          [
+            route('redir', { action: { kind: 'redirect', redirect: { statusCode: 302, scheme: 'https' } } }),
+            route('direct', { action: { kind: 'direct', response: { status: 200 } } }),
+          ],
+        ),
+      ],
+      () => null,
+    );
     const [redir, direct] = table.virtualHosts[0]!.routes;
     assert.equal(redir!.backends, undefined);
     assert.equal(direct!.backends, undefined);
@@ -125,20 +180,41 @@ describe('compiled route parts', () => {
   });
 
   it('rewrite: prefix rewrite bound to the matched prefix, authority kept as given', () => {
-    const table = compileRouteTable([vhost('v', ['*'], [route('r', {
-      match: { path: { kind: 'prefix', value: '/foo', segmentAware: true } },
-      rewrite: { path: { kind: 'prefix', value: '/bar' }, authority: 'internal.svc' },
-    })], 'gateway-api')], () => null);
+    const table = compileRouteTable(
+      [
+        vhost(
+          'v',
+          ['*'],
+          [
+            route('r', {
+              match: { path: { kind: 'prefix', value: '/foo', segmentAware: true } },
+              rewrite: { path: { kind: 'prefix', value: '/bar' }, authority: 'internal.svc' },
+            }),
+          ],
+          'gateway-api',
+        ),
+      ],
+      () => null,
+    );
     const r = table.virtualHosts[0]!.routes[0]!;
     assert.equal(rewritePath('/foo/x?y=1', r.matchedPrefix, r.pathRewrite!), '/bar/x?y=1');
     assert.equal(r.authorityRewrite, 'internal.svc');
   });
 
   it('route header edits compile to functions, absent ones to null', () => {
-    const table = compileRouteTable([vhost('v', ['*'], [
-      route('with', { requestHeaders: { add: [{ name: 'x', value: '1' }] }, responseHeaders: { remove: ['server'] } }),
-      route('without'),
-    ])], () => null);
+    const table = compileRouteTable(
+      [
+        vhost(
+          'v',
+          ['*'],
+          [
+            route('with', { requestHeaders: { add: [{ name: 'x', value: '1' }] }, responseHeaders: { remove: ['server'] } }),
+            route('without'),
+          ],
+        ),
+      ],
+      () => null,
+    );
     const [withEdits, without] = table.virtualHosts[0]!.routes;
     assert.equal(typeof withEdits!.requestHeaders, 'function');
     assert.equal(typeof withEdits!.responseHeaders, 'function');
@@ -149,8 +225,8 @@ describe('compiled route parts', () => {
   it('redirects of gateway-api virtual hosts take the listener port; ordered ones keep the request port', () => {
     const redirect: ir.Redirect = { statusCode: 302, host: 'example.org' };
     const build = (order: ir.VirtualHost['routeOrder']) =>
-      compileRouteTable([vhost('v', ['*'], [route('r', { action: { kind: 'redirect', redirect } })], order)], () => null)
-        .virtualHosts[0]!.routes[0]!.redirect!;
+      compileRouteTable([vhost('v', ['*'], [route('r', { action: { kind: 'redirect', redirect } })], order)], () => null).virtualHosts[0]!
+        .routes[0]!.redirect!;
     const req = { scheme: 'http', authority: 'gw:8080', path: '/x', port: 8080 };
     assert.equal(redirectLocation(req, build('gateway-api')), 'http://example.org:8080/x');
     // Envoy's host_redirect replaces the whole authority, port included.

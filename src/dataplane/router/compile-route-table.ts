@@ -81,19 +81,13 @@ export class RouteCompileError extends Error {
   }
 }
 
-export function compileRouteTable<T>(
-  virtualHosts: readonly ir.VirtualHost[],
-  attach: AttachRoute<T>,
-): RouteTable<T> {
+export function compileRouteTable<T>(virtualHosts: readonly ir.VirtualHost[], attach: AttachRoute<T>): RouteTable<T> {
   const compiled = virtualHosts.map((vh) => compileVirtualHost(vh, attach));
   const index = compileHostIndex(compiled.map((c) => ({ domains: c.virtualHost.domains, value: c })));
   return { virtualHosts: compiled, selectVirtualHost: index.select, matchRoute };
 }
 
-function compileVirtualHost<T>(
-  vh: ir.VirtualHost,
-  attach: AttachRoute<T>,
-): CompiledVirtualHost<T> {
+function compileVirtualHost<T>(vh: ir.VirtualHost, attach: AttachRoute<T>): CompiledVirtualHost<T> {
   const ordered = vh.routeOrder === 'gateway-api' ? sortRoutesByPrecedence(vh.routes) : vh.routes;
   const routes = ordered.map((route) => {
     try {
@@ -111,11 +105,7 @@ function compileVirtualHost<T>(
   };
 }
 
-function compileRoute<T>(
-  route: ir.Route,
-  vh: ir.VirtualHost,
-  attach: AttachRoute<T>,
-): CompiledRoute<T> {
+function compileRoute<T>(route: ir.Route, vh: ir.VirtualHost, attach: AttachRoute<T>): CompiledRoute<T> {
   const match = compileRouteMatch(route.match);
   const matchedPrefix = matchedPrefixOf(route.match);
   const action = route.action;

@@ -16,13 +16,7 @@ export { matchRoute } from './match-route.js';
 export type { RouteRequest } from './compile-route-match.js';
 export { compileHeaderMutation, type HeaderMutator, type MutableHeaders } from './compile-header-mutation.js';
 export { compileWeightedPicker, pickWeightedCluster, type WeightedPicker } from './pick-weighted-cluster.js';
-export {
-  compilePathRewrite,
-  matchedPrefixOf,
-  rewritePath,
-  type CompiledPathRewrite,
-  type MatchedPrefix,
-} from './rewrite-path.js';
+export { compilePathRewrite, matchedPrefixOf, rewritePath, type CompiledPathRewrite, type MatchedPrefix } from './rewrite-path.js';
 export { compileRedirect, redirectLocation, defaultPortOf, type CompiledRedirect, type RedirectRequest } from './redirect-location.js';
 export { compareRoutePrecedence, sortRoutesByPrecedence } from './route-precedence.js';
 export { compileRegex, RegexSyntaxError } from '../../common/regex.js';

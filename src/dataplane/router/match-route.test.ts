@@ -36,7 +36,9 @@ function httpRoute(namespacedName: string, created: string, rules: GwRule[]): ir
           path,
           ...(m.method ? { method: m.method } : {}),
           ...(m.headers ? { headers: m.headers.map((h) => ({ name: h.name, match: { kind: 'exact' as const, value: h.value } })) } : {}),
-          ...(m.queryParams ? { query: m.queryParams.map((q) => ({ name: q.name, match: { kind: 'exact' as const, value: q.value } })) } : {}),
+          ...(m.queryParams
+            ? { query: m.queryParams.map((q) => ({ name: q.name, match: { kind: 'exact' as const, value: q.value } })) }
+            : {}),
         },
         action: { kind: 'forward', clusters: [{ cluster: rule.backend, weight: 1 }] },
         sortKey: { namespacedName, creationTimestamp: created, ruleIndex, matchIndex },
@@ -47,7 +49,12 @@ function httpRoute(namespacedName: string, created: string, rules: GwRule[]): ir
   return out;
 }
 
-function vhost(name: string, domains: string[], routes: ir.Route[], routeOrder: ir.VirtualHost['routeOrder'] = 'gateway-api'): ir.VirtualHost {
+function vhost(
+  name: string,
+  domains: string[],
+  routes: ir.Route[],
+  routeOrder: ir.VirtualHost['routeOrder'] = 'gateway-api',
+): ir.VirtualHost {
   return { name, domains, routeOrder, routes, origin: {} };
 }
 
@@ -70,10 +77,14 @@ const T1 = '2024-01-02T00:00:00Z';
 
 describe('HTTPRouteMatching', () => {
   const route = backendFor([
-    vhost('any', ['*'], httpRoute('infra/matching', T0, [
-      { matches: [{ path: { type: 'PathPrefix', value: '/' } }, { headers: [{ name: 'version', value: 'one' }] }], backend: 'v1' },
-      { matches: [{ path: { type: 'PathPrefix', value: '/v2' } }, { headers: [{ name: 'version', value: 'two' }] }], backend: 'v2' },
-    ])),
+    vhost(
+      'any',
+      ['*'],
+      httpRoute('infra/matching', T0, [
+        { matches: [{ path: { type: 'PathPrefix', value: '/' } }, { headers: [{ name: 'version', value: 'one' }] }], backend: 'v1' },
+        { matches: [{ path: { type: 'PathPrefix', value: '/v2' } }, { headers: [{ name: 'version', value: 'two' }] }], backend: 'v2' },
+      ]),
+    ),
   ]);
   const cases: [path: string, headers: Record<string, string>, expected: string][] = [
     ['/', {}, 'v1'],
@@ -121,13 +132,17 @@ describe('HTTPRouteMatchingAcrossRoutes', () => {
 describe('HTTPRouteHeaderMatching', () => {
   const h = (...pairs: [string, string][]) => ({ headers: pairs.map(([name, value]) => ({ name, value })) });
   const route = backendFor([
-    vhost('any', ['*'], httpRoute('infra/header-matching', T0, [
-      { matches: [h(['version', 'one'])], backend: 'v1' },
-      { matches: [h(['version', 'two'])], backend: 'v2' },
-      { matches: [h(['version', 'two'], ['color', 'orange'])], backend: 'v1' },
-      { matches: [h(['color', 'blue']), h(['color', 'green'])], backend: 'v1' },
-      { matches: [h(['color', 'red']), h(['color', 'yellow'])], backend: 'v2' },
-    ])),
+    vhost(
+      'any',
+      ['*'],
+      httpRoute('infra/header-matching', T0, [
+        { matches: [h(['version', 'one'])], backend: 'v1' },
+        { matches: [h(['version', 'two'])], backend: 'v2' },
+        { matches: [h(['version', 'two'], ['color', 'orange'])], backend: 'v1' },
+        { matches: [h(['color', 'blue']), h(['color', 'green'])], backend: 'v1' },
+        { matches: [h(['color', 'red']), h(['color', 'yellow'])], backend: 'v2' },
+      ]),
+    ),
   ]);
   const cases: [headers: Record<string, string>, expected: string][] = [
     [{ version: 'one' }, 'v1'],
@@ -150,23 +165,27 @@ describe('HTTPRouteHeaderMatching', () => {
 describe('HTTPRouteMethodMatching', () => {
   const pre = (value: string) => ({ type: 'PathPrefix' as const, value });
   const route = backendFor([
-    vhost('any', ['*'], httpRoute('infra/method-matching', T0, [
-      { matches: [{ method: 'POST' }], backend: 'v1' },
-      { matches: [{ method: 'GET' }], backend: 'v2' },
-      { matches: [{ path: pre('/path1'), method: 'GET' }], backend: 'v1' },
-      { matches: [{ headers: [{ name: 'version', value: 'one' }], method: 'PUT' }], backend: 'v2' },
-      { matches: [{ path: pre('/path2'), headers: [{ name: 'version', value: 'two' }], method: 'POST' }], backend: 'v3' },
-      {
-        matches: [
-          { path: pre('/path3'), method: 'PATCH' },
-          { path: pre('/path4'), headers: [{ name: 'version', value: 'three' }], method: 'DELETE' },
-        ],
-        backend: 'v1',
-      },
-      { matches: [{ path: pre('/path5') }], backend: 'v1' },
-      { matches: [{ method: 'PATCH' }], backend: 'v2' },
-      { matches: [{ headers: [{ name: 'version', value: 'four' }] }], backend: 'v3' },
-    ])),
+    vhost(
+      'any',
+      ['*'],
+      httpRoute('infra/method-matching', T0, [
+        { matches: [{ method: 'POST' }], backend: 'v1' },
+        { matches: [{ method: 'GET' }], backend: 'v2' },
+        { matches: [{ path: pre('/path1'), method: 'GET' }], backend: 'v1' },
+        { matches: [{ headers: [{ name: 'version', value: 'one' }], method: 'PUT' }], backend: 'v2' },
+        { matches: [{ path: pre('/path2'), headers: [{ name: 'version', value: 'two' }], method: 'POST' }], backend: 'v3' },
+        {
+          matches: [
+            { path: pre('/path3'), method: 'PATCH' },
+            { path: pre('/path4'), headers: [{ name: 'version', value: 'three' }], method: 'DELETE' },
+          ],
+          backend: 'v1',
+        },
+        { matches: [{ path: pre('/path5') }], backend: 'v1' },
+        { matches: [{ method: 'PATCH' }], backend: 'v2' },
+        { matches: [{ headers: [{ name: 'version', value: 'four' }] }], backend: 'v3' },
+      ]),
+    ),
   ]);
   const cases: [method: string, path: string, headers: Record<string, string>, expected: string][] = [
     ['POST', '/', {}, 'v1'],
@@ -191,24 +210,31 @@ describe('HTTPRouteQueryParamMatching', () => {
   const q = (...pairs: [string, string][]) => pairs.map(([name, value]) => ({ name, value }));
   const pre = (value: string) => ({ type: 'PathPrefix' as const, value });
   const route = backendFor([
-    vhost('any', ['*'], httpRoute('infra/query-param-matching', T0, [
-      { matches: [{ queryParams: q(['animal', 'whale']) }], backend: 'v1' },
-      { matches: [{ queryParams: q(['animal', 'dolphin']) }], backend: 'v2' },
-      { matches: [{ queryParams: q(['animal', 'dolphin'], ['color', 'blue']) }, { queryParams: q(['ANIMAL', 'Whale']) }], backend: 'v3' },
-      { matches: [{ path: pre('/path1'), queryParams: q(['animal', 'whale']) }], backend: 'v1' },
-      { matches: [{ headers: [{ name: 'version', value: 'one' }], queryParams: q(['animal', 'whale']) }], backend: 'v2' },
-      { matches: [{ path: pre('/path2'), headers: [{ name: 'version', value: 'two' }], queryParams: q(['animal', 'whale']) }], backend: 'v3' },
-      {
-        matches: [
-          { path: pre('/path3'), queryParams: q(['animal', 'shark']) },
-          { path: pre('/path4'), headers: [{ name: 'version', value: 'three' }], queryParams: q(['animal', 'kraken']) },
-        ],
-        backend: 'v1',
-      },
-      { matches: [{ path: pre('/path5') }], backend: 'v1' },
-      { matches: [{ queryParams: q(['animal', 'hydra']) }], backend: 'v2' },
-      { matches: [{ headers: [{ name: 'version', value: 'four' }] }], backend: 'v3' },
-    ])),
+    vhost(
+      'any',
+      ['*'],
+      httpRoute('infra/query-param-matching', T0, [
+        { matches: [{ queryParams: q(['animal', 'whale']) }], backend: 'v1' },
+        { matches: [{ queryParams: q(['animal', 'dolphin']) }], backend: 'v2' },
+        { matches: [{ queryParams: q(['animal', 'dolphin'], ['color', 'blue']) }, { queryParams: q(['ANIMAL', 'Whale']) }], backend: 'v3' },
+        { matches: [{ path: pre('/path1'), queryParams: q(['animal', 'whale']) }], backend: 'v1' },
+        { matches: [{ headers: [{ name: 'version', value: 'one' }], queryParams: q(['animal', 'whale']) }], backend: 'v2' },
+        {
+          matches: [{ path: pre('/path2'), headers: [{ name: 'version', value: 'two' }], queryParams: q(['animal', 'whale']) }],
+          backend: 'v3',
+        },
+        {
+          matches: [
+            { path: pre('/path3'), queryParams: q(['animal', 'shark']) },
+            { path: pre('/path4'), headers: [{ name: 'version', value: 'three' }], queryParams: q(['animal', 'kraken']) },
+          ],
+          backend: 'v1',
+        },
+        { matches: [{ path: pre('/path5') }], backend: 'v1' },
+        { matches: [{ queryParams: q(['animal', 'hydra']) }], backend: 'v2' },
+        { matches: [{ headers: [{ name: 'version', value: 'four' }] }], backend: 'v3' },
+      ]),
+    ),
   ]);
   const cases: [path: string, headers: Record<string, string>, expected: string][] = [
     ['/?animal=whale', {}, 'v1'],
@@ -238,14 +264,18 @@ describe('HTTPRouteQueryParamMatching', () => {
 
 describe('HTTPRoutePathMatchOrder', () => {
   const route = backendFor([
-    vhost('any', ['*'], httpRoute('infra/path-matching-order', T0, [
-      { matches: [{ path: { type: 'Exact', value: '/match' } }], backend: 'v1' },
-      { matches: [{ path: { type: 'Exact', value: '/match/exact' } }], backend: 'v2' },
-      { matches: [{ path: { type: 'Exact', value: '/match/exact/one' } }], backend: 'v3' },
-      { matches: [{ path: { type: 'PathPrefix', value: '/match/' } }], backend: 'v3' },
-      { matches: [{ path: { type: 'PathPrefix', value: '/match/prefix/' } }], backend: 'v1' },
-      { matches: [{ path: { type: 'PathPrefix', value: '/match/prefix/one' } }], backend: 'v2' },
-    ])),
+    vhost(
+      'any',
+      ['*'],
+      httpRoute('infra/path-matching-order', T0, [
+        { matches: [{ path: { type: 'Exact', value: '/match' } }], backend: 'v1' },
+        { matches: [{ path: { type: 'Exact', value: '/match/exact' } }], backend: 'v2' },
+        { matches: [{ path: { type: 'Exact', value: '/match/exact/one' } }], backend: 'v3' },
+        { matches: [{ path: { type: 'PathPrefix', value: '/match/' } }], backend: 'v3' },
+        { matches: [{ path: { type: 'PathPrefix', value: '/match/prefix/' } }], backend: 'v1' },
+        { matches: [{ path: { type: 'PathPrefix', value: '/match/prefix/one' } }], backend: 'v2' },
+      ]),
+    ),
   ]);
   const cases: [path: string, expected: string][] = [
     ['/match/exact/one', 'v3'],
@@ -306,10 +336,7 @@ describe('ordered virtual hosts (Istio, Envoy)', () => {
   });
 
   it('port conditions compare with the request port', () => {
-    const table = compileRouteTable(
-      [vhost('v', ['*'], [r('p9090', { port: 9090 }), r('rest', {})], 'ordered')],
-      (route) => route.name,
-    );
+    const table = compileRouteTable([vhost('v', ['*'], [r('p9090', { port: 9090 }), r('rest', {})], 'ordered')], (route) => route.name);
     const vh = table.selectVirtualHost('x')!;
     assert.equal(matchRoute(vh, { method: 'GET', path: '/', headers: {}, port: 9090 })?.target, 'p9090');
     assert.equal(matchRoute(vh, { method: 'GET', path: '/', headers: {}, port: 80 })?.target, 'rest');
@@ -331,11 +358,14 @@ describe('matchRoute does not read what no route needs', () => {
     const vh = table.selectVirtualHost('x')!;
     assert.equal(vh.needsHeaders, false);
     assert.equal(vh.needsQuery, false);
-    const headers = new Proxy({}, {
-      get() {
-        throw new Error('headers read');
+    const headers = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('headers read');
+        },
       },
-    });
+    );
     assert.ok(matchRoute(vh, { method: 'GET', path: '/a/b?x=1', headers, port: 80 }));
   });
 });

@@ -60,7 +60,10 @@ describe('compileWeightedPicker', () => {
   });
 
   it('exposes the positive-weight items and the total', () => {
-    assert.deepEqual(picker.items.map((c) => c.name), ['a', 'b', 'c']);
+    assert.deepEqual(
+      picker.items.map((c) => c.name),
+      ['a', 'b', 'c'],
+    );
     assert.equal(picker.total, 4);
   });
 
@@ -102,6 +105,15 @@ describe('compileWeightedPicker', () => {
 
 describe('pickWeightedCluster', () => {
   it('picks without a compiled picker', () => {
-    assert.equal(pickWeightedCluster([{ n: 1, weight: 1 }, { n: 2, weight: 1 }], fixed(0.6))!.n, 2);
+    assert.equal(
+      pickWeightedCluster(
+        [
+          { n: 1, weight: 1 },
+          { n: 2, weight: 1 },
+        ],
+        fixed(0.6),
+      )!.n,
+      2,
+    );
   });
 });

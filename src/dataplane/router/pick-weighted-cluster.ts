@@ -51,9 +51,6 @@ export function compileWeightedPicker<C extends { readonly weight: number }>(all
  * One-off weighted choice without a compiled picker (tests, cold paths). The hot path uses the
  * picker compiled on each route.
  */
-export function pickWeightedCluster<C extends { readonly weight: number }>(
-  clusters: readonly C[],
-  random: Random,
-): C | undefined {
+export function pickWeightedCluster<C extends { readonly weight: number }>(clusters: readonly C[], random: Random): C | undefined {
   return compileWeightedPicker(clusters).pick(random);
 }

@@ -7,12 +7,21 @@ function gw(r: Omit<ir.Redirect, 'statusCode'>, prefix?: string) {
   return compileRedirect({ statusCode: 302, ...r }, prefix ? { value: prefix, segmentAware: true } : undefined, { portFromListener: true });
 }
 function envoy(r: Omit<ir.Redirect, 'statusCode'>, prefix?: string) {
-  return compileRedirect({ statusCode: 301, ...r }, prefix ? { value: prefix, segmentAware: false } : undefined, { portFromListener: false });
+  return compileRedirect({ statusCode: 301, ...r }, prefix ? { value: prefix, segmentAware: false } : undefined, {
+    portFromListener: false,
+  });
 }
 
 describe('Gateway API RequestRedirect (conformance HTTPRouteRedirectPortAndScheme)', () => {
   // [listener scheme, listener port, Host, filter scheme, filter port, expected Location]
-  const cases: [scheme: string, port: number, authority: string, rScheme: 'http' | 'https' | undefined, rPort: number | undefined, expected: string][] = [
+  const cases: [
+    scheme: string,
+    port: number,
+    authority: string,
+    rScheme: 'http' | 'https' | undefined,
+    rPort: number | undefined,
+    expected: string,
+  ][] = [
     ['http', 80, 'gw', undefined, undefined, 'http://example.org/p'],
     ['http', 80, 'gw', undefined, 80, 'http://example.org/p'],
     ['http', 80, 'gw', undefined, 8080, 'http://example.org:8080/p'],
@@ -59,10 +68,7 @@ describe('Gateway API RequestRedirect: host, path', () => {
   });
   it('keeps the query string', () => {
     assert.equal(redirectLocation(req('/a?x=1'), gw({ scheme: 'https' })), 'https://gw.example.com/a?x=1');
-    assert.equal(
-      redirectLocation(req('/a/b?x=1'), gw({ path: { kind: 'full', value: '/z' } })),
-      'http://gw.example.com/z?x=1',
-    );
+    assert.equal(redirectLocation(req('/a/b?x=1'), gw({ path: { kind: 'full', value: '/z' } })), 'http://gw.example.com/z?x=1');
   });
   it('without any Host the Location is a relative reference', () => {
     assert.equal(redirectLocation({ scheme: 'http', authority: undefined, path: '/a', port: 80 }, gw({})), '/a');
@@ -71,10 +77,20 @@ describe('Gateway API RequestRedirect: host, path', () => {
 
 describe('Envoy / Istio redirects', () => {
   const cases: [name: string, req: RedirectRequest, r: Omit<ir.Redirect, 'statusCode'>, expected: string][] = [
-    ['keeps host and port', { scheme: 'http', authority: 'svc:8080', path: '/a', port: 80 }, { path: { kind: 'full', value: '/b' } }, 'http://svc:8080/b'],
+    [
+      'keeps host and port',
+      { scheme: 'http', authority: 'svc:8080', path: '/a', port: 80 },
+      { path: { kind: 'full', value: '/b' } },
+      'http://svc:8080/b',
+    ],
     ['default port of the request scheme is dropped', { scheme: 'http', authority: 'svc:80', path: '/a', port: 80 }, {}, 'http://svc/a'],
     ['https redirect uses 443', { scheme: 'http', authority: 'svc:8080', path: '/a', port: 8080 }, { scheme: 'https' }, 'https://svc/a'],
-    ['host_redirect replaces the authority', { scheme: 'http', authority: 'svc:8080', path: '/a', port: 8080 }, { host: 'other' }, 'http://other/a'],
+    [
+      'host_redirect replaces the authority',
+      { scheme: 'http', authority: 'svc:8080', path: '/a', port: 8080 },
+      { host: 'other' },
+      'http://other/a',
+    ],
     ['port_redirect', { scheme: 'http', authority: 'svc:8080', path: '/a', port: 8080 }, { port: 9090 }, 'http://svc:9090/a'],
     ['explicit default port is omitted', { scheme: 'https', authority: 'svc', path: '/a', port: 443 }, { port: 443 }, 'https://svc/a'],
     ['ignores the listener port', { scheme: 'http', authority: 'svc', path: '/a', port: 8080 }, {}, 'http://svc/a'],

@@ -211,7 +211,12 @@ function classifyUndiciError(err: Error): UpstreamResetError {
   if (err instanceof UpstreamResetError) return err;
   const code = (err as { code?: string }).code ?? '';
   // undici's parser errors sometimes carry no code; the class name still says what happened.
-  if (err.name === 'HTTPParserError' || code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_INFO')
+  if (
+    err.name === 'HTTPParserError' ||
+    code.startsWith('HPE_') ||
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+    code === 'UND_ERR_INFO'
+  )
     return new UpstreamResetError('protocol error', err.message);
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return new UpstreamResetError('local reset', err.message);
   return new UpstreamResetError('connection termination', err.message);

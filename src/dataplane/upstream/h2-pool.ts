@@ -5,11 +5,7 @@ import { connect } from './connect.js';
 import { UpstreamResetError } from './reset-reason.js';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
 
-const {
-  HTTP2_HEADER_STATUS,
-  NGHTTP2_REFUSED_STREAM,
-  NGHTTP2_NO_ERROR,
-} = http2.constants;
+const { HTTP2_HEADER_STATUS, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 
 export type H2PoolOptions = {
   host: string;

@@ -23,7 +23,9 @@ export function createLoadBalancer(
       return new RandomLb(hosts, random);
     default:
       // ring_hash and maglev fall back to round robin until consistent hashing lands.
-      return hosts.every((h) => h.weight === hosts[0]!.weight) ? new RoundRobinLb(hosts, random) : new EdfLb(hosts, random, (h) => h.weight);
+      return hosts.every((h) => h.weight === hosts[0]!.weight)
+        ? new RoundRobinLb(hosts, random)
+        : new EdfLb(hosts, random, (h) => h.weight);
   }
 }
 
