@@ -17,6 +17,7 @@ import {
   peakRssKb,
   reapedChildrenCpuUs,
   setNiceness,
+  waitForQuiet,
   stopProcess,
   tail,
 } from './lib/proc.mjs';
@@ -41,9 +42,10 @@ const USAGE = `usage: node bench/run.mjs [options]
   --duration S            measured seconds per run (default 8, --quick 2; max 10)
   --warmup S              warm-up seconds per run (default 2, --quick 1)
   --repeat N              measure each target N times, interleaved, and report medians (default 1)
-  --max-other-load P      a run during which other processes used more than P% of a core
-                          (see 'other load %') is redone, up to twice; the quietest attempt
-                          is kept (default 25; 0 disables)
+  --max-other-load P      before each run, wait (up to 30 s) until no core is more than P% busy;
+                          a run during which other processes used more than P% of a core
+                          (see 'other load %') is redone, up to twice, and the quietest attempt
+                          kept (default 25; 0 disables both)
   --nice N                niceness of the proxy, backend and h2load (default -10 as root, so
                           other work on the machine yields to them; 0 = off)
   --title text            heading of the section appended to bench/RESULTS.md
@@ -81,6 +83,7 @@ const durationS = Math.min(10, Number(opts.duration ?? (opts.quick ? 2 : 8)));
 const warmupS = Math.min(10, Number(opts.warmup ?? (opts.quick ? 1 : 2)));
 const maxOtherLoad = Number(opts['max-other-load'] ?? 25);
 const NOISY_RETRIES = 2;
+const QUIET_WAIT_MS = 30_000;
 const niceness = setNiceness(Number(opts.nice ?? -10) || 0);
 const repeat = Math.max(1, Math.min(10, Number(opts.repeat ?? 1)));
 if (!(durationS > 0) || !(warmupS >= 0) || !Number.isInteger(repeat)) {
@@ -183,7 +186,11 @@ async function runOne(workload, target, backend, rep) {
     const loadUs = l1 - l0;
     const proxyUs = p0 ? cpuDeltaUs(p0, p1) : 0;
     const cores = coreBusyPercent(cores0, cores1);
-    const coresSum = cores.reduce((a, b) => a + (b ?? 0), 0);
+    // Anything but the proxy (CPU 0) and the backend and h2load (CPU 1), per core.
+    const otherLoad = [
+      Math.max(0, (cores[CPUS.proxy] ?? 0) - pct(proxyUs)),
+      Math.max(0, (cores[CPUS.load] ?? 0) - pct(backendUs) - pct(loadUs)),
+    ];
     const result = {
       ...base,
       reqPerSec: m.reqPerSec,
@@ -203,9 +210,10 @@ async function runOne(workload, target, backend, rep) {
       backend: { kind: backend.kind, cpuUs: backendUs, cpuUsPerReq: perReq(backendUs), cpuPercent: pct(backendUs) },
       h2load: { cpuUs: loadUs, cpuUsPerReq: perReq(loadUs), cpuPercent: pct(loadUs), argv: m.argv },
       coresBusyPercent: cores,
-      // CPU used on the two cores by anything but the proxy, the backend and h2load (other
-      // sessions, the kernel's own threads), in percent of one core. High values mean a noisy run.
-      otherLoadPercent: Math.max(0, coresSum - pct(proxyUs) - pct(backendUs) - pct(loadUs)),
+      // CPU used by anything but the proxy, the backend and h2load (other users of the machine,
+      // kernel threads) on the busier of the two cores, in percent of that core, and per core.
+      otherLoadPercent: Math.max(...otherLoad),
+      otherLoadPerCore: otherLoad,
     };
     if (proc) {
       result.proxy = {
@@ -263,6 +271,11 @@ for (const wname of workloadNames) {
         log(`bench: ${wname} / ${tname}${repeat > 1 ? ` (run ${rep}/${repeat})` : ''} ...`);
         let r;
         for (let attempt = 0; attempt <= NOISY_RETRIES; attempt++) {
+          if (maxOtherLoad > 0) {
+            const q = await waitForQuiet(maxOtherLoad, QUIET_WAIT_MS);
+            if (!q.quiet)
+              log(`bench: the machine is busy (cores ${q.busy.map((b) => fmt(b, 0)).join('% / ')}%) after waiting ${Math.round(q.waitedMs / 1000)} s; measuring anyway`);
+          }
           const x = await runOne(workload, targets[tname], backend, rep);
           if (x.error) {
             r = x;

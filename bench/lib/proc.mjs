@@ -283,3 +283,19 @@ export function reapedChildrenCpuUs() {
   const st = readStat('self');
   return st ? ((st.cutime + st.cstime) * 1e6) / CLK_TCK : 0;
 }
+
+/**
+ * Waits (at most `maxWaitMs`) until, over a 1 s sample, no core is busier than `thresholdPercent`.
+ * Call it while nothing of the harness is running. Returns { quiet, waitedMs, busy }.
+ */
+export async function waitForQuiet(thresholdPercent, maxWaitMs) {
+  const start = Date.now();
+  let busy = [];
+  for (;;) {
+    const a = coreTimes();
+    await new Promise((r) => setTimeout(r, 1000));
+    busy = coreBusyPercent(a, coreTimes());
+    if (busy.every((b) => b === undefined || b <= thresholdPercent)) return { quiet: true, waitedMs: Date.now() - start, busy };
+    if (Date.now() - start >= maxWaitMs) return { quiet: false, waitedMs: Date.now() - start, busy };
+  }
+}
