@@ -11,6 +11,7 @@ import { startGrpcBackend, startHttpBackend } from './lib/backends.mjs';
 import { latencyFromLog, parseH2load, runH2load } from './lib/h2load.mjs';
 import {
   coreBusyPercent,
+  coreStealPercent,
   coreTimes,
   cpuDeltaUs,
   cpuTicks,
@@ -36,7 +37,8 @@ const log = (s) => process.stderr.write(`${s}\n`);
 const USAGE = `usage: node bench/run.mjs [options]
   --quick                 short runs (1 s warm-up, 2 s measured) for CI smoke tests
   --only a,b              targets (default: direct,legate,node-http,node-undici + --peer names)
-  --workload a,b          workloads (default: ${Object.keys(WORKLOADS).join(',')})
+  --workload a,b          workloads (default: ${Object.keys(WORKLOADS).filter((n) => !WORKLOADS[n].optional).join(',')};
+                          also: ${Object.keys(WORKLOADS).filter((n) => WORKLOADS[n].optional).join(',')})
   --peer 'name=cmd'       extra target; cmd may use {port} {upstream} {upstreamHost} {upstreamPort}
                           {ir} {repo}; 'name@http1-get=cmd' limits it to some workloads (repeatable)
   --duration S            measured seconds per run (default 8, --quick 2; max 10)
@@ -91,30 +93,39 @@ if (!(durationS > 0) || !(warmupS >= 0) || !Number.isInteger(repeat)) {
   process.exit(2);
 }
 
+const fail = (msg) => {
+  log(`bench: ${msg}`);
+  process.exit(2);
+};
+const list = (v) => [...new Set(v.split(',').map((s) => s.trim()).filter(Boolean))];
 const targets = builtinTargets();
+const peerNames = [];
 for (const spec of opts.peer) {
-  const t = peerFromSpec(spec);
+  let t;
+  try {
+    t = peerFromSpec(spec);
+  } catch (err) {
+    fail(err.message);
+  }
   targets[t.name] = t;
+  peerNames.push(t.name);
 }
-const targetNames = opts.only
-  ? opts.only.split(',').map((s) => s.trim()).filter(Boolean)
-  : [...Object.keys(builtinTargets()), ...opts.peer.map((s) => peerFromSpec(s).name)];
+const targetNames = opts.only ? list(opts.only) : [...new Set([...Object.keys(builtinTargets()), ...peerNames])];
 const workloadNames = opts.workload
-  ? opts.workload.split(',').map((s) => s.trim()).filter(Boolean)
-  : Object.keys(WORKLOADS);
+  ? list(opts.workload)
+  : Object.keys(WORKLOADS).filter((n) => !WORKLOADS[n].optional);
 for (const n of targetNames)
-  if (!targets[n]) {
-    log(`bench: unknown target "${n}" (known: ${Object.keys(targets).join(', ')})`);
-    process.exit(2);
-  }
+  if (!targets[n]) fail(`unknown target "${n}" (known: ${Object.keys(targets).join(', ')})`);
 for (const n of workloadNames)
-  if (!WORKLOADS[n]) {
-    log(`bench: unknown workload "${n}" (known: ${Object.keys(WORKLOADS).join(', ')})`);
-    process.exit(2);
-  }
+  if (!WORKLOADS[n]) fail(`unknown workload "${n}" (known: ${Object.keys(WORKLOADS).join(', ')})`);
 
 mkdirSync(workDir, { recursive: true });
-ensureH2load(log);
+try {
+  ensureH2load(log);
+} catch (err) {
+  log(`bench: ${err.message}`);
+  process.exit(1);
+}
 const needsHttp = workloadNames.some((n) => WORKLOADS[n].backend === 'http');
 const nginx = needsHttp ? ensureNginx(log) : null;
 if (needsHttp && !nginx) log('bench: nginx unavailable; using the Node HTTP backend (bench/backends/http-fixed.mjs)');
@@ -210,6 +221,7 @@ async function runOne(workload, target, backend, rep) {
       backend: { kind: backend.kind, cpuUs: backendUs, cpuUsPerReq: perReq(backendUs), cpuPercent: pct(backendUs) },
       h2load: { cpuUs: loadUs, cpuUsPerReq: perReq(loadUs), cpuPercent: pct(loadUs), argv: m.argv },
       coresBusyPercent: cores,
+      coresStealPercent: coreStealPercent(cores0, cores1),
       // CPU used by anything but the proxy, the backend and h2load (other users of the machine,
       // kernel threads) on the busier of the two cores, in percent of that core, and per core.
       otherLoadPercent: Math.max(...otherLoad),

@@ -257,7 +257,7 @@ export function coreTimes() {
       // user nice system idle iowait irq softirq steal (guest time is already in user)
       const idle = v[3] + (v[4] || 0);
       const total = v.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
-      out[Number(m[1])] = { busy: total - idle, total };
+      out[Number(m[1])] = { busy: total - idle, total, steal: v[7] || 0 };
     }
   } catch {
     /* not linux */
@@ -298,4 +298,14 @@ export async function waitForQuiet(thresholdPercent, maxWaitMs) {
     if (busy.every((b) => b === undefined || b <= thresholdPercent)) return { quiet: true, waitedMs: Date.now() - start, busy };
     if (Date.now() - start >= maxWaitMs) return { quiet: false, waitedMs: Date.now() - start, busy };
   }
+}
+
+/** Percent of each core's time stolen by the hypervisor between two coreTimes() snapshots. */
+export function coreStealPercent(before, after) {
+  return after.map((a, i) => {
+    const b = before[i];
+    if (!b) return undefined;
+    const dt = a.total - b.total;
+    return dt > 0 ? (100 * (a.steal - b.steal)) / dt : undefined;
+  });
 }

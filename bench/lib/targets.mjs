@@ -62,8 +62,8 @@ export function builtinTargets() {
         return startCommand('legate', argv, { cwd: repoDir, port, cpu });
       },
     },
-    'node-http': peerScript('node-http', 'node-http.mjs', ['http1-get']),
-    'node-undici': peerScript('node-undici', 'node-undici.mjs', ['http1-get']),
+    'node-http': peerScript('node-http', 'node-http.mjs', ['http1-get', 'http1-get-5k']),
+    'node-undici': peerScript('node-undici', 'node-undici.mjs', ['http1-get', 'http1-get-5k']),
   };
 }
 

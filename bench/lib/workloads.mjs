@@ -27,6 +27,22 @@ export const WORKLOADS = {
       `http://${host}:${port}/`,
     ],
   },
+  'http1-get-5k': {
+    description:
+      'HTTP/1.1 GET / at a fixed 5000 req/s (50 connections x --rps 100): CPU per request at equal load, not at saturation',
+    backend: 'http',
+    upstreamProtocol: 'http1',
+    optional: true,
+    h2loadArgs: ({ host, port, seconds }) => [
+      '--h1',
+      '-t', '1',
+      '-c', '50',
+      '-m', '1',
+      '--rps', '100',
+      '-D', `${seconds}s`,
+      `http://${host}:${port}/`,
+    ],
+  },
   'grpc-unary': {
     description:
       'gRPC unary over h2c (prior knowledge), POST /bench.Bench/Unary, 9-byte message, 10 connections x 10 streams, 1 h2load thread',
