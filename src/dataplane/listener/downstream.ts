@@ -132,9 +132,10 @@ export class H2Downstream implements Downstream {
     this.path = (headers[':path'] as string | undefined) ?? '/';
     this.authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
     this.scheme = scheme;
-    const sock = stream.session?.socket;
-    this.remoteAddress = sock?.remoteAddress ?? '';
-    this.port = sock?.localPort ?? 0;
+    // Read once per session: session.socket is a Proxy, costly to touch on every stream.
+    const info = sessionInfo(stream.session);
+    this.remoteAddress = info.remoteAddress;
+    this.port = info.port;
     this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
   }
 
@@ -203,4 +204,18 @@ export class H2Downstream implements Downstream {
     const s = this.#stream;
     s.once('close', () => fn(!s.writableFinished || (s.rstCode !== undefined && s.rstCode !== 0)));
   }
+}
+
+const SESSION_INFO = new WeakMap<object, { remoteAddress: string; port: number }>();
+const NO_SESSION = { remoteAddress: '', port: 0 };
+
+function sessionInfo(session: http2.Http2Session | undefined): { remoteAddress: string; port: number } {
+  if (!session) return NO_SESSION;
+  let info = SESSION_INFO.get(session);
+  if (!info) {
+    const sock = session.socket;
+    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0 };
+    SESSION_INFO.set(session, info);
+  }
+  return info;
 }

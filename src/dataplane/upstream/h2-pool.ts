@@ -20,6 +20,8 @@ export type H2PoolOptions = {
 
 type Session = {
   session: http2.ClientHttp2Session;
+  /** The peer's SETTINGS have arrived (or we stopped waiting for them). */
+  ready: boolean;
   active: number;
   total: number;
   draining: boolean;
@@ -54,7 +56,8 @@ export class H2Pool {
     else {
       this.#waiting.push({ req, ex });
       // One connect covers the streams it can carry; open another only when the waiters exceed it.
-      if (this.#connecting === 0 || this.#waiting.length > this.#connecting * this.#opts.maxConcurrentStreams) this.#connect();
+      const pending = this.#pendingSessions();
+      if (pending === 0 || this.#waiting.length > pending * this.#opts.maxConcurrentStreams) this.#connect();
     }
     return ex;
   }
@@ -65,6 +68,13 @@ export class H2Pool {
     if (i >= 0) this.#waiting.splice(i, 1);
   }
 
+  /** Sessions on their way: connecting, or connected and waiting for the peer's SETTINGS. */
+  #pendingSessions(): number {
+    let n = this.#connecting;
+    for (const s of this.#sessions) if (!s.ready) n++;
+    return n;
+  }
+
   #capacity(s: Session): number {
     const remote = s.session.remoteSettings?.maxConcurrentStreams ?? 0xffffffff;
     return Math.min(this.#opts.maxConcurrentStreams, remote);
@@ -72,7 +82,7 @@ export class H2Pool {
 
   #pick(): Session | undefined {
     for (const s of this.#sessions) {
-      if (!s.draining && !s.session.destroyed && s.active < this.#capacity(s)) return s;
+      if (s.ready && !s.draining && !s.session.destroyed && s.active < this.#capacity(s)) return s;
     }
     return undefined;
   }
@@ -113,7 +123,7 @@ export class H2Pool {
       settings: { enablePush: false, initialWindowSize: 1 << 20 },
       maxSessionMemory: 64,
     });
-    const s: Session = { session, active: 0, total: 0, draining: false };
+    const s: Session = { session, ready: false, active: 0, total: 0, draining: false };
     this.#sessions.push(s);
     session.on('error', () => {});
     session.on('goaway', () => {
@@ -122,23 +132,34 @@ export class H2Pool {
     session.on('close', () => {
       const i = this.#sessions.indexOf(s);
       if (i >= 0) this.#sessions.splice(i, 1);
-      if (this.#waiting.length > 0 && !this.#closed && this.#connecting === 0) this.#connect();
+      if (this.#waiting.length > 0 && !this.#closed && this.#pendingSessions() === 0) this.#connect();
     });
     if (o.idleTimeoutMs > 0) {
       session.setTimeout(o.idleTimeoutMs, () => {
         if (s.active === 0) session.close();
       });
     }
-    // Streams may start at once; the peer's SETTINGS lower the limit when they arrive.
-    session.once('remoteSettings', () => this.#drainWaiting());
-    this.#drainWaiting();
+    // Until the peer's SETTINGS arrive its stream limit reads as unlimited, and a burst of waiters
+    // would overshoot it (the peer refuses the excess). Start streams once SETTINGS are in, or
+    // after the connect timeout for a peer that never sends them.
+    s.ready = false;
+    const ready = () => {
+      if (s.ready) return;
+      s.ready = true;
+      clearTimeout(timer);
+      this.#drainWaiting();
+    };
+    const timer = setTimeout(ready, o.connectTimeoutMs);
+    timer.unref();
+    session.once('remoteSettings', ready);
+    session.once('close', () => clearTimeout(timer));
   }
 
   #drainWaiting(): void {
     while (this.#waiting.length > 0) {
       const s = this.#pick();
       if (!s) {
-        if (this.#connecting === 0) this.#connect();
+        if (this.#pendingSessions() === 0) this.#connect();
         return;
       }
       const w = this.#waiting.shift()!;
