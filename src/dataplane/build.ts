@@ -16,6 +16,8 @@ import { Flag } from './http/response-flags.js';
 import { isGrpcContentType } from './http/grpc.js';
 import type { AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
+import { compileRetryPolicy } from './request/retry-policy.js';
+import { compileFault, FaultLimiter } from './request/fault.js';
 import {
   RequestState,
   type ForwardTarget,
@@ -42,7 +44,27 @@ export type BuildContext = {
   clock: Clock;
   random: Random;
   accessLogFor: (listener: ir.Listener) => AccessLogSink | null;
+  /** The fault limiter of a listener (max_active_faults and fault stats), kept across reloads. */
+  faultsFor: (listener: ir.Listener) => FaultLimiter;
+  /** Collect the attempt trace even without an access log in the IR (an overriding sink). */
+  traceAll: boolean;
 };
+
+/** Used when a trusted client asks for retries with x-envoy-retry-on and the route has no policy. */
+const EMPTY_RETRY_POLICY = compileRetryPolicy({
+  retryOn: [],
+  numRetries: ENVOY.NUM_RETRIES,
+  perTryTimeoutMs: 0,
+  perTryIdleTimeoutMs: 0,
+  retriableStatusCodes: [],
+  retriableHeaders: [],
+  retriableRequestHeaders: [],
+  backoff: { baseIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS, maxIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS * ENVOY.RETRY_MAX_INTERVAL_FACTOR },
+  previousHosts: false,
+  hostSelectionRetryMaxAttempts: ENVOY.HOST_SELECTION_RETRY_MAX_ATTEMPTS,
+  bufferLimitBytes: ENVOY.BUFFER_LIMIT_BYTES,
+  origin: {},
+});
 
 /** A stable key for a cluster's configuration: equal keys keep the live cluster on reload. */
 export function clusterKey(c: ir.Cluster): string {
@@ -69,7 +91,16 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     compileTarget(route, vh, parts, clusters, ctx.random),
   );
   const trusted = trustCheck(listener.trustedCidrs);
-  const reqCtx: RequestContext = { clock: ctx.clock, accessLog, trusted: false, preserveRequestId: listener.preserveExternalRequestId };
+  const reqCtx: RequestContext = {
+    clock: ctx.clock,
+    random: ctx.random,
+    accessLog,
+    trusted: false,
+    preserveRequestId: listener.preserveExternalRequestId,
+    faults: ctx.faultsFor(listener),
+    emptyRetryPolicy: EMPTY_RETRY_POLICY,
+    wantTrace: listener.accessLog ? listener.accessLog.format === 'json' || listener.accessLog.attemptTrace === true : ctx.traceAll,
+  };
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
 
   return (ds: Downstream) => {
@@ -142,10 +173,19 @@ function compileTarget(
         };
   const pathRewrite = parts.pathRewrite;
   const prefix = parts.matchedPrefix;
+  const to = route.timeout;
+  const msd = to?.maxStreamDuration;
+  const retry = route.retry ?? vh.retry;
+  const hedge = route.hedge ?? vh.hedge;
   const forward: ForwardTarget = {
     routeName: route.name,
     pick,
-    timeoutMs: route.timeout ? route.timeout.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
+    timeoutMs: to ? to.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
+    grpcTimeout: to?.maxGrpcTimeoutMs !== undefined ? { maxMs: to.maxGrpcTimeoutMs, offsetMs: to.grpcTimeoutOffsetMs ?? 0 } : null,
+    maxStreamDuration: msd ? { maxMs: msd.maxMs, headerMaxMs: msd.grpcTimeoutHeaderMaxMs, headerOffsetMs: msd.grpcTimeoutHeaderOffsetMs } : null,
+    retry: retry ? compileRetryPolicy(retry) : null,
+    hedgeOnPerTryTimeout: hedge?.onPerTryTimeout ?? false,
+    fault: route.fault ? compileFault(route.fault) : null,
     requestEdit: parts.requestHeaders as RequestHeaderEdit,
     responseEdit: flatEdit(parts.responseHeaders),
     rewritePath: pathRewrite ? (path) => rewritePath(path, prefix, pathRewrite) : null,

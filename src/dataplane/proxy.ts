@@ -7,6 +7,7 @@ import { Listener } from './listener/listener.js';
 import type { Cluster } from './upstream/cluster.js';
 import { createAccessLog, type AccessLogSink } from './access-log.js';
 import { buildClusters, buildHandler, loadTls } from './build.js';
+import { FaultLimiter } from './request/fault.js';
 
 export type ProxyOptions = {
   clock?: Clock;
@@ -39,6 +40,7 @@ export class Proxy {
   readonly #listeners = new Map<string, { key: string; listener: Listener }>();
   #clusters = new Map<string, { key: string; cluster: Cluster }>();
   readonly #logs = new Map<string, AccessLogSink>();
+  readonly #faults = new Map<string, FaultLimiter>();
   #config: ir.Config | null = null;
 
   constructor(opts: ProxyOptions = {}) {
@@ -76,6 +78,11 @@ export class Proxy {
     return [...this.#clusters.values()].map((c) => c.cluster);
   }
 
+  /** Fault counters and the active-fault gauge of a listener. */
+  faults(listenerName: string): FaultLimiter | undefined {
+    return this.#faults.get(listenerName);
+  }
+
   get listeners(): Listener[] {
     return [...this.#listeners.values()].map((l) => l.listener);
   }
@@ -90,6 +97,12 @@ export class Proxy {
       clock: this.#clock,
       random: this.#random,
       accessLogFor: (l: ir.Listener) => this.#accessLogFor(l),
+      faultsFor: (l: ir.Listener) => {
+        let f = this.#faults.get(l.name);
+        if (!f) this.#faults.set(l.name, (f = new FaultLimiter()));
+        return f;
+      },
+      traceAll: this.#accessLogOverride !== undefined && this.#accessLogOverride !== null,
     };
     // Compile every handler before touching live listeners, so a failure leaves them as they were.
     const handlers = new Map(config.listeners.map((l) => [l.name, buildHandler(l, clusters, ctx)]));

@@ -37,6 +37,11 @@ export type TimeoutPolicy = {
   /** Legacy gRPC handling: cap taken from grpc-timeout (0 = use the header without a cap). */
   maxGrpcTimeoutMs?: number;
   grpcTimeoutOffsetMs?: number;
+  /**
+   * Envoy's "new" stream-duration timeouts (RouteAction.max_stream_duration). When present the
+   * route timeout is not armed, as in Envoy; gRPC clients get DEADLINE_EXCEEDED on expiry.
+   */
+  maxStreamDuration?: { maxMs?: number; grpcTimeoutHeaderMaxMs?: number; grpcTimeoutHeaderOffsetMs?: number };
   origin: Origins;
 };
 

@@ -1,16 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Timer } from '../../common/clock.js';
+import type { Random } from '../../common/random.js';
 import { Flag } from '../http/response-flags.js';
-import { httpToGrpcStatus, isGrpcContentType } from '../http/grpc.js';
+import { formatGrpcTimeout, httpToGrpcStatus, isGrpcContentType, parseGrpcTimeout } from '../http/grpc.js';
 import { ENVOY_INTERNAL_ONLY, HOP_BY_HOP } from '../http/headers.js';
 import type { Downstream } from '../listener/downstream.js';
 import type { AccessLogSink } from '../access-log.js';
-import type { AttemptHandle, AttemptSink, UpstreamRequest } from '../upstream/attempt-sink.js';
+import type { UpstreamRequest } from '../upstream/attempt-sink.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { Host } from '../upstream/host.js';
-import { resetFlag, type UpstreamResetError } from '../upstream/reset-reason.js';
+import { isConnectFailure, resetFlag, UpstreamResetError, type ResetReason } from '../upstream/reset-reason.js';
 import { sendLocalReply } from './local-reply.js';
-import { lazyBody } from './lazy-body.js';
+import { ReplayBody } from './replay-body.js';
+import { firstValue } from './backoff.js';
+import { wouldRetryFromHeaders, wouldRetryFromReset, type RetryReason } from './retry-decision.js';
+import { RetryState, type RetryVerdict } from './retry-state.js';
+import type { CompiledRetryPolicy } from './retry-policy.js';
+import { UpstreamAttempt, type AttemptOwner, type AttemptTrace } from './upstream-attempt.js';
+import { FAULT_ABORT_BODY, type CompiledFault, type FaultLimiter, type FaultSlot } from './fault.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
 export type ResponseHeaderEdit = ((headers: string[]) => string[]) | null;
@@ -21,7 +28,12 @@ export type ForwardTarget = {
   routeName: string;
   /** Weighted backend choice. */
   pick(): { cluster: Cluster; requestEdit: RequestHeaderEdit; responseEdit: ResponseHeaderEdit } | undefined;
+  /** Route (global) timeout; 0 = none. */
   timeoutMs: number;
+  /** Legacy gRPC timeouts (max_grpc_timeout set): the global timeout comes from grpc-timeout. */
+  grpcTimeout: { maxMs: number; offsetMs: number } | null;
+  /** "New" stream-duration timeouts; when set the route timeout is not armed (Envoy's quirk). */
+  maxStreamDuration: { maxMs: number | undefined; headerMaxMs: number | undefined; headerOffsetMs: number | undefined } | null;
   requestEdit: RequestHeaderEdit;
   responseEdit: ResponseHeaderEdit;
   /** Path after rewrite, or null to keep the request's. */
@@ -29,99 +41,160 @@ export type ForwardTarget = {
   rewriteAuthority: string | null;
   includeAttemptCountInRequest: boolean;
   includeAttemptCountInResponse: boolean;
+  retry: CompiledRetryPolicy | null;
+  hedgeOnPerTryTimeout: boolean;
+  fault: CompiledFault | null;
 };
 
 export type RequestContext = {
   clock: Clock;
+  random: Random;
   accessLog: AccessLogSink | null;
-  /** Client is trusted: keep x-envoy-* control headers. */
+  /** Client is trusted: honour x-envoy-* control headers. */
   trusted: boolean;
   preserveRequestId: boolean;
+  faults: FaultLimiter;
+  /** The policy used when only trusted request headers ask for retries. */
+  emptyRetryPolicy: CompiledRetryPolicy;
+  /** Whether the access log wants the attempt trace. */
+  wantTrace: boolean;
 };
 
+const LOCAL_RESET_BODY = 'upstream connect error or disconnect/reset before headers.';
+
 /**
- * The per-request state machine: owns the downstream exchange, the route timeout and the
- * upstream attempt, and writes the access log when the exchange is over. Once response headers go
- * downstream the request is committed.
+ * The per-request state machine: owns the downstream exchange, the route timeout, the replay
+ * buffer and the attempts, decides retries (pure predicates, then RetryState.shouldRetry) and
+ * writes the access log. Once response headers go downstream the request is committed.
  */
-export class RequestState implements AttemptSink {
+export class RequestState implements AttemptOwner {
   readonly #ds: Downstream;
   readonly #ctx: RequestContext;
-  readonly #target: ForwardTarget;
+  readonly #t: ForwardTarget;
   readonly #isGrpc: boolean;
+  readonly #start: number;
   #cluster: Cluster | null = null;
-  #host: Host | null = null;
-  #attempt: AttemptHandle | null = null;
   #responseEdit: ResponseHeaderEdit = null;
-  #timer: Timer | null = null;
+  #baseHeaders: Record<string, string | string[]> | null = null;
+  #req: UpstreamRequest | null = null;
+  #body: ReplayBody | null = null;
+  #retry: RetryState | null = null;
+  #attempts: UpstreamAttempt[] = [];
+  #attemptCount = 0;
+  #triedHosts: Host[] | null = null;
+  #committed: UpstreamAttempt | null = null;
+  #held: { a: UpstreamAttempt; status: number; headers: string[]; chunks: Buffer[]; size: number } | null = null;
+  #retryTimer: Timer | null = null;
+  #globalTimer: Timer | null = null;
+  #durationTimer: Timer | null = null;
+  #globalMs = 0;
+  #perTryMs = 0;
+  #perTryIdleMs = 0;
+  #requestComplete = false;
+  #requestCompleteAt = -1;
+  #responseHeadersAt = -1;
+  #anyBytesSent = false;
+  #retried = false;
   #flags = 0;
   #status = 0;
   #grpcStatus: string | undefined;
-  #attempts = 0;
   #details: string | undefined;
-  #done = false;
-  #requestCompleteAt = -1;
-  #responseHeadersAt = -1;
-  readonly #start: number;
+  #finished = false;
+  #responseDone = false;
+  #endStreamSent = false;
   #bytesReceived = 0;
   #requestId: string | undefined;
+  #trace: AttemptTrace[] | null = null;
+  #faultSlot: FaultSlot | null = null;
+  #faultTimer: Timer | null = null;
 
   constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext) {
     this.#ds = ds;
     this.#ctx = ctx;
-    this.#target = target;
+    this.#t = target;
     this.#isGrpc = isGrpcContentType(ds.headers['content-type']);
     this.#start = ctx.clock.now();
     ds.onDone((aborted) => this.#onDownstreamDone(aborted));
   }
 
   start(): void {
-    const picked = this.#target.pick();
+    const fault = this.#t.fault;
+    if (fault && fault.scope === 'request') {
+      // Envoy's placement: before the router, once per request, outside the route timeout.
+      this.#faultSlot = { held: false };
+      const delay = fault.decideDelay(this.#ds.headers, this.#ctx.random, this.#ctx.faults, this.#faultSlot);
+      if (delay > 0) {
+        this.#flags |= Flag.DI;
+        this.#faultTimer = this.#ctx.clock.setTimeout(() => {
+          this.#faultTimer = null;
+          if (!this.#finished) this.#afterRequestDelay();
+        }, delay);
+        return;
+      }
+      this.#afterRequestDelay();
+      return;
+    }
+    this.#route();
+  }
+
+  #afterRequestDelay(): void {
+    const fault = this.#t.fault!;
+    const abort = fault.decideAbort(this.#ds.headers, this.#ctx.random, this.#ctx.faults, this.#faultSlot!, this.#isGrpc);
+    if (abort) {
+      this.#localReply(abort.httpStatus, FAULT_ABORT_BODY, Flag.FI, 'fault_filter_abort', abort.grpcStatus);
+      return;
+    }
+    this.#route();
+  }
+
+  #route(): void {
+    const picked = this.#t.pick();
     if (!picked) {
       this.#localReply(503, 'no cluster found', Flag.NC, 'cluster_not_found');
       return;
     }
     const cluster = picked.cluster;
     this.#cluster = cluster;
-    this.#responseEdit = picked.responseEdit ?? this.#target.responseEdit;
-    const host = cluster.chooseHost();
-    if (!host) {
-      this.#localReply(503, 'no healthy upstream', Flag.UH, 'no_healthy_upstream');
-      return;
-    }
-    this.#host = host;
-
+    this.#responseEdit = picked.responseEdit ?? this.#t.responseEdit;
     const ds = this.#ds;
+
     const headers = this.#upstreamHeaders();
-    this.#target.requestEdit?.(headers);
+    this.#computeTimeouts(headers);
+    this.#t.requestEdit?.(headers);
     picked.requestEdit?.(headers);
-    const req: UpstreamRequest = {
+    this.#baseHeaders = headers;
+
+    if (ds.body) {
+      const limit = this.#retry ? this.#retry.policy.bufferLimitBytes : 0;
+      this.#body = new ReplayBody(
+        ds.body,
+        limit,
+        (n) => (this.#bytesReceived += n),
+        this.#retry ? () => this.#onBodyOverLimit() : null,
+      );
+      ds.body.once('end', () => this.#onRequestComplete());
+    }
+    const useH2 = this.#isGrpc || cluster.config.protocol === 'http2' || (cluster.config.protocol === 'downstream' && ds.protocol === 'http2');
+    // HTTP/2 carries the authority as :authority; HTTP/1.1 needs it as Host.
+    const authority = this.#t.rewriteAuthority ?? ds.authority;
+    if (useH2) delete headers.host;
+    else headers.host = authority;
+    this.#req = {
       method: ds.method,
-      path: this.#target.rewritePath ? this.#target.rewritePath(ds.path) : ds.path,
-      authority: this.#target.rewriteAuthority ?? ds.authority,
+      path: this.#t.rewritePath ? this.#t.rewritePath(ds.path) : ds.path,
+      authority,
       scheme: cluster.config.tls ? 'https' : 'http',
       headers,
-      body: ds.body ? lazyBody(ds.body, (n) => (this.#bytesReceived += n)) : null,
+      body: null,
     };
-    if (ds.body) {
-      ds.body.once('end', () => this.#onRequestComplete());
-    } else {
-      this.#onRequestComplete();
-    }
-    const useH2 =
-      this.#isGrpc || cluster.config.protocol === 'http2' || (cluster.config.protocol === 'downstream' && ds.protocol === 'http2');
-    // HTTP/2 carries the authority as :authority; HTTP/1.1 needs it as Host.
-    if (useH2) delete headers.host;
-    else headers.host = req.authority;
-    this.#attempts++;
-    cluster.stats.upstream_rq_total++;
-    cluster.stats.upstream_rq_active++;
-    host.stats.rq_total++;
-    host.stats.rq_active++;
-    this.#attempt = useH2 ? host.h2().request(req, this) : host.h1().request(req, this);
+    this.#useH2 = useH2;
+    if (!ds.body) this.#onRequestComplete();
+    this.#startAttempt();
   }
 
-  /** Copies the downstream headers for the upstream, adding the proxy's own. */
+  #useH2 = false;
+
+  /** Copies the downstream headers for the upstream, adding the proxy's own; consumes control headers. */
   #upstreamHeaders(): Record<string, string | string[]> {
     const ds = this.#ds;
     const src = ds.headers;
@@ -135,9 +208,12 @@ export class RequestState implements AttemptSink {
         if (k === 'te' && v === 'trailers') out.te = v;
         continue;
       }
-      if (!trusted && ENVOY_INTERNAL_ONLY.has(k)) continue;
+      if (ENVOY_INTERNAL_ONLY.has(k) && !trusted) continue;
       out[k] = v;
     }
+    // Retry control headers are consumed by the router (honoured only from trusted clients).
+    const control = trusted ? takeRetryControl(out) : null;
+    this.#retry = RetryState.create(this.#t.retry, control, src, this.#ctx.emptyRetryPolicy);
     const xff = src['x-forwarded-for'];
     out['x-forwarded-for'] = xff ? `${xff}, ${ds.remoteAddress}` : ds.remoteAddress;
     out['x-forwarded-proto'] = ds.scheme;
@@ -145,166 +221,571 @@ export class RequestState implements AttemptSink {
     if (typeof rid !== 'string' || rid === '' || !this.#ctx.preserveRequestId) rid = randomUUID();
     out['x-request-id'] = rid;
     this.#requestId = rid;
-    const t = this.#target.timeoutMs;
-    if (t > 0) out['x-envoy-expected-rq-timeout-ms'] = String(t);
-    if (this.#target.includeAttemptCountInRequest) out['x-envoy-attempt-count'] = '1';
     return out;
   }
 
+  /** Envoy's timeout set (spec 1.2): route or gRPC-derived global timeout, per-try, header overrides. */
+  #computeTimeouts(h: Record<string, string | string[]>): void {
+    const t = this.#t;
+    let global = t.timeoutMs;
+    if (t.maxStreamDuration) {
+      global = 0; // the route timeout is not armed in this mode (Envoy's behaviour)
+      this.#armStreamDuration();
+    } else if (this.#isGrpc && t.grpcTimeout) {
+      let g = parseGrpcTimeout(this.#ds.headers['grpc-timeout']) ?? 0;
+      const { maxMs, offsetMs } = t.grpcTimeout;
+      if (offsetMs > 0 && offsetMs < g) g -= offsetMs;
+      if (maxMs !== 0 && (g === 0 || g > maxMs)) g = maxMs;
+      global = g;
+    }
+    let perTry = this.#retry?.policy.perTryTimeoutMs ?? 0;
+    this.#perTryIdleMs = this.#retry?.policy.perTryIdleTimeoutMs ?? 0;
+    const rqTimeout = h['x-envoy-upstream-rq-timeout-ms'];
+    if (rqTimeout !== undefined) {
+      if (typeof rqTimeout === 'string' && /^[0-9]+$/.test(rqTimeout)) global = Number(rqTimeout);
+      delete h['x-envoy-upstream-rq-timeout-ms'];
+    }
+    const ptTimeout = h['x-envoy-upstream-rq-per-try-timeout-ms'];
+    if (ptTimeout !== undefined) {
+      if (typeof ptTimeout === 'string' && /^[0-9]+$/.test(ptTimeout)) perTry = Number(ptTimeout);
+      delete h['x-envoy-upstream-rq-per-try-timeout-ms'];
+    }
+    if (global !== 0 && perTry >= global) perTry = 0; // a per-try timeout >= the global one is ignored
+    this.#globalMs = global;
+    this.#perTryMs = perTry;
+  }
+
+  /** The stream-duration timer of the "new" gRPC timeouts, counted from the stream's start. */
+  #armStreamDuration(): void {
+    const m = this.#t.maxStreamDuration!;
+    let ms: number | undefined;
+    const g = parseGrpcTimeout(this.#ds.headers['grpc-timeout']);
+    if (g !== undefined && m.headerMaxMs !== undefined) {
+      ms = m.headerMaxMs !== 0 && g > m.headerMaxMs ? m.headerMaxMs : g;
+      if (ms !== 0 && m.headerOffsetMs !== undefined) ms = m.headerOffsetMs < ms ? ms - m.headerOffsetMs : 0;
+      if (ms === 0 && g === 0) ms = 0;
+    } else if (m.maxMs !== undefined && m.maxMs > 0) {
+      ms = m.maxMs;
+    }
+    if (ms === undefined) return;
+    const left = Math.max(0, ms - (this.#ctx.clock.now() - this.#start));
+    this.#durationTimer = this.#ctx.clock.setTimeout(() => this.#onStreamDuration(), left);
+  }
+
+  #onStreamDuration(): void {
+    this.#durationTimer = null;
+    if (this.#finished || this.#responseDone) return;
+    this.#cancelAll();
+    if (this.#ds.responseStarted) {
+      this.#ds.reset();
+      return;
+    }
+    // HCM timeouts surface as DEADLINE_EXCEEDED for gRPC (router timeouts as UNAVAILABLE).
+    this.#localReply(this.#requestComplete ? 504 : 408, 'downstream duration timeout', 0, 'max_duration_timeout', 4);
+  }
+
   #onRequestComplete(): void {
+    if (this.#requestComplete) return;
+    this.#requestComplete = true;
     this.#requestCompleteAt = this.#ctx.clock.now();
-    const t = this.#target.timeoutMs;
-    if (t > 0 && !this.#done && this.#status === 0) {
-      this.#timer = this.#ctx.clock.setTimeout(() => this.#onGlobalTimeout(), t);
+    if (this.#finished || this.#responseDone) return;
+    if (this.#globalMs > 0) this.#globalTimer = this.#ctx.clock.setTimeout(() => this.#onGlobalTimeout(), this.#globalMs);
+    for (const a of this.#attempts) if (a.poolReady && !a.done) this.#armPerTry(a);
+  }
+
+  // === attempts ===
+
+  #startAttempt(): void {
+    const cluster = this.#cluster!;
+    const host = this.#chooseHost(cluster);
+    if (!host) {
+      this.#localReply(503, 'no healthy upstream', Flag.UH, 'no_healthy_upstream');
+      return;
+    }
+    const n = ++this.#attemptCount;
+    const a = new UpstreamAttempt(this, host, n, this.#ctx.clock.now());
+    this.#attempts.push(a);
+    if (this.#retry?.policy.previousHosts) (this.#triedHosts ??= []).push(host);
+    cluster.stats.upstream_rq_total++;
+    cluster.stats.upstream_rq_active++;
+    host.stats.rq_total++;
+    host.stats.rq_active++;
+
+    const fault = this.#t.fault;
+    if (fault && fault.scope === 'attempt') {
+      // legate's attempt scope: the fault is decided per attempt, as if the host answered it.
+      const slot: FaultSlot = { held: false };
+      const delay = fault.decideDelay(this.#ds.headers, this.#ctx.random, this.#ctx.faults, slot);
+      const go = () => {
+        const abort = fault.decideAbort(this.#ds.headers, this.#ctx.random, this.#ctx.faults, slot, this.#isGrpc);
+        this.#ctx.faults.releaseSlot(slot);
+        if (abort) this.#injectAbort(a, abort.httpStatus, abort.grpcStatus);
+        else this.#dispatch(a);
+      };
+      if (delay > 0) {
+        this.#flags |= Flag.DI;
+        this.#faultTimer = this.#ctx.clock.setTimeout(() => {
+          this.#faultTimer = null;
+          if (!a.done && !this.#finished) go();
+        }, delay);
+      } else go();
+      return;
+    }
+    this.#dispatch(a);
+  }
+
+  #dispatch(a: UpstreamAttempt): void {
+    const base = this.#req!;
+    let req = base;
+    const needCopy = this.#attemptCount > 1 || this.#t.includeAttemptCountInRequest || this.#globalMs > 0 || (this.#isGrpc && this.#t.grpcTimeout !== null);
+    if (needCopy) {
+      const headers = this.#attemptCount > 1 ? { ...this.#baseHeaders! } : this.#baseHeaders!;
+      this.#setTimeoutHeaders(headers);
+      if (this.#t.includeAttemptCountInRequest) headers['x-envoy-attempt-count'] = String(a.number);
+      req = { ...base, headers };
+    }
+    if (this.#body) req = { ...req, body: this.#body.reader() };
+    const pool = this.#useH2 ? a.host.h2() : a.host.h1();
+    a.handle = pool.request(req, a);
+  }
+
+  /** x-envoy-expected-rq-timeout-ms (and grpc-timeout in legacy mode) with the time already spent. */
+  #setTimeoutHeaders(h: Record<string, string | string[]>): void {
+    const g = this.#globalMs;
+    let expected = this.#t.hedgeOnPerTryTimeout || this.#perTryMs === 0 ? g : this.#perTryMs;
+    if (expected <= 0) return;
+    if (g > 0) {
+      const elapsed = this.#requestCompleteAt >= 0 ? this.#ctx.clock.now() - this.#requestCompleteAt : 0;
+      expected = elapsed >= g ? 1 : Math.min(expected, Math.ceil(g - elapsed));
+    }
+    h['x-envoy-expected-rq-timeout-ms'] = String(expected);
+    if (this.#isGrpc && this.#t.grpcTimeout) h['grpc-timeout'] = formatGrpcTimeout(expected);
+  }
+
+  /** Envoy's host selection on retries: redraw hosts already tried, up to N extra picks, else keep the last. */
+  #chooseHost(cluster: Cluster): Host | undefined {
+    const tried = this.#triedHosts;
+    let host = cluster.chooseHost();
+    if (!host || !tried || this.#attemptCount === 0) return host;
+    const extra = this.#retry!.policy.hostSelectionRetryMaxAttempts;
+    for (let i = 0; i < extra && tried.includes(host); i++) {
+      const next = cluster.chooseHost();
+      if (!next) break;
+      host = next;
+    }
+    return host;
+  }
+
+  #injectAbort(a: UpstreamAttempt, httpStatus: number, grpcStatus: number | undefined): void {
+    this.#flags |= Flag.FI;
+    a.trace.outcome = `fault abort ${grpcStatus !== undefined ? `grpc ${grpcStatus}` : httpStatus}`;
+    a.gotHeaders = true;
+    if (this.#isGrpc) {
+      const g = grpcStatus ?? httpToGrpcStatus(httpStatus);
+      this.onAttemptHeaders(a, 200, ['content-type', 'application/grpc', 'grpc-status', String(g), 'grpc-message', 'fault%20filter%20abort'], true);
+      if (!a.done) {
+        a.done = true;
+        this.onAttemptEnd(a, null);
+      }
+      return;
+    }
+    const body = Buffer.from(FAULT_ABORT_BODY);
+    this.onAttemptHeaders(a, httpStatus, ['content-type', 'text/plain', 'content-length', String(body.length)], false);
+    if (!a.done) {
+      this.onAttemptData(a, body);
+      a.done = true;
+      this.onAttemptEnd(a, null);
     }
   }
 
-  #onGlobalTimeout(): void {
-    this.#timer = null;
-    if (this.#done || this.#responseComplete) return;
-    const cluster = this.#cluster!;
-    cluster.stats.upstream_rq_timeout++;
-    if (this.#host) this.#host.stats.rq_timeout++;
-    this.#cancelAttempt();
-    if (this.#ds.responseStarted) {
+  #armPerTry(a: UpstreamAttempt): void {
+    const ms = this.#perTryMs;
+    if (ms > 0 && !a.perTryTimer) a.perTryTimer = this.#ctx.clock.setTimeout(() => this.#onPerTryTimeout(a, false), ms);
+    this.#armIdle(a);
+  }
+
+  #armIdle(a: UpstreamAttempt): void {
+    const ms = this.#perTryIdleMs;
+    if (ms <= 0) return;
+    if (a.idleTimer) this.#ctx.clock.clearTimeout(a.idleTimer);
+    a.idleTimer = this.#ctx.clock.setTimeout(() => this.#onPerTryTimeout(a, true), ms);
+  }
+
+  #clearAttemptTimers(a: UpstreamAttempt): void {
+    const c = this.#ctx.clock;
+    if (a.perTryTimer) {
+      c.clearTimeout(a.perTryTimer);
+      a.perTryTimer = null;
+    }
+    if (a.idleTimer) {
+      c.clearTimeout(a.idleTimer);
+      a.idleTimer = null;
+    }
+  }
+
+  /** Ends an attempt's accounting (active gauges, host success/error). */
+  #finishAttempt(a: UpstreamAttempt, success: boolean): void {
+    this.#clearAttemptTimers(a);
+    const i = this.#attempts.indexOf(a);
+    if (i < 0) return;
+    this.#attempts.splice(i, 1);
+    a.trace.ms = Math.round(this.#ctx.clock.now() - a.startedAt);
+    if (this.#trace || this.#ctx.wantTrace) (this.#trace ??= []).push(a.trace);
+    const c = this.#cluster!;
+    c.stats.upstream_rq_active--;
+    a.host.stats.rq_active--;
+    if (success) a.host.stats.rq_success++;
+    else a.host.stats.rq_error++;
+  }
+
+  #cancelAttempt(a: UpstreamAttempt, decision: string): void {
+    if (!a.trace.decision) a.trace.decision = decision;
+    a.cancel();
+    this.#finishAttempt(a, false);
+  }
+
+  #cancelAll(): void {
+    for (const a of [...this.#attempts]) this.#cancelAttempt(a, 'cancelled');
+    if (this.#retryTimer) {
+      this.#ctx.clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+    }
+  }
+
+  // === AttemptOwner ===
+
+  onAttemptPoolReady(a: UpstreamAttempt): void {
+    this.#anyBytesSent = true;
+    if (this.#requestComplete) this.#armPerTry(a);
+  }
+
+  onAttemptHeaders(a: UpstreamAttempt, status: number, headers: string[], endStream: boolean): void {
+    if (this.#committed || this.#finished) {
+      this.#cancelAttempt(a, 'lost the race');
+      return;
+    }
+    this.#armIdle(a);
+    const c = this.#cluster!;
+    countStatus(c.stats, status);
+    let grpc: number | undefined;
+    if (this.#isGrpc) {
+      const g = firstValue(headers, 'grpc-status');
+      if (g !== undefined) grpc = Number(g);
+    }
+    if (a.trace.outcome === 'pending') a.trace.outcome = grpc !== undefined ? `${status} grpc ${grpc}` : String(status);
+    const retry = this.#retry;
+    if (retry) {
+      // legate's option: hold a gRPC response whose status will come in trailers, to retry on it.
+      if (retry.policy.grpcTrailerRetry && this.#isGrpc && grpc === undefined && !endStream && status === 200) {
+        this.#held = { a, status, headers, chunks: [], size: 0 };
+        return;
+      }
+      const reason = wouldRetryFromHeaders(retry, status, headers, grpc);
+      if (this.#decideOnResponse(a, reason, headers, undefined)) return;
+    }
+    this.#commit(a, status, headers, endStream);
+  }
+
+  /** True when the response was discarded for a retry (or left for a hedged sibling). */
+  #decideOnResponse(a: UpstreamAttempt, reason: RetryReason, headers: string[], pushbackMs: number | undefined): boolean {
+    const retry = this.#retry!;
+    if (reason !== null && (a.hedged || this.#attempts.length > 1 || this.#retryTimer)) {
+      // Hedging: a retriable answer while others are in flight is dropped; they may still win.
+      if (this.#attempts.length > 1 || this.#retryTimer) {
+        this.#cancelAttempt(a, `discarded (${reason.on}): another attempt is in flight`);
+        return true;
+      }
+    }
+    const verdict = retry.shouldRetry(reason, this.#cluster!, this.#ctx.random, this.#ctx.clock, { headers, pushbackMs });
+    if (verdict.kind === 'yes') {
+      this.#cancelAttempt(a, `retried (${reason!.on}) after ${verdict.delayMs} ms`);
+      this.#scheduleRetry(verdict);
+      return true;
+    }
+    this.#noteNoRetry(a, verdict, reason);
+    return false;
+  }
+
+  #noteNoRetry(a: UpstreamAttempt, verdict: RetryVerdict, reason: RetryReason): void {
+    if (verdict.kind === 'limit') {
+      this.#flags |= Flag.URX;
+      a.trace.decision = `not retried (${reason?.on}): retry limit reached`;
+    } else if (verdict.kind === 'overflow') {
+      this.#flags |= Flag.UO;
+      a.trace.decision = `not retried (${reason?.on}): retry circuit breaker overflow`;
+    } else if (!a.trace.decision) {
+      a.trace.decision = reason ? 'not retried' : 'not retriable';
+    }
+  }
+
+  #commit(a: UpstreamAttempt, status: number, headers: string[], endStream: boolean): void {
+    this.#committed = a;
+    if (!a.trace.decision) a.trace.decision = 'committed';
+    if (a.perTryTimer) {
+      // Once the response started the per-try timeout no longer applies (the idle one does).
+      this.#ctx.clock.clearTimeout(a.perTryTimer);
+      a.perTryTimer = null;
+    }
+    for (const other of [...this.#attempts]) if (other !== a) this.#cancelAttempt(other, 'lost the race');
+    if (this.#retryTimer) {
+      this.#ctx.clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+    }
+    this.#body?.release();
+    this.#status = status;
+    if (this.#isGrpc) this.#grpcStatus = firstValue(headers, 'grpc-status');
+    this.#responseHeadersAt = this.#ctx.clock.now();
+    let out = this.#responseEdit ? this.#responseEdit(headers) : headers;
+    if (this.#requestCompleteAt >= 0) {
+      out.push('x-envoy-upstream-service-time', String(Math.round(this.#responseHeadersAt - this.#requestCompleteAt)));
+    }
+    if (this.#t.includeAttemptCountInResponse) out = [...out, 'x-envoy-attempt-count', String(this.#attemptCount)];
+    this.#endStreamSent = endStream;
+    const ds = this.#ds;
+    ds.respond(status, out, endStream);
+    if (!endStream) ds.onDrain(() => this.#committed?.resume());
+  }
+
+  onAttemptData(a: UpstreamAttempt, chunk: Buffer): boolean {
+    if (a === this.#committed) {
+      this.#armIdle(a);
+      return this.#ds.write(chunk);
+    }
+    const held = this.#held;
+    if (held && held.a === a) {
+      this.#armIdle(a);
+      held.chunks.push(chunk);
+      held.size += chunk.length;
+      if (held.size > this.#retry!.policy.bufferLimitBytes) {
+        // Too big to hold: give up retrying on trailers and stream what we have.
+        this.#held = null;
+        this.#commit(a, held.status, held.headers, false);
+        for (const c of held.chunks) this.#ds.write(c);
+      }
+      return true;
+    }
+    return true;
+  }
+
+  onAttemptEnd(a: UpstreamAttempt, trailers: string[] | null): void {
+    const held = this.#held;
+    if (held && held.a === a) {
+      this.#held = null;
+      const g = trailers ? firstValue(trailers, 'grpc-status') : undefined;
+      const grpc = g !== undefined ? Number(g) : undefined;
+      a.trace.outcome = `${held.status} grpc ${g ?? '-'} (trailers)`;
+      // gRPC's pushback: a negative or malformed value means "do not retry".
+      const pb = trailers ? firstValue(trailers, 'grpc-retry-pushback-ms') : undefined;
+      let reason = wouldRetryFromHeaders(this.#retry!, held.status, held.headers, grpc);
+      let pushbackMs: number | undefined;
+      if (pb !== undefined) {
+        if (/^[0-9]+$/.test(pb)) pushbackMs = Number(pb);
+        else reason = null;
+      }
+      a.done = true;
+      if (this.#decideOnResponse(a, reason, held.headers, pushbackMs)) return;
+      this.#commit(a, held.status, held.headers, false);
+      for (const c of held.chunks) this.#ds.write(c);
+    }
+    if (a !== this.#committed) return;
+    this.#responseDone = true;
+    if (trailers && this.#isGrpc) {
+      const g = firstValue(trailers, 'grpc-status');
+      if (g !== undefined) this.#grpcStatus = g;
+    }
+    this.#cluster!.stats.upstream_rq_completed++;
+    this.#finishAttempt(a, this.#status < 500);
+    this.#retry?.done();
+    this.#clearRequestTimers();
+    // A trailers-only response already ended the downstream stream with its headers.
+    if (!this.#endStreamSent) this.#ds.end(trailers);
+  }
+
+  onAttemptReset(a: UpstreamAttempt, err: UpstreamResetError): void {
+    const c = this.#cluster!;
+    const reason = err.reason;
+    if (isConnectFailure(reason)) {
+      c.stats.upstream_cx_connect_fail++;
+      a.host.stats.cx_connect_fail++;
+      if (reason === 'connection timeout') c.stats.upstream_cx_connect_timeout++;
+    } else if (reason === 'remote reset' || reason === 'remote refused stream reset') {
+      c.stats.upstream_rq_rx_reset++;
+    } else if (reason === 'connection termination') {
+      c.stats.upstream_cx_destroy_remote_with_active_rq++;
+    } else if (reason === 'protocol error') {
+      c.stats.upstream_cx_protocol_error++;
+    }
+    if (a.trace.outcome === 'pending') a.trace.outcome = `reset: ${reason}`;
+    this.#finishAttempt(a, false);
+    if (a === this.#committed) {
+      // Never present a truncated response as complete.
+      c.stats.upstream_rq_reset_after_downstream_response_started++;
+      this.#flags |= resetFlag(reason);
+      this.#details = `upstream_reset_after_response_started{${reason.replaceAll(' ', '_')}}`;
+      this.#responseDone = true;
+      this.#clearRequestTimers();
+      this.#ds.reset();
+      return;
+    }
+    if (this.#held?.a === a) this.#held = null;
+    this.#onFailureBeforeHeaders(a, wouldRetryFromReset(this.#retry?.retryOn ?? 0, reason, this.#anyBytesSent), err);
+  }
+
+  /** A failure without response headers (reset, connect failure, per-try timeout). */
+  #onFailureBeforeHeaders(a: UpstreamAttempt, reason: RetryReason, err: UpstreamResetError | 'timeout'): void {
+    const retry = this.#retry;
+    if (retry) {
+      const verdict = retry.shouldRetry(reason, this.#cluster!, this.#ctx.random, this.#ctx.clock, null);
+      if (verdict.kind === 'yes') {
+        if (!a.trace.decision) a.trace.decision = `retried (${reason!.on}) after ${verdict.delayMs} ms`;
+        this.#scheduleRetry(verdict);
+        return;
+      }
+      this.#noteNoRetry(a, verdict, reason);
+    }
+    // A hedged sibling may still answer.
+    if (this.#attempts.length > 0 || this.#retryTimer) return;
+    if (err === 'timeout') {
+      this.#localReply(504, 'upstream request timeout', Flag.UT, 'upstream_per_try_timeout');
+      return;
+    }
+    const status = err.reason === 'protocol error' ? 502 : 503;
+    let body = `${LOCAL_RESET_BODY} ${this.#retried ? 'retried and the latest reset reason' : 'reset reason'}: ${err.reason}`;
+    if (err.transportFailure) body += `, transport failure reason: ${err.transportFailure}`;
+    const details = `upstream_reset_before_response_started{${err.reason.replaceAll(' ', '_')}}`;
+    this.#localReply(status, body, resetFlag(err.reason), details);
+  }
+
+  #scheduleRetry(v: Extract<RetryVerdict, { kind: 'yes' }>): void {
+    this.#retried = true;
+    if (this.#body && !this.#body.replayable) return; // cannot happen: overflow drops the retry state
+    const fire = () => {
+      this.#retryTimer = null;
+      if (this.#finished || this.#committed) return;
+      this.#startAttempt();
+    };
+    this.#retryTimer = this.#ctx.clock.setTimeout(fire, v.delayMs);
+  }
+
+  #onPerTryTimeout(a: UpstreamAttempt, idle: boolean): void {
+    if (idle) a.idleTimer = null;
+    else a.perTryTimer = null;
+    if (a.done || this.#finished) return;
+    const c = this.#cluster!;
+    if (a === this.#committed) {
+      // Only the idle timeout applies once the response started: reset the client's stream.
+      c.stats.upstream_rq_per_try_idle_timeout++;
       this.#flags |= Flag.UT;
+      this.#cancelAttempt(a, 'per-try idle timeout after response started');
+      this.#responseDone = true;
+      this.#clearRequestTimers();
+      this.#ds.reset();
+      return;
+    }
+    a.host.stats.rq_timeout++;
+    a.trace.outcome = idle ? 'per-try idle timeout' : 'per-try timeout';
+    if (this.#t.hedgeOnPerTryTimeout && !idle) {
+      // Soft timeout: keep this attempt, start another beside it (still bounded by retries).
+      a.hedged = true;
+      const verdict = this.#retry ? this.#retry.shouldRetry({ kind: 'retry', on: '5xx', rateLimited: false }, c, this.#ctx.random, this.#ctx.clock, null) : { kind: 'no' as const };
+      if (verdict.kind === 'yes') {
+        a.trace.decision = `hedged after ${verdict.delayMs} ms`;
+        this.#scheduleRetry(verdict);
+      }
+      return;
+    }
+    if (idle) c.stats.upstream_rq_per_try_idle_timeout++;
+    else c.stats.upstream_rq_per_try_timeout++;
+    this.#flags |= Flag.UT;
+    this.#cancelAttempt(a, '');
+    a.trace.decision = '';
+    this.#onFailureBeforeHeaders(a, wouldRetryFromReset(this.#retry?.retryOn ?? 0, 'local reset', this.#anyBytesSent), 'timeout');
+  }
+
+  #onGlobalTimeout(): void {
+    this.#globalTimer = null;
+    if (this.#finished || this.#responseDone) return;
+    const c = this.#cluster!;
+    if (this.#attempts.length === 0) c.stats.upstream_rq_timeout++;
+    for (const a of this.#attempts) {
+      c.stats.upstream_rq_timeout++;
+      if (!a.gotHeaders) a.host.stats.rq_timeout++;
+      if (a.trace.outcome === 'pending') a.trace.outcome = 'route timeout';
+    }
+    this.#cancelAll();
+    this.#retry?.done();
+    this.#flags |= Flag.UT;
+    if (this.#ds.responseStarted) {
+      this.#responseDone = true;
       this.#ds.reset();
       return;
     }
     this.#localReply(504, 'upstream request timeout', Flag.UT, 'response_timeout');
   }
 
-  #responseComplete = false;
-  #endStreamSent = false;
-
-  #cancelAttempt(): void {
-    const a = this.#attempt;
-    if (!a) return;
-    this.#attempt = null;
-    a.cancel();
-    this.#finishAttempt(false);
-  }
-
-  #finishAttempt(success: boolean): void {
-    const c = this.#cluster;
-    const h = this.#host;
-    if (c) c.stats.upstream_rq_active--;
-    if (h) {
-      h.stats.rq_active--;
-      if (success) h.stats.rq_success++;
-      else h.stats.rq_error++;
+  #onBodyOverLimit(): void {
+    // Envoy: the request can no longer be retried; if it was waiting to retry, it fails now.
+    this.#cluster!.stats.retry_or_shadow_abandoned++;
+    this.#retry?.done();
+    this.#retry = null;
+    if (this.#retryTimer && this.#attempts.length === 0) {
+      this.#ctx.clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+      this.#localReply(507, 'exceeded request buffer limit while retrying upstream', 0, 'request_payload_exceeded_retry_buffer_limit');
     }
   }
 
-  // === AttemptSink ===
-
-  onPoolReady(): void {}
-
-  onResponseHeaders(status: number, headers: string[], endStream: boolean): void {
-    if (this.#attempt === null) return;
-    const ds = this.#ds;
-    this.#status = status;
-    this.#responseHeadersAt = this.#ctx.clock.now();
-    const c = this.#cluster!;
-    countStatus(c.stats, status);
-    if (this.#isGrpc) {
-      for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'grpc-status') this.#grpcStatus = headers[i + 1];
+  #clearRequestTimers(): void {
+    const c = this.#ctx.clock;
+    if (this.#globalTimer) {
+      c.clearTimeout(this.#globalTimer);
+      this.#globalTimer = null;
     }
-    let out = this.#responseEdit ? this.#responseEdit(headers) : headers;
-    if (this.#requestCompleteAt >= 0) {
-      out.push('x-envoy-upstream-service-time', String(Math.round(this.#responseHeadersAt - this.#requestCompleteAt)));
+    if (this.#durationTimer) {
+      c.clearTimeout(this.#durationTimer);
+      this.#durationTimer = null;
     }
-    if (this.#target.includeAttemptCountInResponse) out = [...out, 'x-envoy-attempt-count', String(this.#attempts)];
-    this.#endStreamSent = endStream;
-    ds.respond(status, out, endStream);
-    if (!endStream) {
-      ds.onDrain(() => this.#attempt?.resume());
+    if (this.#retryTimer) {
+      c.clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+    }
+    if (this.#faultTimer) {
+      c.clearTimeout(this.#faultTimer);
+      this.#faultTimer = null;
     }
   }
 
-  onResponseData(chunk: Buffer): boolean {
-    if (this.#attempt === null) return true;
-    return this.#ds.write(chunk);
-  }
-
-  onResponseEnd(trailers: string[] | null): void {
-    if (this.#attempt === null) return;
-    this.#attempt = null;
-    this.#responseComplete = true;
-    this.#clearTimer();
-    if (trailers && this.#isGrpc) {
-      for (let i = 0; i < trailers.length; i += 2) if (trailers[i] === 'grpc-status') this.#grpcStatus = trailers[i + 1];
-    }
-    this.#cluster!.stats.upstream_rq_completed++;
-    this.#finishAttempt(this.#status < 500);
-    // A trailers-only response already ended the downstream stream with its headers.
-    if (!this.#endStreamSent) this.#ds.end(trailers);
-  }
-
-  onReset(err: UpstreamResetError): void {
-    if (this.#attempt === null) return;
-    this.#attempt = null;
-    const c = this.#cluster!;
-    const h = this.#host!;
-    this.#finishAttempt(false);
-    if (err.reason === 'remote connection failure' || err.reason === 'local connection failure' || err.reason === 'connection timeout') {
-      c.stats.upstream_cx_connect_fail++;
-      h.stats.cx_connect_fail++;
-      if (err.reason === 'connection timeout') c.stats.upstream_cx_connect_timeout++;
-    } else if (err.reason === 'remote reset' || err.reason === 'remote refused stream reset') {
-      c.stats.upstream_rq_rx_reset++;
-    } else if (err.reason === 'connection termination') {
-      c.stats.upstream_cx_destroy_remote_with_active_rq++;
-    } else if (err.reason === 'protocol error') {
-      c.stats.upstream_cx_protocol_error++;
-    }
-    const flag = resetFlag(err.reason);
+  #localReply(status: number, body: string, flags: number, details: string, grpcStatus?: number): void {
+    this.#cancelAll();
+    this.#clearRequestTimers();
+    this.#retry?.done();
+    this.#responseDone = true;
+    this.#flags |= flags;
+    this.#details = details;
     if (this.#ds.responseStarted) {
-      // Never present a truncated response as complete.
-      c.stats.upstream_rq_reset_after_downstream_response_started++;
-      this.#flags |= flag;
-      this.#details = 'upstream_reset_after_response_started{' + err.reason.replaceAll(' ', '_') + '}';
-      this.#clearTimer();
       this.#ds.reset();
       return;
     }
-    const status = err.reason === 'protocol error' ? 502 : 503;
-    let body = `upstream connect error or disconnect/reset before headers. reset reason: ${err.reason}`;
-    if (err.transportFailure) body += `, transport failure reason: ${err.transportFailure}`;
-    this.#localReply(status, body, flag, 'upstream_reset_before_response_started{' + err.reason.replaceAll(' ', '_') + '}');
-  }
-
-  #clearTimer(): void {
-    if (this.#timer) {
-      this.#ctx.clock.clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-  }
-
-  #localReply(status: number, body: string, flags: number, details: string): void {
-    this.#clearTimer();
-    this.#flags |= flags;
-    this.#details = details;
-    const extra =
-      this.#target.includeAttemptCountInResponse && this.#attempts > 0 ? ['x-envoy-attempt-count', String(this.#attempts)] : undefined;
-    this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra });
-    if (this.#isGrpc) this.#grpcStatus = String(httpToGrpcStatus(status));
+    const extra = this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
+    this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra, grpcStatus });
+    if (this.#isGrpc) this.#grpcStatus = String(grpcStatus ?? httpToGrpcStatus(status));
   }
 
   #onDownstreamDone(aborted: boolean): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#clearTimer();
-    if (aborted && this.#attempt) {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (aborted && !this.#responseDone) {
       this.#flags |= Flag.DC;
-      this.#cluster!.stats.upstream_rq_cancelled++;
-      this.#cancelAttempt();
-    } else if (aborted && !this.#responseComplete && this.#status === 0) {
-      this.#flags |= Flag.DC;
+      if (this.#attempts.length > 0) this.#cluster!.stats.upstream_rq_cancelled++;
     }
+    this.#cancelAll();
+    this.#clearRequestTimers();
+    this.#retry?.done();
+    if (this.#faultSlot) this.#ctx.faults.releaseSlot(this.#faultSlot);
     const log = this.#ctx.accessLog;
     if (!log) return;
     const ds = this.#ds;
+    const last = this.#committed ?? this.#lastAttemptHost();
     log.log({
       startWall: ds.startWall,
       method: ds.method,
@@ -317,20 +798,43 @@ export class RequestState implements AttemptSink {
       bytesSent: ds.bytesSent,
       durationMs: this.#ctx.clock.now() - this.#start,
       upstreamServiceTimeMs:
-        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0
-          ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt)
-          : undefined,
+        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0 ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt) : undefined,
       forwardedFor: ds.headers['x-forwarded-for'] as string | undefined,
       userAgent: ds.headers['user-agent'] as string | undefined,
       requestId: this.#requestId ?? (ds.headers['x-request-id'] as string | undefined),
       authority: ds.authority,
-      upstreamHost: this.#host?.key,
+      upstreamHost: last instanceof UpstreamAttempt ? last.host.key : last,
       upstreamCluster: this.#cluster?.name,
-      route: this.#target.routeName,
-      attempts: this.#attempts,
+      route: this.#t.routeName,
+      attempts: this.#attemptCount,
       details: this.#details,
+      attemptTrace: this.#trace ?? undefined,
     });
   }
+
+  #lastAttemptHost(): string | undefined {
+    const t = this.#trace;
+    return t && t.length > 0 ? t[t.length - 1]!.host : undefined;
+  }
+}
+
+/** Takes the retry control headers out of the upstream headers (they are for the router). */
+function takeRetryControl(h: Record<string, string | string[]>) {
+  const get = (name: string): string | undefined => {
+    const v = h[name];
+    if (v === undefined) return undefined;
+    delete h[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const control = {
+    retryOn: get('x-envoy-retry-on'),
+    grpcRetryOn: get('x-envoy-retry-grpc-on'),
+    maxRetries: get('x-envoy-max-retries'),
+    statusCodes: get('x-envoy-retriable-status-codes'),
+    headerNames: get('x-envoy-retriable-header-names'),
+  };
+  delete h['x-envoy-hedge-on-per-try-timeout'];
+  return control.retryOn || control.grpcRetryOn || control.maxRetries || control.statusCodes || control.headerNames ? control : null;
 }
 
 function countStatus(
@@ -343,3 +847,5 @@ function countStatus(
   else if (status >= 200) stats.upstream_rq_2xx++;
   else stats.upstream_rq_1xx++;
 }
+
+export type { ResetReason };

@@ -21,8 +21,16 @@ export const CLUSTER_STATS = {
     'upstream_cx_protocol_error',
     'upstream_rq_reset_after_downstream_response_started',
     'lb_healthy_panic',
+    'retry_or_shadow_abandoned',
+    'upstream_rq_per_try_idle_timeout',
+    'upstream_rq_retry',
+    'upstream_rq_retry_backoff_exponential',
+    'upstream_rq_retry_backoff_ratelimited',
+    'upstream_rq_retry_limit_exceeded',
+    'upstream_rq_retry_overflow',
+    'upstream_rq_retry_success',
   ],
-  gauges: ['upstream_rq_active', 'membership_total', 'membership_healthy'],
+  gauges: ['upstream_rq_active', 'upstream_rq_pending_active', 'membership_total', 'membership_healthy'],
 } as const;
 
 export const HOST_STATS = {
@@ -50,6 +58,7 @@ export const LISTENER_STATS = {
     'no_route',
     'rq_direct_response',
     'rq_redirect',
+    'downstream_rq_max_duration_reached',
   ],
   gauges: ['downstream_cx_active', 'downstream_rq_active'],
 } as const;

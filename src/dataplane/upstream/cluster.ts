@@ -4,6 +4,7 @@ import { defineStats, type StatsOf } from '../stats/define-stats.js';
 import { CLUSTER_STATS } from '../stats/catalog.js';
 import { Host, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import { RetryResource } from './resource-manager.js';
 
 /** A named group of hosts with its load balancer, pools and counters. */
 export class Cluster {
@@ -11,6 +12,8 @@ export class Cluster {
   readonly config: ir.Cluster;
   readonly stats: StatsOf<typeof CLUSTER_STATS> = defineStats(CLUSTER_STATS);
   readonly hosts: Host[];
+  /** Circuit-breaker resources (the retry limit so far; issue 4 adds the others). */
+  readonly resources: { retries: RetryResource };
   #lb: LoadBalancer;
   readonly #random: Random;
 
@@ -29,6 +32,11 @@ export class Cluster {
       keepaliveTimeSec: config.pool.tcpKeepalive?.timeSec,
     };
     this.hosts = config.endpoints.map((ep) => new Host(ep, settings));
+    const cb = config.circuitBreakers;
+    const budget = cb.retryBudget ? { percent: cb.retryBudget.budgetPercent, minConcurrency: cb.retryBudget.minRetryConcurrency } : undefined;
+    this.resources = {
+      retries: new RetryResource(cb.maxRetries, budget, () => this.stats.upstream_rq_active + this.stats.upstream_rq_pending_active),
+    };
     this.#lb = this.#buildLb();
   }
 
