@@ -513,8 +513,9 @@ export class RequestState implements AttemptOwner {
     } else if (verdict.kind === 'overflow') {
       this.#flags |= Flag.UO;
       a.trace.decision = `not retried (${reason?.on}): retry circuit breaker overflow`;
-    } else if (!a.trace.decision) {
-      a.trace.decision = reason ? 'not retried' : 'not retriable';
+    } else if (!a.trace.decision && !a.gotHeaders) {
+      // A response that is not retriable is simply committed; say why only for failures.
+      a.trace.decision = 'not retriable';
     }
   }
 
