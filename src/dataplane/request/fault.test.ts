@@ -5,7 +5,10 @@ import { seededRandom, type Random } from '../../common/random.js';
 import { compileFault, FaultLimiter, newFaultSlot, FAULT_ABORT_BODY, FAULT_STATS, type CompiledFault, type FaultHeaders } from './fault.js';
 import { resetCounters } from '../stats/define-stats.js';
 
-const pct = (numerator: number, denominator: ir.FractionalPercent['denominator'] = 100): ir.FractionalPercent => ({ numerator, denominator });
+const pct = (numerator: number, denominator: ir.FractionalPercent['denominator'] = 100): ir.FractionalPercent => ({
+  numerator,
+  denominator,
+});
 
 function policy(p: Partial<ir.FaultPolicy>): ir.FaultPolicy {
   return { scope: 'request', origin: {}, ...p };
@@ -46,7 +49,7 @@ function abortedCount(f: CompiledFault, n: number, headers: FaultHeaders = {}, s
   return hits;
 }
 
-test('the abort body is Envoy\'s', () => {
+test("the abort body is Envoy's", () => {
   assert.equal(FAULT_ABORT_BODY, 'fault filter abort');
 });
 
@@ -60,15 +63,18 @@ test('compile normalizes percentages, durations, statuses and max_active_faults'
     }),
   );
   assert.deepEqual(f.delay, { percent: { numerator: 100, denominator: 100 }, fixedMs: 12, fromHeader: false });
-  assert.deepEqual(f.abort, { percent: { numerator: 1, denominator: 1_000_000 }, httpStatus: 503, grpcStatus: undefined, fromHeader: false });
+  assert.deepEqual(f.abort, {
+    percent: { numerator: 1, denominator: 1_000_000 },
+    httpStatus: 503,
+    grpcStatus: undefined,
+    fromHeader: false,
+  });
   assert.equal(f.maxActiveFaults, 2);
   assert.equal(f.scope, 'attempt');
   assert.equal(f.enabled, true);
 
   // Unknown denominator: HUNDRED, the proto default; negative numerator: 0.
-  const g = compileFault(
-    policy({ delay: { fixedMs: 5, percent: { numerator: -3, denominator: 7 as 100 } }, maxActiveFaults: -1 }),
-  );
+  const g = compileFault(policy({ delay: { fixedMs: 5, percent: { numerator: -3, denominator: 7 as 100 } }, maxActiveFaults: -1 }));
   assert.deepEqual(g.delay?.percent, { numerator: 0, denominator: 100 });
   assert.equal(g.maxActiveFaults, 0);
   assert.equal(compileFault(policy({ maxActiveFaults: Infinity })).maxActiveFaults, undefined);
@@ -132,9 +138,7 @@ test('TEN_THOUSAND and MILLION denominators', () => {
 });
 
 test('numerator 0 never fires, 100% always', () => {
-  const never = compileFault(
-    policy({ delay: { fixedMs: 5, percent: pct(0) }, abort: { httpStatus: 503, percent: pct(0, 1_000_000) } }),
-  );
+  const never = compileFault(policy({ delay: { fixedMs: 5, percent: pct(0) }, abort: { httpStatus: 503, percent: pct(0, 1_000_000) } }));
   assert.equal(delayedCount(never, 10_000), 0);
   assert.equal(abortedCount(never, 10_000), 0);
   const always = compileFault(
@@ -159,9 +163,7 @@ test('configured faults ignore the fault headers', () => {
 });
 
 test('header-controlled abort and delay', () => {
-  const f = compileFault(
-    policy({ delay: { fromHeader: true, percent: pct(100) }, abort: { fromHeader: true, percent: pct(100) } }),
-  );
+  const f = compileFault(policy({ delay: { fromHeader: true, percent: pct(100) }, abort: { fromHeader: true, percent: pct(100) } }));
   const limiter = new FaultLimiter();
   const r = seededRandom(1);
   const slot = newFaultSlot();
@@ -180,7 +182,10 @@ test('header-controlled abort and delay', () => {
   // Only the first value of a header counts.
   const s2 = newFaultSlot();
   assert.equal(f.decideDelay({ 'x-envoy-fault-delay-request': ['30', '40'] }, r, limiter, s2), 30);
-  assert.deepEqual(f.decideAbort({ 'x-envoy-fault-abort-request': ['404', 'x'] }, r, limiter, s2, false), { httpStatus: 404, grpcStatus: undefined });
+  assert.deepEqual(f.decideAbort({ 'x-envoy-fault-abort-request': ['404', 'x'] }, r, limiter, s2, false), {
+    httpStatus: 404,
+    grpcStatus: undefined,
+  });
   assert.equal(f.decideDelay({ 'x-envoy-fault-delay-request': ['x', '40'] }, r, limiter, newFaultSlot()), 0);
   limiter.releaseSlot(s2);
 
@@ -191,26 +196,41 @@ test('header-controlled abort and delay', () => {
 });
 
 test('invalid header values are ignored', () => {
-  const f = compileFault(
-    policy({ delay: { fromHeader: true, percent: pct(100) }, abort: { fromHeader: true, percent: pct(100) } }),
-  );
+  const f = compileFault(policy({ delay: { fromHeader: true, percent: pct(100) }, abort: { fromHeader: true, percent: pct(100) } }));
   const limiter = new FaultLimiter();
   const r = seededRandom(1);
   for (const v of ['199', '600', '1000', 'abc', '-500', '5e2', '503.0', '0x1f7', '', '50 3']) {
-    assert.equal(f.decideAbort({ 'x-envoy-fault-abort-request': v }, r, limiter, newFaultSlot(), false), null, `abort ${JSON.stringify(v)}`);
+    assert.equal(
+      f.decideAbort({ 'x-envoy-fault-abort-request': v }, r, limiter, newFaultSlot(), false),
+      null,
+      `abort ${JSON.stringify(v)}`,
+    );
   }
   for (const v of ['-1', '1.5', 'abc', '', '99999999999999999999']) {
     assert.equal(f.decideDelay({ 'x-envoy-fault-delay-request': v }, r, limiter, newFaultSlot()), 0, `delay ${JSON.stringify(v)}`);
-    assert.equal(f.decideAbort({ 'x-envoy-fault-abort-grpc-request': v }, r, limiter, newFaultSlot(), true), null, `grpc ${JSON.stringify(v)}`);
+    assert.equal(
+      f.decideAbort({ 'x-envoy-fault-abort-grpc-request': v }, r, limiter, newFaultSlot(), true),
+      null,
+      `grpc ${JSON.stringify(v)}`,
+    );
   }
   // 200 and 599 are the bounds.
-  assert.deepEqual(f.decideAbort({ 'x-envoy-fault-abort-request': '200' }, r, limiter, newFaultSlot(), false), { httpStatus: 200, grpcStatus: undefined });
-  assert.deepEqual(f.decideAbort({ 'x-envoy-fault-abort-request': '599' }, r, limiter, newFaultSlot(), false), { httpStatus: 599, grpcStatus: undefined });
-  // An out-of-range HTTP status falls through to the gRPC header.
-  assert.deepEqual(f.decideAbort({ 'x-envoy-fault-abort-request': '700', 'x-envoy-fault-abort-grpc-request': '8' }, r, limiter, newFaultSlot(), true), {
+  assert.deepEqual(f.decideAbort({ 'x-envoy-fault-abort-request': '200' }, r, limiter, newFaultSlot(), false), {
     httpStatus: 200,
-    grpcStatus: 8,
+    grpcStatus: undefined,
   });
+  assert.deepEqual(f.decideAbort({ 'x-envoy-fault-abort-request': '599' }, r, limiter, newFaultSlot(), false), {
+    httpStatus: 599,
+    grpcStatus: undefined,
+  });
+  // An out-of-range HTTP status falls through to the gRPC header.
+  assert.deepEqual(
+    f.decideAbort({ 'x-envoy-fault-abort-request': '700', 'x-envoy-fault-abort-grpc-request': '8' }, r, limiter, newFaultSlot(), true),
+    {
+      httpStatus: 200,
+      grpcStatus: 8,
+    },
+  );
   assert.equal(limiter.stats.delays_injected, 0);
   assert.equal(limiter.stats.aborts_injected, 3);
 });
@@ -264,9 +284,18 @@ test('gRPC aborts', () => {
 
   // Header-controlled: the gRPC header is not range-checked (Envoy casts it); the HTTP header wins.
   const hdr = compileFault(policy({ abort: { fromHeader: true, percent: pct(100) } }));
-  assert.deepEqual(hdr.decideAbort({ 'x-envoy-fault-abort-grpc-request': '14' }, r, limiter, newFaultSlot(), true), { httpStatus: 200, grpcStatus: 14 });
-  assert.deepEqual(hdr.decideAbort({ 'x-envoy-fault-abort-grpc-request': '0' }, r, limiter, newFaultSlot(), true), { httpStatus: 200, grpcStatus: 0 });
-  assert.deepEqual(hdr.decideAbort({ 'x-envoy-fault-abort-grpc-request': '99' }, r, limiter, newFaultSlot(), true), { httpStatus: 200, grpcStatus: 99 });
+  assert.deepEqual(hdr.decideAbort({ 'x-envoy-fault-abort-grpc-request': '14' }, r, limiter, newFaultSlot(), true), {
+    httpStatus: 200,
+    grpcStatus: 14,
+  });
+  assert.deepEqual(hdr.decideAbort({ 'x-envoy-fault-abort-grpc-request': '0' }, r, limiter, newFaultSlot(), true), {
+    httpStatus: 200,
+    grpcStatus: 0,
+  });
+  assert.deepEqual(hdr.decideAbort({ 'x-envoy-fault-abort-grpc-request': '99' }, r, limiter, newFaultSlot(), true), {
+    httpStatus: 200,
+    grpcStatus: 99,
+  });
   assert.deepEqual(
     hdr.decideAbort({ 'x-envoy-fault-abort-grpc-request': '14', 'x-envoy-fault-abort-request': '503' }, r, limiter, newFaultSlot(), true),
     { httpStatus: 503, grpcStatus: undefined },
@@ -331,7 +360,9 @@ test('raw tryAcquire/release and max 0', () => {
   assert.equal(limiter.stats.faults_overflow, 2);
 
   // max_active_faults 0: every fault overflows; with both faults at 100% a request counts twice.
-  const f = compileFault(policy({ delay: { fixedMs: 5, percent: pct(100) }, abort: { httpStatus: 503, percent: pct(100) }, maxActiveFaults: 0 }));
+  const f = compileFault(
+    policy({ delay: { fixedMs: 5, percent: pct(100) }, abort: { httpStatus: 503, percent: pct(100) }, maxActiveFaults: 0 }),
+  );
   const l2 = new FaultLimiter();
   const s = newFaultSlot();
   assert.equal(f.decideDelay({}, seededRandom(1), l2, s), 0);
@@ -345,7 +376,9 @@ test('raw tryAcquire/release and max 0', () => {
 });
 
 test('delay then abort on the same request use one slot', () => {
-  const f = compileFault(policy({ delay: { fixedMs: 20, percent: pct(100) }, abort: { httpStatus: 503, percent: pct(100) }, maxActiveFaults: 1 }));
+  const f = compileFault(
+    policy({ delay: { fixedMs: 20, percent: pct(100) }, abort: { httpStatus: 503, percent: pct(100) }, maxActiveFaults: 1 }),
+  );
   const limiter = new FaultLimiter();
   const r = seededRandom(1);
   const slot = newFaultSlot();
@@ -359,7 +392,9 @@ test('delay then abort on the same request use one slot', () => {
 });
 
 test('a delay without an abort gives its slot back once the delay is over (Envoy postDelayInjection)', () => {
-  const f = compileFault(policy({ delay: { fixedMs: 20, percent: pct(100) }, abort: { httpStatus: 503, percent: pct(0) }, maxActiveFaults: 1 }));
+  const f = compileFault(
+    policy({ delay: { fixedMs: 20, percent: pct(100) }, abort: { httpStatus: 503, percent: pct(0) }, maxActiveFaults: 1 }),
+  );
   const limiter = new FaultLimiter();
   const r = seededRandom(1);
   const slot = newFaultSlot();

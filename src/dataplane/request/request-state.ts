@@ -315,6 +315,7 @@ export class RequestState implements AttemptOwner {
     if (fault && fault.scope === 'attempt') {
       // legate's attempt scope: the fault is decided per attempt, as if the host answered it.
       const slot: FaultSlot = { held: false };
+      a.faultSlot = slot;
       const delay = fault.decideDelay(this.#ds.headers, this.#ctx.random, this.#ctx.faults, slot);
       const go = () => {
         const abort = fault.decideAbort(this.#ds.headers, this.#ctx.random, this.#ctx.faults, slot, this.#isGrpc);
@@ -324,8 +325,8 @@ export class RequestState implements AttemptOwner {
       };
       if (delay > 0) {
         this.#flags |= Flag.DI;
-        this.#faultTimer = this.#ctx.clock.setTimeout(() => {
-          this.#faultTimer = null;
+        a.faultTimer = this.#ctx.clock.setTimeout(() => {
+          a.faultTimer = null;
           if (!a.done && !this.#finished) go();
         }, delay);
       } else go();
@@ -413,6 +414,11 @@ export class RequestState implements AttemptOwner {
 
   #clearAttemptTimers(a: UpstreamAttempt): void {
     const c = this.#ctx.clock;
+    if (a.faultTimer) {
+      c.clearTimeout(a.faultTimer);
+      a.faultTimer = null;
+    }
+    if (a.faultSlot) this.#ctx.faults.releaseSlot(a.faultSlot);
     if (a.perTryTimer) {
       c.clearTimeout(a.perTryTimer);
       a.perTryTimer = null;

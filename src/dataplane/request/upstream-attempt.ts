@@ -41,6 +41,9 @@ export class UpstreamAttempt implements AttemptSink {
   hedged = false;
   perTryTimer: Timer | null = null;
   idleTimer: Timer | null = null;
+  /** Attempt-scope fault: the injected delay's timer and the active-fault slot it holds. */
+  faultTimer: Timer | null = null;
+  faultSlot: { held: boolean } | null = null;
   readonly trace: AttemptTrace;
 
   constructor(owner: AttemptOwner, host: Host, number: number, now: number) {
