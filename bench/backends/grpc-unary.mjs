@@ -2,13 +2,26 @@
 // A cheap gRPC unary backend over h2c, on the node:http2 core API (no grpc-js).
 // Any POST gets :status 200, content-type application/grpc, one length-prefixed message and
 // the trailer grpc-status: 0. Other methods get 405.
-//   node bench/backends/grpc-unary.mjs --port 50051 [--host 127.0.0.1]
+// With --fail-ratio R (0..1), a fraction R of the calls, drawn independently per call from a
+// small seeded PRNG, is answered trailers-only instead: one HEADERS frame with :status 200,
+// content-type application/grpc, grpc-status 14 (UNAVAILABLE) and END_STREAM, no message.
+//   node bench/backends/grpc-unary.mjs --port 50051 [--host 127.0.0.1] [--fail-ratio 0.5] [--seed N]
 import http2 from 'node:http2';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string', default: '50051' }, host: { type: 'string', default: '127.0.0.1' } },
+  options: {
+    port: { type: 'string', default: '50051' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'fail-ratio': { type: 'string', default: '0' },
+    seed: { type: 'string' },
+  },
 });
+const failRatio = Number(values['fail-ratio']);
+if (!(failRatio >= 0 && failRatio <= 1)) {
+  process.stderr.write(`grpc-unary: --fail-ratio must be in [0, 1], got ${values['fail-ratio']}\n`);
+  process.exit(2);
+}
 
 // gRPC framing: 1 byte compressed flag, 4 bytes big-endian length, then the message.
 // The message is protobuf field 1 (string) = "ok": 0x0a 0x02 'o' 'k'.
@@ -20,6 +33,25 @@ payload.copy(frame, 5);
 
 const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
 const TRAILERS = { 'grpc-status': '0' };
+const UNAVAILABLE = {
+  ':status': 200,
+  'content-type': 'application/grpc',
+  'grpc-status': '14',
+  'grpc-message': 'bench: injected failure',
+};
+
+// xorshift32: a few integer operations per call, uniform enough for a failure coin.
+let state = (Number(values.seed ?? Date.now()) >>> 0) || 0x9e3779b9;
+const threshold = Math.floor(failRatio * 2 ** 32);
+function fails() {
+  if (threshold === 0) return false;
+  state ^= state << 13;
+  state >>>= 0;
+  state ^= state >>> 17;
+  state ^= state << 5;
+  state >>>= 0;
+  return state < threshold;
+}
 
 const server = http2.createServer({
   settings: { maxConcurrentStreams: 1000 },
@@ -37,6 +69,10 @@ server.on('stream', (stream, headers) => {
   stream.on('data', () => {});
   stream.on('end', () => {
     if (stream.destroyed) return;
+    if (fails()) {
+      stream.respond(UNAVAILABLE, { endStream: true });
+      return;
+    }
     stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     stream.once('wantTrailers', () => stream.sendTrailers(TRAILERS));
     stream.end(frame);
@@ -45,6 +81,6 @@ server.on('stream', (stream, headers) => {
 server.on('sessionError', () => {});
 server.listen(Number(values.port), values.host, () => {
   const a = server.address();
-  process.stdout.write(`listening grpc-unary ${a.address}:${a.port}\n`);
+  process.stdout.write(`listening grpc-unary ${a.address}:${a.port}${failRatio ? ` (failing ${failRatio * 100}% with grpc-status 14)` : ''}\n`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

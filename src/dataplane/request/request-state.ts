@@ -703,7 +703,7 @@ export class RequestState implements AttemptOwner {
     }
     if (idle) c.stats.upstream_rq_per_try_idle_timeout++;
     else c.stats.upstream_rq_per_try_timeout++;
-    this.#flags |= Flag.UT;
+    // UT is set only if no retry follows (the 504 local reply sets it).
     this.#cancelAttempt(a, '');
     a.trace.decision = '';
     this.#onFailureBeforeHeaders(a, wouldRetryFromReset(this.#retry?.retryOn ?? 0, 'local reset', this.#anyBytesSent), 'timeout');
