@@ -495,12 +495,16 @@ export class RequestState implements AttemptOwner {
   /** True when the response was discarded for a retry (or left for a hedged sibling). */
   #decideOnResponse(a: UpstreamAttempt, reason: RetryReason, headers: string[], pushbackMs: number | undefined): boolean {
     const retry = this.#retry!;
-    if (reason !== null && (a.hedged || this.#attempts.length > 1 || this.#retryTimer)) {
+    if (reason !== null && (this.#attempts.length > 1 || this.#retryTimer)) {
       // Hedging: a retriable answer while others are in flight is dropped; they may still win.
-      if (this.#attempts.length > 1 || this.#retryTimer) {
-        this.#cancelAttempt(a, `discarded (${reason.on}): another attempt is in flight`);
-        return true;
-      }
+      this.#cancelAttempt(a, `discarded (${reason.on}): another attempt is in flight`);
+      return true;
+    }
+    if (reason !== null && a.hedged) {
+      // Envoy: an attempt that was already hedged is never retried again.
+      retry.shouldRetry(null, this.#cluster!, this.#ctx.random, this.#ctx.clock, null);
+      a.trace.decision = `not retried (${reason.on}): already hedged`;
+      return false;
     }
     const verdict = retry.shouldRetry(reason, this.#cluster!, this.#ctx.random, this.#ctx.clock, { headers, pushbackMs });
     if (verdict.kind === 'yes') {
