@@ -3,7 +3,7 @@ import type { Config } from './index.js';
 import type { Diagnostic } from './diagnostic.js';
 import type { Cluster } from './cluster.js';
 import type { PathMatch, Route, StringMatch, VirtualHost } from './route.js';
-import type { RetryPolicy } from './policy.js';
+import type { FaultPolicy, FractionalPercent, RetryPolicy } from './policy.js';
 
 /** Checks an IR for internal consistency. Returns diagnostics; never throws. */
 export function validate(config: Config): Diagnostic[] {
@@ -120,7 +120,21 @@ function validateRoute(r: Route, obj: string, clusters: Set<string>, err: Err): 
   r.mirrors?.forEach((m, i) => {
     if (!clusters.has(m.cluster)) err(obj, `mirrors[${i}].cluster`, `cluster "${m.cluster}" does not exist`);
   });
-  if (r.timeout && !(r.timeout.requestMs >= 0)) err(obj, 'timeout.requestMs', 'must be >= 0');
+  if (r.timeout) {
+    const t = r.timeout;
+    for (const k of ['requestMs', 'idleMs', 'maxGrpcTimeoutMs', 'grpcTimeoutOffsetMs'] as const) {
+      const v = t[k];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) err(obj, `timeout.${k}`, `${k} must be a number of milliseconds >= 0`);
+    }
+    const m = t.maxStreamDuration;
+    if (m) {
+      for (const k of ['maxMs', 'grpcTimeoutHeaderMaxMs', 'grpcTimeoutHeaderOffsetMs'] as const) {
+        const v = m[k];
+        if (v !== undefined && !(Number.isFinite(v) && v >= 0)) err(obj, `timeout.maxStreamDuration.${k}`, `${k} must be >= 0`);
+      }
+    }
+  }
+  if (r.fault) validateFault(r.fault, obj, err);
 }
 
 function validateRetry(p: RetryPolicy, obj: string, field: string, err: Err): void {
@@ -128,9 +142,38 @@ function validateRetry(p: RetryPolicy, obj: string, field: string, err: Err): vo
   if (!(p.backoff.baseIntervalMs > 0)) err(obj, `${field}.backoff.baseIntervalMs`, 'must be > 0');
   if (p.backoff.maxIntervalMs < p.backoff.baseIntervalMs)
     err(obj, `${field}.backoff.maxIntervalMs`, 'max interval must be >= base interval');
+  for (const k of ['perTryTimeoutMs', 'perTryIdleTimeoutMs', 'bufferLimitBytes', 'hostSelectionRetryMaxAttempts'] as const) {
+    if (!(Number.isFinite(p[k]) && p[k] >= 0)) err(obj, `${field}.${k}`, `${k} must be >= 0`);
+  }
   p.retriableStatusCodes.forEach((s, i) => {
     if (!Number.isInteger(s) || s < 100 || s > 599) err(obj, `${field}.retriableStatusCodes[${i}]`, `${s} is not an HTTP status`);
   });
+}
+
+function validateFault(f: FaultPolicy, obj: string, err: Err): void {
+  const pct = (p: FractionalPercent, field: string) => {
+    if (![100, 10_000, 1_000_000].includes(p.denominator))
+      err(obj, `${field}.denominator`, `denominator ${p.denominator} must be 100, 10000 or 1000000`);
+    if (!(p.numerator >= 0)) err(obj, `${field}.numerator`, 'numerator must be >= 0');
+  };
+  if (!f.delay && !f.abort) err(obj, 'fault', 'a fault needs a delay, an abort, or both');
+  if (f.delay) {
+    pct(f.delay.percent, 'fault.delay.percent');
+    if (!f.delay.fromHeader && !(f.delay.fixedMs !== undefined && f.delay.fixedMs >= 0))
+      err(obj, 'fault.delay.fixedMs', 'a delay needs fixedMs >= 0 (or fromHeader)');
+  }
+  if (f.abort) {
+    pct(f.abort.percent, 'fault.abort.percent');
+    const a = f.abort;
+    if (a.httpStatus !== undefined && !(Number.isInteger(a.httpStatus) && a.httpStatus >= 200 && a.httpStatus < 600))
+      err(obj, 'fault.abort.httpStatus', `HTTP status ${a.httpStatus} must be within 200-599`);
+    if (a.grpcStatus !== undefined && !(Number.isInteger(a.grpcStatus) && a.grpcStatus >= 0 && a.grpcStatus <= 16))
+      err(obj, 'fault.abort.grpcStatus', `gRPC status ${a.grpcStatus} must be within 0-16`);
+    if (a.httpStatus === undefined && a.grpcStatus === undefined && !a.fromHeader)
+      err(obj, 'fault.abort', 'an abort needs httpStatus, grpcStatus or fromHeader');
+  }
+  if (f.maxActiveFaults !== undefined && !(Number.isInteger(f.maxActiveFaults) && f.maxActiveFaults >= 0))
+    err(obj, 'fault.maxActiveFaults', 'must be a whole number >= 0');
 }
 
 function validatePath(p: PathMatch, obj: string, err: Err): void {
