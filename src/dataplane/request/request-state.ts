@@ -664,7 +664,8 @@ export class RequestState implements AttemptOwner {
     let body = `${LOCAL_RESET_BODY} ${this.#retried ? 'retried and the latest reset reason' : 'reset reason'}: ${err.reason}`;
     if (err.transportFailure) body += `, transport failure reason: ${err.transportFailure}`;
     const details = `upstream_reset_before_response_started{${err.reason.replaceAll(' ', '_')}}`;
-    this.#localReply(status, body, resetFlag(err.reason), details);
+    // A circuit breaker said no: Envoy tells the client with x-envoy-overloaded.
+    this.#localReply(status, body, resetFlag(err.reason), details, undefined, err.reason === 'overflow' ? ['x-envoy-overloaded', 'true'] : undefined);
   }
 
   #scheduleRetry(v: Extract<RetryVerdict, { kind: 'yes' }>): void {
@@ -766,7 +767,7 @@ export class RequestState implements AttemptOwner {
     }
   }
 
-  #localReply(status: number, body: string, flags: number, details: string, grpcStatus?: number): void {
+  #localReply(status: number, body: string, flags: number, details: string, grpcStatus?: number, headers?: string[]): void {
     this.#cancelAll();
     this.#clearRequestTimers();
     this.#retry?.done();
@@ -777,7 +778,8 @@ export class RequestState implements AttemptOwner {
       this.#ds.reset();
       return;
     }
-    const extra = this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
+    let extra = this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
+    if (headers) extra = extra ? [...extra, ...headers] : headers;
     this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra, grpcStatus });
     if (this.#isGrpc) this.#grpcStatus = String(grpcStatus ?? httpToGrpcStatus(status));
   }

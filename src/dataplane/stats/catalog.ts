@@ -29,8 +29,12 @@ export const CLUSTER_STATS = {
     'upstream_rq_retry_limit_exceeded',
     'upstream_rq_retry_overflow',
     'upstream_rq_retry_success',
+    'upstream_cx_overflow',
+    'upstream_rq_pending_overflow',
+    'upstream_rq_pending_total',
+    'upstream_cx_max_requests',
   ],
-  gauges: ['upstream_rq_active', 'upstream_rq_pending_active', 'membership_total', 'membership_healthy'],
+  gauges: ['upstream_rq_active', 'upstream_rq_pending_active', 'upstream_cx_active', 'membership_total', 'membership_healthy'],
 } as const;
 
 export const HOST_STATS = {

@@ -4,7 +4,7 @@ import { defineStats, type StatsOf } from '../stats/define-stats.js';
 import { CLUSTER_STATS } from '../stats/catalog.js';
 import { Host, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
-import { RetryResource } from './resource-manager.js';
+import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
 
 /** A named group of hosts with its load balancer, pools and counters. */
 export class Cluster {
@@ -12,8 +12,8 @@ export class Cluster {
   readonly config: ir.Cluster;
   readonly stats: StatsOf<typeof CLUSTER_STATS> = defineStats(CLUSTER_STATS);
   readonly hosts: Host[];
-  /** Circuit-breaker resources (the retry limit so far; issue 4 adds the others). */
-  readonly resources: { retries: RetryResource };
+  /** Circuit-breaker resources with live counts (Envoy's default priority). */
+  readonly resources: ClusterResources;
   #lb: LoadBalancer;
   readonly #random: Random;
 
@@ -21,6 +21,14 @@ export class Cluster {
     this.name = config.name;
     this.config = config;
     this.#random = random;
+    const cb = config.circuitBreakers;
+    const budget = cb.retryBudget ? { percent: cb.retryBudget.budgetPercent, minConcurrency: cb.retryBudget.minRetryConcurrency } : undefined;
+    this.resources = {
+      connections: new Limit(cb.maxConnections),
+      pending: new Limit(cb.maxPendingRequests),
+      requests: new Limit(cb.maxRequests),
+      retries: new RetryResource(cb.maxRetries, budget, () => this.stats.upstream_rq_active + this.stats.upstream_rq_pending_active),
+    };
     const settings: HostPoolSettings = {
       connectTimeoutMs: config.pool.connectTimeoutMs,
       idleTimeoutMs: config.pool.idleTimeoutMs,
@@ -30,13 +38,10 @@ export class Cluster {
         ? { ...(config.tls.sni ? { servername: config.tls.sni } : {}), rejectUnauthorized: !config.tls.insecureSkipVerify }
         : undefined,
       keepaliveTimeSec: config.pool.tcpKeepalive?.timeSec,
+      resources: this.resources,
+      stats: this.stats,
     };
     this.hosts = config.endpoints.map((ep) => new Host(ep, settings));
-    const cb = config.circuitBreakers;
-    const budget = cb.retryBudget ? { percent: cb.retryBudget.budgetPercent, minConcurrency: cb.retryBudget.minRetryConcurrency } : undefined;
-    this.resources = {
-      retries: new RetryResource(cb.maxRetries, budget, () => this.stats.upstream_rq_active + this.stats.upstream_rq_pending_active),
-    };
     this.#lb = this.#buildLb();
   }
 

@@ -5,6 +5,7 @@ import { RESPONSE_HOP_BY_HOP } from '../http/headers.js';
 import { connect } from './connect.js';
 import { UpstreamResetError } from './reset-reason.js';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
+import type { ClusterResources, PoolStats } from './resource-manager.js';
 
 export type H1PoolOptions = {
   host: string;
@@ -14,12 +15,20 @@ export type H1PoolOptions = {
   maxRequestsPerConnection: number;
   tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
   keepaliveTimeSec?: number | undefined;
+  /** The cluster's circuit-breaker resources and counters, shared by all its pools. */
+  resources: ClusterResources;
+  stats: PoolStats;
 };
+
+type Pending = { req: UpstreamRequest; sink: AttemptSink; handle: PendingHandle };
 
 /**
  * HTTP/1.1 connections to one host. Each connection is an undici Client with pipelining 1 (one
- * request in flight per connection, as Envoy). The pool hands a request to an idle connection,
- * else opens a new one; circuit-breaker limits are applied by the caller.
+ * request in flight per connection, as Envoy). A request takes an idle connection, else waits in
+ * the pending queue while a new connection opens; the cluster's circuit breakers are checked
+ * where Envoy checks them: `max_pending_requests` when queueing, `max_requests` when a request is
+ * attached to a connection, `max_connections` when opening one (over it the request waits, unless
+ * the pool has no connection at all).
  *
  * undici's legacy handler callbacks (onConnect/onHeaders/onData/onComplete/onError) are used on
  * purpose: they are its native path; the newer controller API wraps them and parses every
@@ -29,6 +38,7 @@ export class H1Pool {
   readonly #opts: H1PoolOptions;
   readonly #idle: Client[] = [];
   readonly #all = new Set<Client>();
+  readonly #pending: Pending[] = [];
   #closed = false;
 
   constructor(opts: H1PoolOptions) {
@@ -41,9 +51,68 @@ export class H1Pool {
   get idleConnections(): number {
     return this.#idle.length;
   }
+  get pendingRequests(): number {
+    return this.#pending.length;
+  }
 
   request(req: UpstreamRequest, sink: AttemptSink): AttemptHandle {
-    const client = this.#idle.pop() ?? this.#newClient();
+    const client = this.#idle.pop();
+    if (client) return this.#attach(client, req, sink);
+    const { resources, stats } = this.#opts;
+    if (!resources.pending.canCreate()) {
+      stats.upstream_rq_pending_overflow++;
+      return overflow(sink);
+    }
+    const handle = new PendingHandle(this);
+    const p: Pending = { req, sink, handle };
+    handle.entry = p;
+    this.#pending.push(p);
+    resources.pending.inc();
+    stats.upstream_rq_pending_total++;
+    stats.upstream_rq_pending_active++;
+    this.#maybeConnect();
+    return handle;
+  }
+
+  /** Opens a connection for the oldest waiting request, within max_connections. */
+  #maybeConnect(): void {
+    const { resources, stats } = this.#opts;
+    if (!resources.connections.canCreate()) {
+      stats.upstream_cx_overflow++;
+      // Envoy opens one anyway when the pool has none, so a queue never waits on nothing.
+      if (this.#all.size > 0) return;
+    }
+    const p = this.#takePending();
+    if (p) p.handle.bind(this.#attach(this.#newClient(), p.req, p.sink));
+  }
+
+  #takePending(): Pending | undefined {
+    const p = this.#pending.shift();
+    if (p) {
+      this.#opts.resources.pending.dec();
+      this.#opts.stats.upstream_rq_pending_active--;
+    }
+    return p;
+  }
+
+  /** A waiting request was cancelled. */
+  forget(p: Pending): void {
+    const i = this.#pending.indexOf(p);
+    if (i < 0) return;
+    this.#pending.splice(i, 1);
+    this.#opts.resources.pending.dec();
+    this.#opts.stats.upstream_rq_pending_active--;
+  }
+
+  #attach(client: Client, req: UpstreamRequest, sink: AttemptSink): AttemptHandle {
+    const requests = this.#opts.resources.requests;
+    if (!requests.canCreate()) {
+      // Envoy counts this in the pending-overflow counter too.
+      this.#opts.stats.upstream_rq_pending_overflow++;
+      this.release(client);
+      return overflow(sink);
+    }
+    requests.inc();
     const h = new H1Exchange(this, client, sink);
     try {
       client.dispatch(
@@ -61,26 +130,42 @@ export class H1Pool {
       );
     } catch (e) {
       // undici validates synchronously (bad header values and the like).
+      h.abandon();
       this.release(client);
       queueMicrotask(() => sink.onReset(new UpstreamResetError('protocol error', (e as Error).message)));
     }
     return h;
   }
 
-  /** Back into the idle list once a response is complete. */
+  /** An exchange is over: its request slot is freed. */
+  requestDone(): void {
+    this.#opts.resources.requests.dec();
+  }
+
+  /** Back into the idle list once a response is complete, or straight to a waiting request. */
   release(client: Client): void {
     if (this.#closed || client.destroyed || client.closed) {
-      this.#all.delete(client);
+      this.#drop(client);
       return;
     }
-    this.#idle.push(client);
+    const p = this.#takePending();
+    if (p) p.handle.bind(this.#attach(client, p.req, p.sink));
+    else this.#idle.push(client);
   }
 
   discard(client: Client): void {
-    this.#all.delete(client);
+    this.#drop(client);
     const i = this.#idle.indexOf(client);
     if (i >= 0) this.#idle.splice(i, 1);
     client.destroy().catch(() => {});
+    if (this.#pending.length > 0 && !this.#closed) this.#maybeConnect();
+  }
+
+  #drop(client: Client): void {
+    if (this.#all.delete(client)) {
+      this.#opts.resources.connections.dec();
+      this.#opts.stats.upstream_cx_active--;
+    }
   }
 
   #newClient(): Client {
@@ -104,29 +189,79 @@ export class H1Pool {
             tls: o.tls ? { ...o.tls, alpn: ['http/1.1'] } : undefined,
             keepalive: o.keepaliveTimeSec !== undefined ? { timeSec: o.keepaliveTimeSec } : undefined,
           },
-          (err, socket) => cb(err, socket ?? null),
+          (err, socket) => {
+            if (!err) o.stats.upstream_cx_total++;
+            cb(err, socket ?? null);
+          },
         );
       },
     } as Client.Options);
     // A client whose socket failed stays usable (undici reconnects on the next dispatch).
     client.on('connectionError', () => {});
     this.#all.add(client);
+    o.resources.connections.inc();
+    o.stats.upstream_cx_active++;
     return client;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const p of this.#pending.splice(0)) {
+      this.#opts.resources.pending.dec();
+      this.#opts.stats.upstream_rq_pending_active--;
+      p.sink.onReset(new UpstreamResetError('local reset', 'pool closed'));
+    }
     const all = [...this.#all];
-    this.#all.clear();
+    for (const c of all) this.#drop(c);
     this.#idle.length = 0;
     await Promise.all(all.map((c) => c.close().catch(() => {})));
   }
 
   destroy(): void {
     this.#closed = true;
-    for (const c of this.#all) c.destroy().catch(() => {});
-    this.#all.clear();
+    for (const c of [...this.#all]) {
+      this.#drop(c);
+      c.destroy().catch(() => {});
+    }
     this.#idle.length = 0;
+  }
+}
+
+/** Circuit-breaker overflow: fails the attempt on the next tick with reason `overflow`. */
+function overflow(sink: AttemptSink): AttemptHandle {
+  let cancelled = false;
+  queueMicrotask(() => {
+    if (!cancelled) sink.onReset(new UpstreamResetError('overflow'));
+  });
+  return {
+    cancel: () => {
+      cancelled = true;
+    },
+    resume: () => {},
+  };
+}
+
+/** Handle of a request waiting in the pending queue; forwards to the exchange once attached. */
+class PendingHandle implements AttemptHandle {
+  readonly #pool: H1Pool;
+  entry: Pending | null = null;
+  #bound: AttemptHandle | null = null;
+  #cancelled = false;
+  constructor(pool: H1Pool) {
+    this.#pool = pool;
+  }
+  bind(h: AttemptHandle): void {
+    this.#bound = h;
+    if (this.#cancelled) h.cancel();
+  }
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    if (this.#bound) this.#bound.cancel();
+    else if (this.entry) this.#pool.forget(this.entry);
+  }
+  resume(): void {
+    this.#bound?.resume();
   }
 }
 
@@ -137,7 +272,7 @@ class H1Exchange implements AttemptHandle, Dispatcher.DispatchHandler {
   readonly #sink: AttemptSink;
   #abort: ((err?: Error) => void) | null = null;
   #resume: (() => void) | null = null;
-  #state: 'waiting' | 'headers' | 'done' = 'waiting';
+  #done = false;
   #cancelled = false;
 
   constructor(pool: H1Pool, client: Client, sink: AttemptSink) {
@@ -146,9 +281,25 @@ class H1Exchange implements AttemptHandle, Dispatcher.DispatchHandler {
     this.#sink = sink;
   }
 
+  /** The exchange is over: free its request slot and hand the connection back, once. */
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#pool.requestDone();
+    this.#pool.release(this.#client);
+  }
+
+  /** Dispatch threw synchronously: only the request slot needs freeing. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#pool.requestDone();
+  }
+
   cancel(): void {
-    if (this.#state === 'done' || this.#cancelled) return;
+    if (this.#done || this.#cancelled) return;
     this.#cancelled = true;
+    // undici answers the abort with onError, which finishes the exchange.
     if (this.#abort) this.#abort(new UpstreamResetError('local reset'));
     else this.#pool.discard(this.#client);
   }
@@ -171,7 +322,6 @@ class H1Exchange implements AttemptHandle, Dispatcher.DispatchHandler {
     if (this.#cancelled) return false;
     if (statusCode < 200) return true; // informational responses are not forwarded
     this.#resume = resume;
-    this.#state = 'headers';
     const headers: string[] = [];
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toString('latin1').toLowerCase();
@@ -188,9 +338,8 @@ class H1Exchange implements AttemptHandle, Dispatcher.DispatchHandler {
   }
 
   onComplete(trailers: Buffer[] | string[] | null): void {
+    this.#finish();
     if (this.#cancelled) return;
-    this.#state = 'done';
-    this.#pool.release(this.#client);
     let t: string[] | null = null;
     if (trailers && trailers.length > 0) {
       t = [];
@@ -200,7 +349,7 @@ class H1Exchange implements AttemptHandle, Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
-    this.#state = 'done';
+    this.#finish();
     if (this.#cancelled) return;
     this.#sink.onReset(classifyUndiciError(err));
   }

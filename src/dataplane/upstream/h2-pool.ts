@@ -4,6 +4,7 @@ import { RESPONSE_HOP_BY_HOP } from '../http/headers.js';
 import { connect } from './connect.js';
 import { UpstreamResetError } from './reset-reason.js';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
+import type { ClusterResources, PoolStats } from './resource-manager.js';
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -16,6 +17,9 @@ export type H2PoolOptions = {
   maxRequestsPerConnection: number;
   tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
   keepaliveTimeSec?: number | undefined;
+  /** The cluster's circuit-breaker resources and counters, shared by all its pools. */
+  resources: ClusterResources;
+  stats: PoolStats;
 };
 
 type Session = {
@@ -52,9 +56,18 @@ export class H2Pool {
   request(req: UpstreamRequest, sink: AttemptSink): AttemptHandle {
     const ex = new H2Exchange(this, sink);
     const s = this.#pick();
-    if (s) ex.start(s, req);
+    if (s) this.#start(ex, s, req);
     else {
+      const { resources, stats } = this.#opts;
+      if (!resources.pending.canCreate()) {
+        stats.upstream_rq_pending_overflow++;
+        queueMicrotask(() => ex.fail(new UpstreamResetError('overflow')));
+        return ex;
+      }
       this.#waiting.push({ req, ex });
+      resources.pending.inc();
+      stats.upstream_rq_pending_total++;
+      stats.upstream_rq_pending_active++;
       // One connect covers the streams it can carry; open another only when the waiters exceed it.
       const pending = this.#pendingSessions();
       if (pending === 0 || this.#waiting.length > pending * this.#opts.maxConcurrentStreams) this.#connect();
@@ -62,10 +75,29 @@ export class H2Pool {
     return ex;
   }
 
+  /** Attaches a stream, within max_requests (over it: overflow, counted as pending overflow as Envoy does). */
+  #start(ex: H2Exchange, s: Session, req: UpstreamRequest): void {
+    const { resources, stats } = this.#opts;
+    if (!resources.requests.canCreate()) {
+      stats.upstream_rq_pending_overflow++;
+      queueMicrotask(() => ex.fail(new UpstreamResetError('overflow')));
+      return;
+    }
+    ex.start(s, req);
+  }
+
+  #unqueue(n: number): void {
+    this.#opts.resources.pending.count -= Math.min(n, this.#opts.resources.pending.count);
+    this.#opts.stats.upstream_rq_pending_active -= n;
+  }
+
   /** Removes a waiter that was cancelled before a session was ready. */
   forget(ex: H2Exchange): void {
     const i = this.#waiting.findIndex((w) => w.ex === ex);
-    if (i >= 0) this.#waiting.splice(i, 1);
+    if (i >= 0) {
+      this.#waiting.splice(i, 1);
+      this.#unqueue(1);
+    }
   }
 
   /** Sessions on their way: connecting, or connected and waiting for the peer's SETTINGS. */
@@ -89,6 +121,13 @@ export class H2Pool {
 
   #connect(): void {
     const o = this.#opts;
+    if (!o.resources.connections.canCreate()) {
+      o.stats.upstream_cx_overflow++;
+      // Envoy opens one anyway when the pool has none, so a queue never waits on nothing.
+      if (this.#sessions.length + this.#connecting > 0) return;
+    }
+    o.resources.connections.inc();
+    o.stats.upstream_cx_active++;
     this.#connecting++;
     connect(
       {
@@ -101,15 +140,21 @@ export class H2Pool {
       (err, socket) => {
         this.#connecting--;
         if (err || !socket) {
+          o.resources.connections.dec();
+          o.stats.upstream_cx_active--;
           // Envoy fails every stream queued on a connection that could not be established.
           const waiting = this.#waiting.splice(0);
+          this.#unqueue(waiting.length);
           for (const w of waiting) w.ex.fail(err ?? new UpstreamResetError('local connection failure'));
           return;
         }
         if (this.#closed) {
+          o.resources.connections.dec();
+          o.stats.upstream_cx_active--;
           socket.destroy();
           return;
         }
+        o.stats.upstream_cx_total++;
         this.#addSession(socket);
       },
     );
@@ -131,7 +176,11 @@ export class H2Pool {
     });
     session.on('close', () => {
       const i = this.#sessions.indexOf(s);
-      if (i >= 0) this.#sessions.splice(i, 1);
+      if (i >= 0) {
+        this.#sessions.splice(i, 1);
+        o.resources.connections.dec();
+        o.stats.upstream_cx_active--;
+      }
       if (this.#waiting.length > 0 && !this.#closed && this.#pendingSessions() === 0) this.#connect();
     });
     if (o.idleTimeoutMs > 0) {
@@ -163,18 +212,21 @@ export class H2Pool {
         return;
       }
       const w = this.#waiting.shift()!;
-      w.ex.start(s, w.req);
+      this.#unqueue(1);
+      this.#start(w.ex, s, w.req);
     }
   }
 
   /** Called by an exchange when its stream closes. */
   streamDone(s: Session): void {
     s.active--;
+    this.#opts.resources.requests.dec();
     if (s.draining && s.active === 0) s.session.close();
     else if (this.#waiting.length > 0) this.#drainWaiting();
   }
 
   noteStreamStarted(s: Session): void {
+    this.#opts.resources.requests.inc();
     s.active++;
     s.total++;
     const max = this.#opts.maxRequestsPerConnection;

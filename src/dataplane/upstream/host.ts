@@ -3,6 +3,7 @@ import { defineStats, type StatsOf } from '../stats/define-stats.js';
 import { HOST_STATS } from '../stats/catalog.js';
 import { H1Pool } from './h1-pool.js';
 import { H2Pool } from './h2-pool.js';
+import type { ClusterResources, PoolStats } from './resource-manager.js';
 
 export type HostPoolSettings = {
   connectTimeoutMs: number;
@@ -11,6 +12,9 @@ export type HostPoolSettings = {
   h2MaxConcurrentStreams: number;
   tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
   keepaliveTimeSec?: number | undefined;
+  /** The cluster's circuit-breaker resources and counters, shared by every host's pools. */
+  resources: ClusterResources;
+  stats: PoolStats;
 };
 
 /** One upstream endpoint: its address, weight, placement, counters and connection pools. */
@@ -57,6 +61,8 @@ export class Host {
       maxRequestsPerConnection: this.#settings.maxRequestsPerConnection,
       tls: this.#settings.tls,
       keepaliveTimeSec: this.#settings.keepaliveTimeSec,
+      resources: this.#settings.resources,
+      stats: this.#settings.stats,
     }));
   }
 
@@ -70,6 +76,8 @@ export class Host {
       maxRequestsPerConnection: this.#settings.maxRequestsPerConnection,
       tls: this.#settings.tls,
       keepaliveTimeSec: this.#settings.keepaliveTimeSec,
+      resources: this.#settings.resources,
+      stats: this.#settings.stats,
     }));
   }
 

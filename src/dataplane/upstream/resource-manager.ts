@@ -44,3 +44,47 @@ export class RetryResource {
     return this.canCreate() ? 0 : 1;
   }
 }
+
+/** One circuit-breaker threshold with its live count. */
+export class Limit {
+  readonly max: number;
+  count = 0;
+  constructor(max: number) {
+    this.max = max;
+  }
+  canCreate(): boolean {
+    return this.count < this.max;
+  }
+  inc(): void {
+    this.count++;
+  }
+  dec(): void {
+    if (this.count > 0) this.count--;
+  }
+  get remaining(): number {
+    return Math.max(0, this.max - this.count);
+  }
+  /** Envoy's `*_open` gauges: 1 while the limit is reached. */
+  get open(): number {
+    return this.count >= this.max ? 1 : 0;
+  }
+}
+
+/** The circuit-breaker resources of one cluster (Envoy's default priority). */
+export type ClusterResources = {
+  connections: Limit;
+  pending: Limit;
+  requests: Limit;
+  retries: RetryResource;
+};
+
+/** Counters the pools bump; a subset of the cluster's stats. */
+export type PoolStats = {
+  upstream_cx_overflow: number;
+  upstream_rq_pending_overflow: number;
+  upstream_rq_pending_total: number;
+  upstream_rq_pending_active: number;
+  upstream_cx_total: number;
+  upstream_cx_active: number;
+  upstream_cx_max_requests: number;
+};
