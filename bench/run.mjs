@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // legate benchmark harness. See bench/README.md.
 //   node bench/run.mjs [--quick] [--only direct,legate,node-http,node-undici]
-//                      [--workload http1-get,grpc-unary] [--peer 'name=command'] [--title text]
+//                      [--workload http1-get,grpc-unary,http1-retry,grpc-retry] [--peer 'name=command'] [--title text]
 //                      [--duration S] [--warmup S] [--no-append]
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import {
   cpuDeltaUs,
   cpuTicks,
   peakRssKb,
+  pinned,
   reapedChildrenCpuUs,
   setNiceness,
   waitForQuiet,
@@ -145,7 +147,47 @@ async function h2load(workload, host, port, seconds, logFile) {
   if (r.timedOut) throw new Error(`h2load did not finish within ${seconds + 10} s`);
   if (r.code !== 0 || parsed.succeeded === undefined)
     throw new Error(`h2load exited ${r.code}: ${tail(`${r.stdout}\n${r.stderr}`, 5)}`);
-  return { ...parsed, argv: r.argv };
+  // done = succeeded (2xx/3xx) + failed (other statuses, errors, timeouts). The status counts
+  // also include streams whose headers arrived but which were still open when -D ran out (not
+  // done), so ok = 2xx is capped by succeeded to stay a subset of done.
+  const ok = Math.min(parsed.status?.['2xx'] ?? 0, parsed.succeeded ?? 0);
+  return { ...parsed, ok, requests: parsed.done ?? ok, successBasis: '2xx', argv: r.argv };
+}
+
+/** bench/loadgen/grpc-unary-client.mjs: like h2load, but it reads grpc-status. */
+function grpcClient(workload, host, port, seconds) {
+  const script = path.join(benchDir, 'loadgen/grpc-unary-client.mjs');
+  const argv = pinned(CPUS.load, [process.execPath, script, ...workload.clientArgs({ host, port, seconds })]);
+  const timeoutMs = (seconds + 10) * 1000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      if (timedOut) return reject(new Error(`grpc-unary-client did not finish within ${seconds + 10} s`));
+      let r;
+      try {
+        r = JSON.parse(stdout.trim().split('\n').pop());
+      } catch {
+        return reject(new Error(`grpc-unary-client exited ${code}: ${tail(`${stdout}\n${stderr}`, 5)}`));
+      }
+      // ok = calls with :status 200 and grpc-status 0; every completed call counts as a request.
+      resolve({ ...r, ok: r.succeeded, requests: r.done, successBasis: 'grpc-status', argv });
+    });
+  });
+}
+
+/** The workload's load generator: h2load, or the gRPC client where grpc-status decides success. */
+function load(workload, host, port, seconds, logFile) {
+  return workload.client === 'grpc' ? grpcClient(workload, host, port, seconds) : h2load(workload, host, port, seconds, logFile);
 }
 
 async function runOne(workload, target, backend, rep) {
@@ -167,9 +209,12 @@ async function runOne(workload, target, backend, rep) {
 
     await checkTarget(workload, host, port);
     if (warmupS > 0) {
-      const warm = await h2load(workload, host, port, warmupS);
-      if (!warm.status?.['2xx'])
-        throw new Error(`warm-up: no 2xx response (${warm.failed} failed, ${warm.errored} errored, status ${JSON.stringify(warm.status)})`);
+      const warm = await load(workload, host, port, warmupS);
+      if (!warm.ok)
+        throw new Error(
+          `warm-up: no successful response (${warm.failed} failed, ${warm.errored} errored, status ${JSON.stringify(warm.status)}` +
+            `${warm.grpcStatus ? `, grpc-status ${JSON.stringify(warm.grpcStatus)}` : ''})`,
+        );
     }
     if (proc?.handle.exitInfo) throw new Error(`${target.name} exited during warm-up: ${tail(proc.handle.output(), 5)}`);
 
@@ -179,19 +224,24 @@ async function runOne(workload, target, backend, rep) {
     const b0 = cpuTicks(backend.handle.pid);
     const l0 = reapedChildrenCpuUs();
     const t0 = process.hrtime.bigint();
-    const m = await h2load(workload, host, port, durationS, logFile);
+    const m = await load(workload, host, port, durationS, logFile);
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
     const l1 = reapedChildrenCpuUs();
     const p1 = proc ? cpuTicks(proc.handle.pid) : null;
     const b1 = cpuTicks(backend.handle.pid);
     const cores1 = coreTimes();
-    const latency = latencyFromLog(logFile);
+    // After the readings: parsing h2load's log is the harness's own work. The gRPC client
+    // computes its percentiles itself.
+    const latency = m.latency ?? latencyFromLog(logFile);
 
-    // h2load: succeeded = 2xx or 3xx; failed = everything else, including errored (network) and
-    // timeout, which are subsets of failed. Here ok = 2xx only, bad = failed + 3xx.
-    const ok = m.status?.['2xx'] ?? 0;
-    const bad = (m.failed ?? 0) + (m.status?.['3xx'] ?? 0);
-    const perReq = (us) => (ok ? us / ok : undefined);
+    // ok = successful client requests: 2xx for h2load (whose "succeeded" also counts 3xx), :status
+    // 200 with grpc-status 0 for the gRPC client. requests = every completed client request,
+    // answered or not (h2load's "done"); bad = requests - ok. CPU per request is per client
+    // request: with retries one client request costs several upstream attempts.
+    const ok = m.ok;
+    const requests = m.requests;
+    const bad = requests - ok;
+    const perReq = (us) => (requests ? us / requests : undefined);
     const pct = (us) => (100 * us) / wallUs;
     const backendUs = cpuDeltaUs(b0, b1);
     const loadUs = l1 - l0;
@@ -214,12 +264,18 @@ async function runOne(workload, target, backend, rep) {
       errored: m.errored,
       timeout: m.timeout,
       status: m.status,
+      ...(m.grpcStatus ? { grpcStatus: m.grpcStatus } : {}),
       ok,
       bad,
+      requests,
+      successPercent: requests ? (100 * ok) / requests : undefined,
+      successBasis: workload.backend === 'grpc' && m.successBasis === '2xx' ? ':status 2xx (h2load does not read grpc-status)' : m.successBasis,
       latency: latency ?? { meanMs: m.requestTime?.meanMs, maxMs: m.requestTime?.maxMs, note: 'no --log-file data' },
+      ...(m.failedLatency ? { failedLatency: m.failedLatency } : {}),
       h2loadRequestTime: m.requestTime,
       backend: { kind: backend.kind, cpuUs: backendUs, cpuUsPerReq: perReq(backendUs), cpuPercent: pct(backendUs) },
-      h2load: { cpuUs: loadUs, cpuUsPerReq: perReq(loadUs), cpuPercent: pct(loadUs), argv: m.argv },
+      // The load generator (h2load, or bench/loadgen/grpc-unary-client.mjs); key kept for last.json readers.
+      h2load: { tool: workload.client === 'grpc' ? 'grpc-unary-client' : 'h2load', cpuUs: loadUs, cpuUsPerReq: perReq(loadUs), cpuPercent: pct(loadUs), argv: m.argv },
       coresBusyPercent: cores,
       coresStealPercent: coreStealPercent(cores0, cores1),
       // CPU used by anything but the proxy, the backend and h2load (other users of the machine,
@@ -233,6 +289,7 @@ async function runOne(workload, target, backend, rep) {
         argv: proc.handle.argv,
         cpuUs: proxyUs,
         cpuUsPerReq: perReq(proxyUs),
+        cpuUsPerOk: ok ? proxyUs / ok : undefined,
         cpuPercent: pct(proxyUs),
         peakRssKb: peakRssKb(proc.handle.pid),
       };
@@ -257,10 +314,11 @@ for (const wname of workloadNames) {
   const workload = { name: wname, ...WORKLOADS[wname] };
   let backend;
   try {
+    const failRatio = workload.failRatio ?? 0;
     backend =
       workload.backend === 'http'
-        ? await startHttpBackend({ nginx, workDir, cpu: CPUS.load, benchDir, log })
-        : await startGrpcBackend({ cpu: CPUS.load, benchDir });
+        ? await startHttpBackend({ nginx, workDir, cpu: CPUS.load, benchDir, log, failRatio })
+        : await startGrpcBackend({ cpu: CPUS.load, benchDir, failRatio });
     backendsUsed.add(`${wname}: ${backend.kind}`);
   } catch (err) {
     for (const t of targetNames) runs.push({ workload: wname, target: t, rep: 1, error: `backend: ${err.message}` });
@@ -268,10 +326,12 @@ for (const wname of workloadNames) {
     continue;
   }
   try {
+    const skipped = [];
     const active = targetNames.filter((tname) => {
-      const target = targets[tname];
-      if (target.workloads && !target.workloads.includes(wname)) {
-        log(`bench: ${wname} / ${tname}: skipped (target supports ${target.workloads.join(',')})`);
+      const reason = targets[tname].skip?.(workload) ?? null;
+      if (reason) {
+        log(`bench: ${wname} / ${tname}: skipped (${reason})`);
+        skipped.push({ workload: wname, target: tname, rep: 1, skipped: reason });
         return false;
       }
       return true;
@@ -307,7 +367,7 @@ for (const wname of workloadNames) {
           broken.add(tname); // a target that fails once is not retried
         } else {
           log(
-            `bench: ${wname} / ${tname}: ${Math.round(r.reqPerSec)} req/s, ${r.ok} ok, ${r.bad} bad, p50 ${fmt(r.latency.p50Ms, 3)} ms, p99 ${fmt(r.latency.p99Ms, 3)} ms` +
+            `bench: ${wname} / ${tname}: ${Math.round(r.reqPerSec)} req/s, ${r.ok} ok, ${r.bad} bad (success ${fmt(r.successPercent, 2)}%), p50 ${fmt(r.latency.p50Ms, 3)} ms, p99 ${fmt(r.latency.p99Ms, 3)} ms` +
               (r.proxy ? `, proxy ${fmt(r.proxy.cpuUsPerReq)} µs/req (${fmt(r.proxy.cpuPercent, 0)}% CPU)` : '') +
               `, other load ${fmt(r.otherLoadPercent, 0)}%`,
           );
@@ -315,6 +375,7 @@ for (const wname of workloadNames) {
         runs.push(r);
       }
     }
+    runs.push(...skipped); // after the measured targets in the table
   } finally {
     await backend.stop();
   }

@@ -27,6 +27,10 @@ export function summarize(runs) {
   const out = [];
   for (const list of groups.values()) {
     const { workload, target } = list[0];
+    if (list[0].skipped) {
+      out.push({ workload, target, skipped: list[0].skipped });
+      continue;
+    }
     const good = list.filter((r) => !r.error);
     const errors = list.filter((r) => r.error).map((r) => r.error);
     if (good.length === 0) {
@@ -46,6 +50,8 @@ export function summarize(runs) {
       reqPerSecRange: range('reqPerSec'),
       ok: good.reduce((a, r) => a + (r.ok ?? 0), 0),
       bad: good.reduce((a, r) => a + (r.bad ?? 0), 0),
+      requests: good.reduce((a, r) => a + (r.requests ?? 0), 0),
+      successBasis: good[0].successBasis,
       latency: {
         p50Ms: med('latency.p50Ms'),
         p90Ms: med('latency.p90Ms'),
@@ -59,6 +65,8 @@ export function summarize(runs) {
       otherLoadPercent: med('otherLoadPercent'),
       noisyRuns: good.filter((r) => r.noisy).length,
     };
+    // Over all the runs' requests, not a median of per-run rates.
+    row.successPercent = row.requests ? (100 * row.ok) / row.requests : undefined;
     if (good[0].proxy) {
       row.proxy = {
         cpuUsPerReq: med('proxy.cpuUsPerReq'),
@@ -79,8 +87,9 @@ export function table(results) {
     'target',
     'runs',
     'req/s',
-    'ok (2xx)',
+    'ok',
     'bad',
+    'success %',
     'p50 ms',
     'p99 ms',
     'max ms',
@@ -88,13 +97,17 @@ export function table(results) {
     'proxy CPU %',
     'proxy peak RSS MiB',
     'backend CPU µs/req',
-    'h2load CPU µs/req',
+    'client CPU µs/req',
     'other load %',
   ];
   const rows = [head, head.map(() => '---')];
   for (const r of results) {
     if (r.error) {
       rows.push([r.workload, r.target, '0', `**failed**: ${oneLine(r.error)}`, ...head.slice(4).map(() => '')]);
+      continue;
+    }
+    if (r.skipped) {
+      rows.push([r.workload, r.target, '0', `skipped: ${oneLine(r.skipped)}`, ...head.slice(4).map(() => '')]);
       continue;
     }
     const p = r.proxy;
@@ -109,6 +122,7 @@ export function table(results) {
         : int(r.reqPerSec),
       int(r.ok),
       int(r.bad),
+      successCell(r),
       f(r.latency?.p50Ms, 3),
       f(r.latency?.p99Ms, 3),
       f(r.latency?.maxMs, 2),
@@ -121,6 +135,17 @@ export function table(results) {
     ]);
   }
   return rows.map((cols) => `| ${cols.join(' | ')} |`).join('\n');
+}
+
+/**
+ * Success %: the share of client requests that succeeded. 2xx for HTTP; grpc-status 0 for gRPC
+ * where the load generator reads it; for gRPC through h2load only :status is known, so the cell
+ * shows that share in parentheses as "— (2xx N)".
+ */
+function successCell(r) {
+  if (r.successPercent === undefined) return '—';
+  if (r.successBasis && r.successBasis !== '2xx' && r.successBasis !== 'grpc-status') return `— (2xx ${f(r.successPercent, 2)})`;
+  return f(r.successPercent, 2);
 }
 
 /** One table-safe line from a possibly multi-line error: its first line plus the most telling detail. */

@@ -29,8 +29,16 @@ export class Host {
   readonly hostname: string | undefined;
   readonly labels: Record<string, string>;
   readonly stats: StatsOf<typeof HOST_STATS> = defineStats(HOST_STATS);
-  /** Health as the source reported it; outlier detection and health checks add their own flags. */
+  /** Health as the source reported it (EndpointSlice conditions, IR `health`). */
   sourceHealthy: boolean;
+  /** Set by outlier detection while the host is ejected (`/failed_outlier_check`). */
+  failedOutlierCheck = false;
+  /** Set by active health checking while checks fail (`/failed_active_hc`). */
+  failedActiveHc = false;
+  /** The last active check timed out (`/active_hc_timeout`). */
+  activeHcTimeout = false;
+  /** Requests seen since the last health change (for the /clusters snapshot and success rates). */
+  readonly since = { success: 0, error: 0 };
   readonly #settings: HostPoolSettings;
   #h1: H1Pool | null = null;
   #h2: H2Pool | null = null;
@@ -48,8 +56,19 @@ export class Host {
     this.#settings = settings;
   }
 
+  /** Healthy unless a source, outlier detection or active health checking says otherwise. */
   get healthy(): boolean {
-    return this.sourceHealthy;
+    return this.sourceHealthy && !this.failedOutlierCheck && !this.failedActiveHc;
+  }
+
+  /** Envoy's health flag tokens for /clusters, in Envoy's order; `healthy` when none. */
+  get healthFlags(): string {
+    let f = '';
+    if (this.failedActiveHc) f += '/failed_active_hc';
+    if (this.failedOutlierCheck) f += '/failed_outlier_check';
+    if (!this.sourceHealthy) f += '/failed_eds_health';
+    if (this.activeHcTimeout) f += '/active_hc_timeout';
+    return f || 'healthy';
   }
 
   h1(): H1Pool {
