@@ -37,8 +37,6 @@ export class Host {
   failedActiveHc = false;
   /** The last active check timed out (`/active_hc_timeout`). */
   activeHcTimeout = false;
-  /** Requests seen since the last health change (for the /clusters snapshot and success rates). */
-  readonly since = { success: 0, error: 0 };
   readonly #settings: HostPoolSettings;
   #h1: H1Pool | null = null;
   #h2: H2Pool | null = null;
