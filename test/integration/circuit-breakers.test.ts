@@ -39,7 +39,9 @@ async function start(c: ir.Cluster) {
 
 test('max_connections 1, max_pending 1: of 3 concurrent requests 1 is served, 1 waits, 1 overflows (scenario 16)', async () => {
   peak = 0;
-  const { proxy, log, port } = await start(breakers(cluster('backend', [slow.port], { protocol: 'http1' }), { maxConnections: 1, maxPendingRequests: 1 }));
+  const { proxy, log, port } = await start(
+    breakers(cluster('backend', [slow.port], { protocol: 'http1' }), { maxConnections: 1, maxPendingRequests: 1 }),
+  );
   // Warm one connection so it sits idle in the pool.
   assert.equal((await h1Request(port, { path: '/' })).status, 200);
   const results = await Promise.all([0, 1, 2].map(() => h1Request(port, { path: '/' })));
@@ -60,7 +62,9 @@ test('max_connections 1, max_pending 1: of 3 concurrent requests 1 is served, 1 
 
 test('max_connections 2, max_pending 2, warm pool: 10 concurrent -> 2 active, 2 pending, 6 overflow', async () => {
   peak = 0;
-  const { proxy, port } = await start(breakers(cluster('backend', [slow.port], { protocol: 'http1' }), { maxConnections: 2, maxPendingRequests: 2 }));
+  const { proxy, port } = await start(
+    breakers(cluster('backend', [slow.port], { protocol: 'http1' }), { maxConnections: 2, maxPendingRequests: 2 }),
+  );
   await Promise.all([h1Request(port, { path: '/' }), h1Request(port, { path: '/' })]);
   const results = await Promise.all(Array.from({ length: 10 }, () => h1Request(port, { path: '/' })));
   const overflowed = results.filter((r) => r.status === 503 && r.headers['x-envoy-overloaded'] === 'true').length;
@@ -103,7 +107,9 @@ test('max_requests 5 on an HTTP/2 cluster: 8 concurrent -> 3 overflow', async ()
 
 test('max_connections queues instead of rejecting: 5 requests over 1 connection all succeed in turn', async () => {
   peak = 0;
-  const { proxy, port } = await start(breakers(cluster('backend', [slow.port], { protocol: 'http1' }), { maxConnections: 1, maxPendingRequests: 100 }));
+  const { proxy, port } = await start(
+    breakers(cluster('backend', [slow.port], { protocol: 'http1' }), { maxConnections: 1, maxPendingRequests: 100 }),
+  );
   const results = await Promise.all(Array.from({ length: 5 }, () => h1Request(port, { path: '/' })));
   assert.deepEqual(
     results.map((r) => r.status),

@@ -5,6 +5,7 @@ import { CLUSTER_STATS } from '../stats/catalog.js';
 import { Host, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
+import { computePriorityLoad, type PriorityLoad } from './priority-load.js';
 
 /** A named group of hosts with its load balancer, pools and counters. */
 export class Cluster {
@@ -14,7 +15,6 @@ export class Cluster {
   readonly hosts: Host[];
   /** Circuit-breaker resources with live counts (Envoy's default priority). */
   readonly resources: ClusterResources;
-  #lb: LoadBalancer;
   readonly #random: Random;
 
   constructor(config: ir.Cluster, random: Random) {
@@ -22,7 +22,9 @@ export class Cluster {
     this.config = config;
     this.#random = random;
     const cb = config.circuitBreakers;
-    const budget = cb.retryBudget ? { percent: cb.retryBudget.budgetPercent, minConcurrency: cb.retryBudget.minRetryConcurrency } : undefined;
+    const budget = cb.retryBudget
+      ? { percent: cb.retryBudget.budgetPercent, minConcurrency: cb.retryBudget.minRetryConcurrency }
+      : undefined;
     this.resources = {
       connections: new Limit(cb.maxConnections),
       pending: new Limit(cb.maxPendingRequests),
@@ -42,24 +44,80 @@ export class Cluster {
       stats: this.stats,
     };
     this.hosts = config.endpoints.map((ep) => new Host(ep, settings));
-    this.#lb = this.#buildLb();
+    this.#rebuild();
   }
 
-  #buildLb(): LoadBalancer {
-    const healthy = this.hosts.filter((h) => h.healthy);
+  /**
+   * Rebuilds the host sets after a membership or health change: hosts grouped by priority, the
+   * priority load (overprovisioning 1.4) and panic per priority. With one priority and no panic
+   * the request path takes a single balancer (the common case).
+   */
+  #rebuild(): void {
+    const byPriority = new Map<number, Host[]>();
+    for (const h of this.hosts) {
+      let list = byPriority.get(h.priority);
+      if (!list) byPriority.set(h.priority, (list = []));
+      list.push(h);
+    }
+    const levels = [...byPriority.keys()].sort((a, b) => a - b).map((p) => byPriority.get(p)!);
+    const c = this.config;
+    let healthyCount = 0;
+    this.#sets = levels.map((hosts) => {
+      const healthy = hosts.filter((h) => h.healthy);
+      healthyCount += healthy.length;
+      return {
+        hosts,
+        healthy,
+        healthyLb: createLoadBalancer(c.lbPolicy, healthy, this.#random, c.leastRequestChoiceCount),
+        allLb: null as LoadBalancer | null,
+      };
+    });
     this.stats.membership_total = this.hosts.length;
-    this.stats.membership_healthy = healthy.length;
-    return createLoadBalancer(this.config.lbPolicy, healthy, this.#random, this.config.leastRequestChoiceCount);
+    this.stats.membership_healthy = healthyCount;
+    this.#load = computePriorityLoad(
+      this.#sets.map((s) => ({ total: s.hosts.length, healthy: s.healthy.length })),
+      c.healthyPanicThreshold,
+    );
+    this.#sets.forEach((s, i) => {
+      if (this.#load.panic[i]) s.allLb = createLoadBalancer(c.lbPolicy, s.hosts, this.#random, c.leastRequestChoiceCount);
+    });
+    let sum = 0;
+    this.#cumulative = this.#load.load.map((l) => (sum += l));
+    const only = this.#sets.length === 1 ? this.#sets[0]! : undefined;
+    this.#fast = only && !this.#load.panic[0] ? only.healthyLb : null;
   }
 
-  /** Rebuilds the balancer after a health change. */
+  #sets: { hosts: Host[]; healthy: Host[]; healthyLb: LoadBalancer; allLb: LoadBalancer | null }[] = [];
+  #load: PriorityLoad = { load: [], panic: [] };
+  #cumulative: number[] = [];
+  #fast: LoadBalancer | null = null;
+
+  /** Rebuilds the balancers after a health change (outlier ejection, health check). */
   refreshHealth(): void {
-    this.#lb = this.#buildLb();
+    this.#rebuild();
   }
 
   /** Undefined means "no healthy upstream". */
   chooseHost(): Host | undefined {
-    return this.#lb.choose();
+    const fast = this.#fast;
+    if (fast) return fast.choose();
+    const cum = this.#cumulative;
+    if (cum.length === 0) return undefined;
+    // Envoy: a number in 1..100 walks the cumulative priority loads.
+    const h = Math.floor(this.#random.next() * 100) + 1;
+    let p = 0;
+    while (p < cum.length - 1 && h > cum[p]!) p++;
+    const set = this.#sets[p]!;
+    if (this.#load.panic[p]) {
+      this.stats.lb_healthy_panic++;
+      return set.allLb!.choose();
+    }
+    return set.healthyLb.choose();
+  }
+
+  /** Per-priority load and panic, for the admin snapshot. */
+  get priorityLoad(): PriorityLoad {
+    return this.#load;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { seededRandom } from '../../common/random.js';
+import { clusterDefaults } from '../../ir/builders.js';
+import type { Endpoint } from '../../ir/index.js';
+import { Cluster } from './cluster.js';
+
+const eps = (n: number, priority = 0, base = 9000): Endpoint[] =>
+  Array.from({ length: n }, (_, i) => ({ address: '127.0.0.1', port: base + i, weight: 1, priority }));
+
+function tally(c: Cluster, n: number): Map<number, number> {
+  const m = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const h = c.chooseHost()!;
+    m.set(h.port, (m.get(h.port) ?? 0) + 1);
+  }
+  return m;
+}
+
+test('panic: 4 hosts with 3 unhealthy (25% < 50%) spreads traffic over all 4 (scenario 20)', () => {
+  const c = new Cluster(clusterDefaults('c', eps(4)), seededRandom(1));
+  for (const h of c.hosts.slice(1)) h.failedOutlierCheck = true;
+  c.refreshHealth();
+  const t = tally(c, 400);
+  assert.equal(t.size, 4);
+  for (const n of t.values()) assert.equal(n, 100);
+  assert.equal(c.stats.lb_healthy_panic, 400);
+});
+
+test('no panic at 60% healthy: only healthy hosts get traffic', () => {
+  const c = new Cluster(clusterDefaults('c', eps(10)), seededRandom(2));
+  for (const h of c.hosts.slice(0, 4)) h.failedActiveHc = true;
+  c.refreshHealth();
+  const t = tally(c, 600);
+  assert.equal(t.size, 6);
+  assert.equal(c.stats.lb_healthy_panic, 0);
+  assert.equal(c.stats.membership_healthy, 6);
+});
+
+test('P0 10 hosts with 3 unhealthy and P1 healthy: 98% / 2% (scenario 21)', () => {
+  const c = new Cluster(clusterDefaults('c', [...eps(10, 0, 9000), ...eps(10, 1, 9100)]), seededRandom(3));
+  for (const h of c.hosts.slice(0, 3)) h.failedOutlierCheck = true;
+  c.refreshHealth();
+  assert.deepEqual(c.priorityLoad.load, [98, 2]);
+  let p1 = 0;
+  const n = 20_000;
+  for (let i = 0; i < n; i++) if (c.chooseHost()!.priority === 1) p1++;
+  assert.ok(Math.abs(p1 / n - 0.02) < 0.005, `P1 share ${p1 / n}`);
+});
+
+test('threshold 0 and no healthy host: no host (503 no healthy upstream)', () => {
+  const c = new Cluster({ ...clusterDefaults('c', eps(2)), healthyPanicThreshold: 0 }, seededRandom(4));
+  for (const h of c.hosts) h.failedOutlierCheck = true;
+  c.refreshHealth();
+  assert.equal(c.chooseHost(), undefined);
+});
+
+test('hosts come back when healthy again', () => {
+  const c = new Cluster(clusterDefaults('c', eps(10)), seededRandom(5));
+  c.hosts[0]!.failedOutlierCheck = true;
+  c.refreshHealth();
+  assert.ok(!tally(c, 200).has(9000));
+  c.hosts[0]!.failedOutlierCheck = false;
+  c.refreshHealth();
+  assert.ok(tally(c, 200).has(9000));
+});
