@@ -71,14 +71,14 @@ export function clusterKey(c: ir.Cluster): string {
   return JSON.stringify(c, (k, v) => (k === 'origin' ? undefined : v));
 }
 
-export function buildClusters(config: ir.Config, previous: Map<string, { key: string; cluster: Cluster }>, random: Random) {
+export function buildClusters(config: ir.Config, previous: Map<string, { key: string; cluster: Cluster }>, random: Random, clock: Clock) {
   const next = new Map<string, { key: string; cluster: Cluster }>();
   const retired: Cluster[] = [];
   for (const c of config.clusters) {
     const key = clusterKey(c);
     const prev = previous.get(c.name);
     if (prev && prev.key === key) next.set(c.name, prev);
-    else next.set(c.name, { key, cluster: new Cluster(c, random) });
+    else next.set(c.name, { key, cluster: new Cluster(c, random, clock) });
   }
   for (const [name, prev] of previous) if (next.get(name) !== prev) retired.push(prev.cluster);
   return { clusters: next, retired };
@@ -182,7 +182,9 @@ function compileTarget(
     pick,
     timeoutMs: to ? to.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
     grpcTimeout: to?.maxGrpcTimeoutMs !== undefined ? { maxMs: to.maxGrpcTimeoutMs, offsetMs: to.grpcTimeoutOffsetMs ?? 0 } : null,
-    maxStreamDuration: msd ? { maxMs: msd.maxMs, headerMaxMs: msd.grpcTimeoutHeaderMaxMs, headerOffsetMs: msd.grpcTimeoutHeaderOffsetMs } : null,
+    maxStreamDuration: msd
+      ? { maxMs: msd.maxMs, headerMaxMs: msd.grpcTimeoutHeaderMaxMs, headerOffsetMs: msd.grpcTimeoutHeaderOffsetMs }
+      : null,
     retry: retry ? compileRetryPolicy(retry) : null,
     hedgeOnPerTryTimeout: hedge?.onPerTryTimeout ?? false,
     fault: route.fault ? compileFault(route.fault) : null,

@@ -92,7 +92,7 @@ export class Proxy {
     const errors = validate(config).filter((d) => d.severity === 'error');
     if (errors.length > 0) throw new ConfigError(errors);
 
-    const { clusters, retired } = buildClusters(config, this.#clusters, this.#random);
+    const { clusters, retired } = buildClusters(config, this.#clusters, this.#random, this.#clock);
     const ctx = {
       clock: this.#clock,
       random: this.#random,

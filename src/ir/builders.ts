@@ -1,4 +1,4 @@
-import type { CircuitBreakers, Cluster, Endpoint, PoolSettings } from './cluster.js';
+import type { CircuitBreakers, Cluster, Endpoint, OutlierDetection, PoolSettings } from './cluster.js';
 import { ENVOY, LEGATE } from './defaults.js';
 import type { Listener } from './listener.js';
 import { defaultOrigin, type Dialect, type Origins } from './origin.js';
@@ -69,4 +69,33 @@ export function listenerDefaults(name: string, address: string, port: number): L
       'limits.maxConcurrentStreams': defaultOrigin('legate', 'LEGATE.DOWNSTREAM_MAX_CONCURRENT_STREAMS'),
     },
   };
+}
+
+/** Envoy's outlier-detection defaults (spec 5.1), each with its origin. */
+export function outlierDetectionDefaults(dialect: Dialect = 'envoy'): OutlierDetection {
+  const values = {
+    consecutive5xx: 5,
+    consecutiveGatewayFailure: 5,
+    consecutiveLocalOriginFailure: 5,
+    intervalMs: 10_000,
+    baseEjectionTimeMs: 30_000,
+    maxEjectionTimeMs: 300_000,
+    maxEjectionPercent: 10,
+    alwaysEjectOneHost: false,
+    enforcingConsecutive5xx: 100,
+    enforcingConsecutiveGatewayFailure: 0,
+    enforcingConsecutiveLocalOriginFailure: 100,
+    enforcingSuccessRate: 100,
+    enforcingFailurePercentage: 0,
+    successRateMinimumHosts: 5,
+    successRateRequestVolume: 100,
+    successRateStdevFactor: 1900,
+    failurePercentageThreshold: 85,
+    failurePercentageMinimumHosts: 5,
+    failurePercentageRequestVolume: 50,
+    splitExternalLocalOriginErrors: false,
+  };
+  const origin: Origins = {};
+  for (const k of Object.keys(values)) origin[k] = defaultOrigin(dialect, `outlier_detection.${k}`);
+  return { ...values, origin };
 }

@@ -67,6 +67,12 @@ export type OutlierDetection = {
   failurePercentageMinimumHosts: number;
   failurePercentageRequestVolume: number;
   splitExternalLocalOriginErrors: boolean;
+  /** Envoy 100; Envoy Gateway sets 0 with split mode. */
+  enforcingLocalOriginSuccessRate?: number;
+  /** Envoy 0. */
+  enforcingFailurePercentageLocalOrigin?: number;
+  /** Envoy true: a passing active health check unejects an ejected host. */
+  successfulActiveHealthCheckUnejectHost?: boolean;
   origin: Origins;
 };
 

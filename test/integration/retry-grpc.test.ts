@@ -146,7 +146,8 @@ function call(client: grpc.Client, id: number | string, metadata: Record<string,
       Buffer.from('x'),
       md,
       {},
-      (err: grpc.ServiceError | null) => resolve({ code: err ? err.code : Status.OK, details: err?.details ?? '', trailers: err?.metadata ?? trailers }),
+      (err: grpc.ServiceError | null) =>
+        resolve({ code: err ? err.code : Status.OK, details: err?.details ?? '', trailers: err?.metadata ?? trailers }),
     );
     c.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
   });
@@ -365,7 +366,12 @@ test('grpcTrailerRetry + a streaming request over the buffer limit: the held res
   const session = http2.connect(`http://127.0.0.1:${child.port}`);
   session.on('error', () => {});
   try {
-    const st = session.request({ ':method': 'POST', ':path': '/legate.test.Echo/Bidi', 'content-type': 'application/grpc', te: 'trailers' });
+    const st = session.request({
+      ':method': 'POST',
+      ':path': '/legate.test.Echo/Bidi',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     st.on('error', () => {});
     let got = 0;
     let trailers: http2.IncomingHttpHeaders = {};

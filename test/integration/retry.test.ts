@@ -44,7 +44,10 @@ type Harness = {
   port: number;
   log: CollectingLog;
   stats: ReturnType<typeof statsOf>;
-  send(key: string, opts?: { headers?: http.OutgoingHttpHeaders; method?: string; body?: Buffer | string; agent?: http.Agent }): ReturnType<typeof h1Request>;
+  send(
+    key: string,
+    opts?: { headers?: http.OutgoingHttpHeaders; method?: string; body?: Buffer | string; agent?: http.Agent },
+  ): ReturnType<typeof h1Request>;
   /** The access-log entry of the n-th request (1-based), waiting for it. */
   entry(n?: number): Promise<AccessLogEntry>;
 };
@@ -276,6 +279,14 @@ const rows: Row[] = [
     retried: true,
   },
   {
+    name: 'x-envoy-retriable-header-names does not enable the token (policy 5xx): not retried',
+    policy: { retryOn: ['5xx'] },
+    headers: { 'x-envoy-retriable-header-names': 'x-please-retry' },
+    trusted: true,
+    first: { status: 200, headers: { 'x-please-retry': '1' } },
+    retried: false,
+  },
+  {
     name: 'envoy-ratelimited: x-envoy-ratelimited on a 503 with retry_on 5xx is not retried',
     policy: { retryOn: ['5xx'] },
     first: { status: 503, headers: { 'x-envoy-ratelimited': 'true' } },
@@ -315,7 +326,12 @@ const rows: Row[] = [
   { name: 'reset: backend closes the socket before answering -> retried', policy: { retryOn: ['reset'] }, first: 'destroy', retried: true },
   { name: 'reset: a 503 is not retried by reset', policy: { retryOn: ['reset'] }, first: 503, retried: false },
   { name: 'retriable-4xx: a reset is not retried', policy: { retryOn: ['retriable-4xx'] }, first: 'destroy', retried: false },
-  { name: 'connect-failure: a reset after connecting is not retried', policy: { retryOn: ['connect-failure'] }, first: 'destroy', retried: false },
+  {
+    name: 'connect-failure: a reset after connecting is not retried',
+    policy: { retryOn: ['connect-failure'] },
+    first: 'destroy',
+    retried: false,
+  },
   {
     name: 'reset-before-request: a reset after the request was sent is not retried',
     policy: { retryOn: ['reset-before-request'] },
@@ -348,7 +364,10 @@ for (const row of rows) {
         assert.equal(h.stats.upstream_rq_retry, 0);
         if (row.first === 'destroy') {
           // The exact body (no transport failure detail) is checked in its own test below.
-          assert.match(res.body.toString(), /^upstream connect error or disconnect\/reset before headers\. reset reason: connection termination/);
+          assert.match(
+            res.body.toString(),
+            /^upstream connect error or disconnect\/reset before headers\. reset reason: connection termination/,
+          );
           assert.ok(hasFlag(e, Flag.UC), formatFlags(e.flags));
         }
       }
@@ -409,8 +428,7 @@ test('reset-before-request: a connect failure (nothing sent yet) is retried', as
 
 test('reset-before-request is sticky: after one attempt sent bytes, a later connect failure is not retried by it', async () => {
   // A backend of its own: it answers 409 once, then stops listening, so attempt 2 cannot connect.
-  const { scriptedBackend: make } = await import('../helpers/retry.js');
-  const b = await make();
+  const b = await scriptedBackend();
   b.script = (_n, _req, res) => {
     reply(res, 409, 'conflict', { connection: 'close' });
     b.server.close();
@@ -421,7 +439,10 @@ test('reset-before-request is sticky: after one attempt sent bytes, a later conn
       const e = await h.entry();
       assert.equal(e.attempts, 2, JSON.stringify(trace(e)));
       assert.equal(res.status, 503);
-      assert.match(res.body.toString(), /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/);
+      assert.match(
+        res.body.toString(),
+        /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/,
+      );
       assert.ok(hasFlag(e, Flag.UF), formatFlags(e.flags));
       assert.ok(!hasFlag(e, Flag.URX), 'not a limit: the condition did not match');
       assert.equal(h.stats.upstream_rq_retry, 1);
@@ -454,7 +475,10 @@ test('refused-stream: an HTTP/2 RST_STREAM(REFUSED_STREAM) is retried; with conn
     await withProxy({ policy: { retryOn: ['connect-failure'] }, ports: [h2.port], cluster: { protocol: 'http2' } }, async (h) => {
       const res = await h.send(newKey());
       assert.equal(res.status, 503);
-      assert.equal(res.body.toString(), 'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset');
+      assert.equal(
+        res.body.toString(),
+        'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset',
+      );
       const e = await h.entry();
       assert.equal(e.attempts, 1);
       assert.ok(hasFlag(e, Flag.UR), formatFlags(e.flags));
@@ -469,7 +493,10 @@ test('gRPC-only policy (unavailable) does not retry a connect failure; adding co
   await withProxy({ policy: { retryOn: ['unavailable'] }, ports: [deadPort] }, async (h) => {
     const res = await h.send(newKey());
     assert.equal(res.status, 503);
-    assert.match(res.body.toString(), /^upstream connect error or disconnect\/reset before headers\. reset reason: remote connection failure/);
+    assert.match(
+      res.body.toString(),
+      /^upstream connect error or disconnect\/reset before headers\. reset reason: remote connection failure/,
+    );
     const e = await h.entry();
     assert.equal(e.attempts, 1);
     assert.equal(e.flags, Flag.UF, formatFlags(e.flags));
@@ -478,7 +505,10 @@ test('gRPC-only policy (unavailable) does not retry a connect failure; adding co
   await withProxy({ policy: { retryOn: ['unavailable', 'connect-failure'] }, ports: [deadPort] }, async (h) => {
     const res = await h.send(newKey());
     assert.equal(res.status, 503);
-    assert.match(res.body.toString(), /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/);
+    assert.match(
+      res.body.toString(),
+      /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/,
+    );
     const e = await h.entry();
     assert.equal(e.attempts, 2);
     assert.equal(e.flags, Flag.UF | Flag.URX, formatFlags(e.flags));
@@ -521,7 +551,10 @@ test('JitteredBackoff: default windows [0,25) [0,50) [0,100) [0,200) [0,250) [0,
   }
   windows.forEach((w, r) => {
     const s = samples[r]!;
-    assert.ok(s.every((x) => Number.isInteger(x) && x >= 0 && x < w), `retry ${r + 1} outside [0,${w})`);
+    assert.ok(
+      s.every((x) => Number.isInteger(x) && x >= 0 && x < w),
+      `retry ${r + 1} outside [0,${w})`,
+    );
     const mean = s.reduce((a, b) => a + b, 0) / s.length;
     const expected = (w - 1) / 2;
     // sd of the mean of 10k uniforms on [0,w) is about w/346; allow 5 of them.
@@ -564,27 +597,30 @@ test('rate-limited interval parsing: seconds, HTTP-date (legate), unix-timestamp
 
 test('backoff through the proxy: 100 first-retry delays are whole ms in [0,25) and the retry waits that long', async () => {
   be.script = seq(503, 200);
-  await withProxy({ policy: { retryOn: ['5xx'] }, cluster: { circuitBreakers: { ...cluster('x', []).circuitBreakers, maxRetries: 1000 } } }, async (h) => {
-    const keys = Array.from({ length: 100 }, () => newKey('bo'));
-    const results = await pool(keys, 25, (k) => h.send(k));
-    assert.ok(results.every((r) => r.status === 200));
-    await h.log.waitFor(100);
-    const delays = h.log.entries.map((e) => traceDelay(trace(e)[0]!.decision));
-    assert.ok(
-      delays.every((d) => Number.isInteger(d) && d >= 0 && d < 25),
-      `delays ${delays}`,
-    );
-    const mean = delays.reduce((a, b) => a + b, 0) / delays.length;
-    assert.ok(mean > 8 && mean < 16, `mean delay ${mean}`);
-    assert.ok(delays.some((d) => d < 8) && delays.some((d) => d >= 17), 'the window is covered');
-    // The backend saw each retry at least its delay after the first attempt's response.
-    for (const e of h.log.entries) {
-      const t = trace(e);
-      const key = keys.find((k) => e.requestId && be.of(k).length > 0 && be.of(k)[0]!.headers['x-request-id'] === e.requestId)!;
-      const [a1, a2] = be.of(key);
-      assert.ok(a2!.at - a1!.at >= traceDelay(t[0]!.decision) - 1, `gap ${a2!.at - a1!.at} < delay ${t[0]!.decision}`);
-    }
-  });
+  await withProxy(
+    { policy: { retryOn: ['5xx'] }, cluster: { circuitBreakers: { ...cluster('x', []).circuitBreakers, maxRetries: 1000 } } },
+    async (h) => {
+      const keys = Array.from({ length: 100 }, () => newKey('bo'));
+      const results = await pool(keys, 25, (k) => h.send(k));
+      assert.ok(results.every((r) => r.status === 200));
+      await h.log.waitFor(100);
+      const delays = h.log.entries.map((e) => traceDelay(trace(e)[0]!.decision));
+      assert.ok(
+        delays.every((d) => Number.isInteger(d) && d >= 0 && d < 25),
+        `delays ${delays}`,
+      );
+      const mean = delays.reduce((a, b) => a + b, 0) / delays.length;
+      assert.ok(mean > 8 && mean < 16, `mean delay ${mean}`);
+      assert.ok(delays.some((d) => d < 8) && delays.some((d) => d >= 17), 'the window is covered');
+      // The backend saw each retry at least its delay after the first attempt's response.
+      for (const e of h.log.entries) {
+        const t = trace(e);
+        const key = keys.find((k) => e.requestId && be.of(k).length > 0 && be.of(k)[0]!.headers['x-request-id'] === e.requestId)!;
+        const [a1, a2] = be.of(key);
+        assert.ok(a2!.at - a1!.at >= traceDelay(t[0]!.decision) - 1, `gap ${a2!.at - a1!.at} < delay ${t[0]!.decision}`);
+      }
+    },
+  );
 });
 
 test('backoff through the proxy: five retries use windows [0,25) [0,50) [0,100) [0,200) [0,250)', async () => {
@@ -687,7 +723,7 @@ test('rate-limited backoff never causes a retry: 429 Retry-After with retry_on 5
 
 async function failureRate(policy: Partial<ir.RetryPolicy>, seed: number, n: number) {
   be.script = seq(200);
-  let out = { failed: 0, firstDead: 0, retryOnLive: 0 };
+  const out = { failed: 0, firstDead: 0, retryOnLive: 0 };
   await withProxy(
     {
       policy: { retryOn: ['connect-failure'], numRetries: 1, backoff: { baseIntervalMs: 1, maxIntervalMs: 1 }, ...policy },
@@ -756,7 +792,14 @@ test('body replay: a 100 KiB POST whose first attempt gets 503 is replayed ident
 function slowPost(port: number, key: string, parts: Buffer[], gapMs: number) {
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'x-key': key, 'content-length': String(parts.reduce((a, p) => a + p.length, 0)) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        agent: false,
+        headers: { 'x-key': key, 'content-length': String(parts.reduce((a, p) => a + p.length, 0)) },
+      },
       (res) => {
         let b = '';
         res.on('data', (c) => (b += c));
@@ -899,7 +942,7 @@ async function retryPressure(cb: Partial<ir.CircuitBreakers>, failing: number, f
       retries.push(res);
     }
   };
-  let result = { granted: 0, overflow: 0, ok: 0, fiveOhThree: 0, uo: 0, activeAfter: -1 };
+  const result = { granted: 0, overflow: 0, ok: 0, fiveOhThree: 0, uo: 0, activeAfter: -1 };
   await withProxy(
     {
       policy: { retryOn: ['5xx'], numRetries: 1 },
@@ -964,7 +1007,9 @@ test('untrusted client: x-envoy-retry-on and x-envoy-max-retries are ignored and
   be.script = seq(503, 200);
   await withProxy({ policy: null }, async (h) => {
     const key = newKey();
-    const res = await h.send(key, { headers: { 'x-envoy-retry-on': '5xx', 'x-envoy-max-retries': '3', 'x-envoy-retry-grpc-on': 'unavailable' } });
+    const res = await h.send(key, {
+      headers: { 'x-envoy-retry-on': '5xx', 'x-envoy-max-retries': '3', 'x-envoy-retry-grpc-on': 'unavailable' },
+    });
     assert.equal(res.status, 503);
     assert.equal(be.of(key).length, 1);
     const seen = be.of(key)[0]!.headers;
@@ -1003,6 +1048,7 @@ test('trusted client: x-envoy-max-retries overrides num_retries (up and down)', 
     const down = newKey();
     await h.send(down, { headers: { 'x-envoy-max-retries': '0' } });
     assert.equal(be.of(down).length, 1);
+    assert.equal((await h.entry(2)).flags, Flag.URX, 'no retry left: limit exceeded');
     const junk = newKey();
     await h.send(junk, { headers: { 'x-envoy-max-retries': 'x' } });
     assert.equal(be.of(junk).length, 2, 'an unparsable value keeps num_retries');

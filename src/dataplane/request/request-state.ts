@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Timer } from '../../common/clock.js';
 import type { Random } from '../../common/random.js';
 import { Flag } from '../http/response-flags.js';
-import { formatGrpcTimeout, httpToGrpcStatus, isGrpcContentType, parseGrpcTimeout } from '../http/grpc.js';
+import { formatGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, isGrpcContentType, parseGrpcTimeout } from '../http/grpc.js';
 import { ENVOY_INTERNAL_ONLY, HOP_BY_HOP } from '../http/headers.js';
 import type { Downstream } from '../listener/downstream.js';
 import type { AccessLogSink } from '../access-log.js';
@@ -61,6 +61,8 @@ export type RequestContext = {
 };
 
 const LOCAL_RESET_BODY = 'upstream connect error or disconnect/reset before headers.';
+/** How much of a retried response legate reads to keep its connection; beyond it, reset. */
+const DRAIN_LIMIT = 64 * 1024;
 
 /**
  * The per-request state machine: owns the downstream exchange, the route timeout, the replay
@@ -106,6 +108,8 @@ export class RequestState implements AttemptOwner {
   #requestId: string | undefined;
   #trace: AttemptTrace[] | null = null;
   #faultSlot: FaultSlot | null = null;
+  /** Retried responses being read to the end so their connections stay reusable. */
+  #draining: Set<UpstreamAttempt> | null = null;
   #faultTimer: Timer | null = null;
 
   constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext) {
@@ -166,15 +170,11 @@ export class RequestState implements AttemptOwner {
 
     if (ds.body) {
       const limit = this.#retry ? this.#retry.policy.bufferLimitBytes : 0;
-      this.#body = new ReplayBody(
-        ds.body,
-        limit,
-        (n) => (this.#bytesReceived += n),
-        this.#retry ? () => this.#onBodyOverLimit() : null,
-      );
+      this.#body = new ReplayBody(ds.body, limit, (n) => (this.#bytesReceived += n), this.#retry ? () => this.#onBodyOverLimit() : null);
       ds.body.once('end', () => this.#onRequestComplete());
     }
-    const useH2 = this.#isGrpc || cluster.config.protocol === 'http2' || (cluster.config.protocol === 'downstream' && ds.protocol === 'http2');
+    const useH2 =
+      this.#isGrpc || cluster.config.protocol === 'http2' || (cluster.config.protocol === 'downstream' && ds.protocol === 'http2');
     // HTTP/2 carries the authority as :authority; HTTP/1.1 needs it as Host.
     const authority = this.#t.rewriteAuthority ?? ds.authority;
     if (useH2) delete headers.host;
@@ -338,7 +338,11 @@ export class RequestState implements AttemptOwner {
   #dispatch(a: UpstreamAttempt): void {
     const base = this.#req!;
     let req = base;
-    const needCopy = this.#attemptCount > 1 || this.#t.includeAttemptCountInRequest || this.#globalMs > 0 || (this.#isGrpc && this.#t.grpcTimeout !== null);
+    const needCopy =
+      this.#attemptCount > 1 ||
+      this.#t.includeAttemptCountInRequest ||
+      this.#globalMs > 0 ||
+      (this.#isGrpc && this.#t.grpcTimeout !== null);
     if (needCopy) {
       const headers = this.#attemptCount > 1 ? { ...this.#baseHeaders! } : this.#baseHeaders!;
       this.#setTimeoutHeaders(headers);
@@ -383,7 +387,12 @@ export class RequestState implements AttemptOwner {
     a.gotHeaders = true;
     if (this.#isGrpc) {
       const g = grpcStatus ?? httpToGrpcStatus(httpStatus);
-      this.onAttemptHeaders(a, 200, ['content-type', 'application/grpc', 'grpc-status', String(g), 'grpc-message', 'fault%20filter%20abort'], true);
+      this.onAttemptHeaders(
+        a,
+        200,
+        ['content-type', 'application/grpc', 'grpc-status', String(g), 'grpc-message', 'fault%20filter%20abort'],
+        true,
+      );
       if (!a.done) {
         a.done = true;
         this.onAttemptEnd(a, null);
@@ -462,6 +471,7 @@ export class RequestState implements AttemptOwner {
 
   onAttemptPoolReady(a: UpstreamAttempt): void {
     this.#anyBytesSent = true;
+    this.#cluster!.outlier.reportLocalOrigin(a.host, 'connect-success');
     if (this.#requestComplete) this.#armPerTry(a);
   }
 
@@ -479,6 +489,8 @@ export class RequestState implements AttemptOwner {
       if (g !== undefined) grpc = Number(g);
     }
     if (a.trace.outcome === 'pending') a.trace.outcome = grpc !== undefined ? `${status} grpc ${grpc}` : String(status);
+    // Outlier detection sees a gRPC status only in headers, mapped to HTTP (UNAVAILABLE = 503).
+    c.outlier.reportHttpStatus(a.host, grpc !== undefined ? grpcToHttpStatus(grpc) : status);
     const retry = this.#retry;
     if (retry) {
       // legate's option: hold a gRPC response whose status will come in trailers, to retry on it.
@@ -486,18 +498,33 @@ export class RequestState implements AttemptOwner {
         this.#held = { a, status, headers, chunks: [], size: 0 };
         return;
       }
-      const reason = wouldRetryFromHeaders(retry, status, headers, grpc);
-      if (this.#decideOnResponse(a, reason, headers, undefined)) return;
+      let reason = wouldRetryFromHeaders(retry, status, headers, grpc);
+      let pushbackMs: number | undefined;
+      if (retry.policy.grpcTrailerRetry && grpc !== undefined) {
+        // A trailers-only response carries its trailers here: honour the server's pushback too.
+        const pb = firstValue(headers, 'grpc-retry-pushback-ms');
+        if (pb !== undefined) {
+          if (/^[0-9]+$/.test(pb)) pushbackMs = Number(pb);
+          else reason = null;
+        }
+      }
+      if (this.#decideOnResponse(a, reason, headers, pushbackMs, endStream)) return;
     }
     this.#commit(a, status, headers, endStream);
   }
 
   /** True when the response was discarded for a retry (or left for a hedged sibling). */
-  #decideOnResponse(a: UpstreamAttempt, reason: RetryReason, headers: string[], pushbackMs: number | undefined): boolean {
+  #decideOnResponse(
+    a: UpstreamAttempt,
+    reason: RetryReason,
+    headers: string[],
+    pushbackMs: number | undefined,
+    endStream: boolean,
+  ): boolean {
     const retry = this.#retry!;
     if (reason !== null && (this.#attempts.length > 1 || this.#retryTimer)) {
       // Hedging: a retriable answer while others are in flight is dropped; they may still win.
-      this.#cancelAttempt(a, `discarded (${reason.on}): another attempt is in flight`);
+      this.#discard(a, `discarded (${reason.on}): another attempt is in flight`, endStream);
       return true;
     }
     if (reason !== null && a.hedged) {
@@ -508,12 +535,28 @@ export class RequestState implements AttemptOwner {
     }
     const verdict = retry.shouldRetry(reason, this.#cluster!, this.#ctx.random, this.#ctx.clock, { headers, pushbackMs });
     if (verdict.kind === 'yes') {
-      this.#cancelAttempt(a, `retried (${reason!.on}) after ${verdict.delayMs} ms`);
+      this.#discard(a, `retried (${reason!.on}) after ${verdict.delayMs} ms`, endStream);
       this.#scheduleRetry(verdict);
       return true;
     }
     this.#noteNoRetry(a, verdict, reason);
     return false;
+  }
+
+  /**
+   * Drops a response that will not be used. Envoy resets it; legate reads a small rest (up to
+   * DRAIN_LIMIT bytes) to the end instead, so an HTTP/1.1 connection is not thrown away for every
+   * retried 503. Anything larger is reset.
+   */
+  #discard(a: UpstreamAttempt, decision: string, endStream: boolean): void {
+    if (endStream || a.done) {
+      this.#cancelAttempt(a, decision);
+      return;
+    }
+    if (!a.trace.decision) a.trace.decision = decision;
+    this.#finishAttempt(a, false);
+    a.draining = true;
+    (this.#draining ??= new Set()).add(a);
   }
 
   #noteNoRetry(a: UpstreamAttempt, verdict: RetryVerdict, reason: RetryReason): void {
@@ -558,6 +601,14 @@ export class RequestState implements AttemptOwner {
   }
 
   onAttemptData(a: UpstreamAttempt, chunk: Buffer): boolean {
+    if (a.draining) {
+      a.drained += chunk.length;
+      if (a.drained > DRAIN_LIMIT) {
+        this.#draining?.delete(a);
+        a.cancel();
+      }
+      return true;
+    }
     if (a === this.#committed) {
       this.#armIdle(a);
       return this.#ds.write(chunk);
@@ -579,6 +630,10 @@ export class RequestState implements AttemptOwner {
   }
 
   onAttemptEnd(a: UpstreamAttempt, trailers: string[] | null): void {
+    if (a.draining) {
+      this.#draining?.delete(a);
+      return;
+    }
     const held = this.#held;
     if (held && held.a === a) {
       this.#held = null;
@@ -594,7 +649,7 @@ export class RequestState implements AttemptOwner {
         else reason = null;
       }
       a.done = true;
-      if (this.#decideOnResponse(a, reason, held.headers, pushbackMs)) return;
+      if (this.#decideOnResponse(a, reason, held.headers, pushbackMs, true)) return;
       this.#commit(a, held.status, held.headers, false);
       for (const c of held.chunks) this.#ds.write(c);
     }
@@ -613,8 +668,13 @@ export class RequestState implements AttemptOwner {
   }
 
   onAttemptReset(a: UpstreamAttempt, err: UpstreamResetError): void {
+    if (a.draining) {
+      this.#draining?.delete(a);
+      return;
+    }
     const c = this.#cluster!;
     const reason = err.reason;
+    if (reason !== 'overflow') c.outlier.reportLocalOrigin(a.host, isConnectFailure(reason) ? 'connect-failure' : 'reset');
     if (isConnectFailure(reason)) {
       c.stats.upstream_cx_connect_fail++;
       a.host.stats.cx_connect_fail++;
@@ -662,10 +722,18 @@ export class RequestState implements AttemptOwner {
     }
     const status = err.reason === 'protocol error' ? 502 : 503;
     let body = `${LOCAL_RESET_BODY} ${this.#retried ? 'retried and the latest reset reason' : 'reset reason'}: ${err.reason}`;
-    if (err.transportFailure) body += `, transport failure reason: ${err.transportFailure}`;
+    // Envoy gives a transport failure reason only for connection (pool) failures.
+    if (err.transportFailure && isConnectFailure(err.reason)) body += `, transport failure reason: ${err.transportFailure}`;
     const details = `upstream_reset_before_response_started{${err.reason.replaceAll(' ', '_')}}`;
     // A circuit breaker said no: Envoy tells the client with x-envoy-overloaded.
-    this.#localReply(status, body, resetFlag(err.reason), details, undefined, err.reason === 'overflow' ? ['x-envoy-overloaded', 'true'] : undefined);
+    this.#localReply(
+      status,
+      body,
+      resetFlag(err.reason),
+      details,
+      undefined,
+      err.reason === 'overflow' ? ['x-envoy-overloaded', 'true'] : undefined,
+    );
   }
 
   #scheduleRetry(v: Extract<RetryVerdict, { kind: 'yes' }>): void {
@@ -695,11 +763,14 @@ export class RequestState implements AttemptOwner {
       return;
     }
     a.host.stats.rq_timeout++;
+    c.outlier.reportLocalOrigin(a.host, 'timeout');
     a.trace.outcome = idle ? 'per-try idle timeout' : 'per-try timeout';
     if (this.#t.hedgeOnPerTryTimeout && !idle) {
       // Soft timeout: keep this attempt, start another beside it (still bounded by retries).
       a.hedged = true;
-      const verdict = this.#retry ? this.#retry.shouldRetry({ kind: 'retry', on: '5xx', rateLimited: false }, c, this.#ctx.random, this.#ctx.clock, null) : { kind: 'no' as const };
+      const verdict = this.#retry
+        ? this.#retry.shouldRetry({ kind: 'retry', on: '5xx', rateLimited: false }, c, this.#ctx.random, this.#ctx.clock, null)
+        : { kind: 'no' as const };
       if (verdict.kind === 'yes') {
         a.trace.decision = `hedged after ${verdict.delayMs} ms`;
         this.#scheduleRetry(verdict);
@@ -721,7 +792,10 @@ export class RequestState implements AttemptOwner {
     if (this.#attempts.length === 0) c.stats.upstream_rq_timeout++;
     for (const a of this.#attempts) {
       c.stats.upstream_rq_timeout++;
-      if (!a.gotHeaders) a.host.stats.rq_timeout++;
+      if (!a.gotHeaders && !a.hedged) {
+        a.host.stats.rq_timeout++;
+        c.outlier.reportLocalOrigin(a.host, 'timeout');
+      }
       if (a.trace.outcome === 'pending') a.trace.outcome = 'route timeout';
     }
     this.#cancelAll();
@@ -740,6 +814,13 @@ export class RequestState implements AttemptOwner {
     this.#cluster!.stats.retry_or_shadow_abandoned++;
     this.#retry?.done();
     this.#retry = null;
+    // A response held for its trailers can no longer be retried: send what was held and stream on.
+    const held = this.#held;
+    if (held) {
+      this.#held = null;
+      this.#commit(held.a, held.status, held.headers, false);
+      for (const c of held.chunks) this.#ds.write(c);
+    }
     if (this.#retryTimer && this.#attempts.length === 0) {
       this.#ctx.clock.clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
@@ -778,7 +859,8 @@ export class RequestState implements AttemptOwner {
       this.#ds.reset();
       return;
     }
-    let extra = this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
+    let extra =
+      this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
     if (headers) extra = extra ? [...extra, ...headers] : headers;
     this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra, grpcStatus });
     if (this.#isGrpc) this.#grpcStatus = String(grpcStatus ?? httpToGrpcStatus(status));
@@ -794,6 +876,7 @@ export class RequestState implements AttemptOwner {
     this.#cancelAll();
     this.#clearRequestTimers();
     this.#retry?.done();
+    if (this.#draining) for (const d of this.#draining) d.cancel();
     if (this.#faultSlot) this.#ctx.faults.releaseSlot(this.#faultSlot);
     const log = this.#ctx.accessLog;
     if (!log) return;
@@ -811,7 +894,9 @@ export class RequestState implements AttemptOwner {
       bytesSent: ds.bytesSent,
       durationMs: this.#ctx.clock.now() - this.#start,
       upstreamServiceTimeMs:
-        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0 ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt) : undefined,
+        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0
+          ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt)
+          : undefined,
       forwardedFor: ds.headers['x-forwarded-for'] as string | undefined,
       userAgent: ds.headers['user-agent'] as string | undefined,
       requestId: this.#requestId ?? (ds.headers['x-request-id'] as string | undefined),

@@ -3,9 +3,7 @@ import type { ResetReason } from '../upstream/reset-reason.js';
 import { RetryOn, GRPC_RETRY_ON_MASK, type RetryOnName } from './retry-policy.js';
 
 /** Why an outcome may be retried, or `null` when it may not. Pure: nothing is counted here. */
-export type RetryReason =
-  | { kind: 'retry'; on: RetryOnName; rateLimited: boolean }
-  | null;
+export type RetryReason = { kind: 'retry'; on: RetryOnName; rateLimited: boolean } | null;
 
 /** The effective retry conditions of one request (policy + trusted request headers). */
 export type RetryConditions = {

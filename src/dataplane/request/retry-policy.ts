@@ -72,7 +72,10 @@ export function compileRetryPolicy(p: ir.RetryPolicy): CompiledRetryPolicy {
     baseIntervalMs: Math.max(1, p.backoff.baseIntervalMs),
     maxIntervalMs: Math.max(Math.max(1, p.backoff.baseIntervalMs), p.backoff.maxIntervalMs),
     rateLimited: p.rateLimitedBackoff
-      ? { resetHeaders: p.rateLimitedBackoff.resetHeaders.map((h) => ({ name: h.name.toLowerCase(), format: h.format })), maxIntervalMs: p.rateLimitedBackoff.maxIntervalMs }
+      ? {
+          resetHeaders: p.rateLimitedBackoff.resetHeaders.map((h) => ({ name: h.name.toLowerCase(), format: h.format })),
+          maxIntervalMs: p.rateLimitedBackoff.maxIntervalMs,
+        }
       : undefined,
     previousHosts: p.previousHosts,
     hostSelectionRetryMaxAttempts: p.hostSelectionRetryMaxAttempts,

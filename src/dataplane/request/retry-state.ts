@@ -29,7 +29,13 @@ export class RetryState implements RetryConditions {
   #holding: Cluster | null = null;
   #scheduled = false;
 
-  private constructor(policy: CompiledRetryPolicy, retryOn: number, remaining: number, codes: readonly number[], headers: RetryConditions['retriableHeaders']) {
+  private constructor(
+    policy: CompiledRetryPolicy,
+    retryOn: number,
+    remaining: number,
+    codes: readonly number[],
+    headers: RetryConditions['retriableHeaders'],
+  ) {
     this.policy = policy;
     this.retryOn = retryOn;
     this.remaining = remaining;
@@ -52,7 +58,8 @@ export class RetryState implements RetryConditions {
     let retryOn = p.retryOn;
     if (control) retryOn |= parseRetryOn(control.retryOn) | parseRetryOn(control.grpcRetryOn);
     if (retryOn === 0) return null;
-    if (p.retriableRequestHeaders.length > 0 && !p.retriableRequestHeaders.some((m) => requestHeaderMatches(m, requestHeaders))) return null;
+    if (p.retriableRequestHeaders.length > 0 && !p.retriableRequestHeaders.some((m) => requestHeaderMatches(m, requestHeaders)))
+      return null;
     let remaining = p.numRetries;
     if (control?.maxRetries !== undefined && /^[0-9]+$/.test(control.maxRetries)) remaining = Number(control.maxRetries);
     let codes = p.statusCodes;
@@ -77,7 +84,11 @@ export class RetryState implements RetryConditions {
   }
 
   get onlyGrpc(): boolean {
-    return (this.retryOn & ~(RetryOn.cancelled | RetryOn['deadline-exceeded'] | RetryOn.internal | RetryOn['resource-exhausted'] | RetryOn.unavailable)) === 0;
+    return (
+      (this.retryOn &
+        ~(RetryOn.cancelled | RetryOn['deadline-exceeded'] | RetryOn.internal | RetryOn['resource-exhausted'] | RetryOn.unavailable)) ===
+      0
+    );
   }
 
   shouldRetry(
@@ -132,10 +143,7 @@ export class RetryState implements RetryConditions {
   }
 }
 
-function requestHeaderMatches(
-  m: ReturnType<typeof compileHeaderMatch>,
-  headers: Record<string, string | string[] | undefined>,
-): boolean {
+function requestHeaderMatches(m: ReturnType<typeof compileHeaderMatch>, headers: Record<string, string | string[] | undefined>): boolean {
   const raw = headers[m.name];
   if (raw === undefined) return false;
   const v = Array.isArray(raw) ? raw.join(',') : raw;

@@ -39,6 +39,9 @@ export class UpstreamAttempt implements AttemptSink {
   done = false;
   /** A per-try timeout fired with hedging on: this attempt keeps running beside a new one. */
   hedged = false;
+  /** Its response is being read and dropped so the connection can be reused (a retried 503). */
+  draining = false;
+  drained = 0;
   perTryTimer: Timer | null = null;
   idleTimer: Timer | null = null;
   /** Attempt-scope fault: the injected delay's timer and the active-fault slot it holds. */

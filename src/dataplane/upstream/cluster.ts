@@ -1,5 +1,7 @@
 import type * as ir from '../../ir/index.js';
 import type { Random } from '../../common/random.js';
+import { systemClock, type Clock } from '../../common/clock.js';
+import { noopOutlierMonitor, OutlierDetector, type OutlierMonitor } from './outlier-detector.js';
 import { defineStats, type StatsOf } from '../stats/define-stats.js';
 import { CLUSTER_STATS } from '../stats/catalog.js';
 import { Host, type HostPoolSettings } from './host.js';
@@ -17,7 +19,11 @@ export class Cluster {
   readonly resources: ClusterResources;
   readonly #random: Random;
 
-  constructor(config: ir.Cluster, random: Random) {
+  /** Passive health: reports from the request path; a no-op without outlier detection. */
+  readonly outlier: OutlierMonitor;
+  readonly outlierDetector: OutlierDetector | undefined;
+
+  constructor(config: ir.Cluster, random: Random, clock: Clock = systemClock) {
     this.name = config.name;
     this.config = config;
     this.#random = random;
@@ -44,6 +50,11 @@ export class Cluster {
       stats: this.stats,
     };
     this.hosts = config.endpoints.map((ep) => new Host(ep, settings));
+    this.outlierDetector = config.outlierDetection
+      ? new OutlierDetector(config.outlierDetection, this.hosts, clock, random, () => this.refreshHealth())
+      : undefined;
+    this.outlierDetector?.start();
+    this.outlier = this.outlierDetector ?? noopOutlierMonitor;
     this.#rebuild();
   }
 
@@ -121,10 +132,12 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    this.outlierDetector?.close();
     await Promise.all(this.hosts.map((h) => h.close()));
   }
 
   destroy(): void {
+    this.outlierDetector?.close();
     for (const h of this.hosts) h.destroy();
   }
 }

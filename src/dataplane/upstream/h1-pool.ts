@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type net from 'node:net';
 import { RESPONSE_HOP_BY_HOP } from '../http/headers.js';
 import { connect } from './connect.js';
-import { UpstreamResetError } from './reset-reason.js';
+import { LOCAL_RESET, UpstreamResetError } from './reset-reason.js';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
 import type { ClusterResources, PoolStats } from './resource-manager.js';
 
@@ -300,7 +300,7 @@ class H1Exchange implements AttemptHandle, Dispatcher.DispatchHandler {
     if (this.#done || this.#cancelled) return;
     this.#cancelled = true;
     // undici answers the abort with onError, which finishes the exchange.
-    if (this.#abort) this.#abort(new UpstreamResetError('local reset'));
+    if (this.#abort) this.#abort(LOCAL_RESET);
     else this.#pool.discard(this.#client);
   }
 
@@ -312,7 +312,7 @@ class H1Exchange implements AttemptHandle, Dispatcher.DispatchHandler {
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
     if (this.#cancelled) {
-      abort(new UpstreamResetError('local reset'));
+      abort(LOCAL_RESET);
       return;
     }
     this.#sink.onPoolReady();

@@ -302,11 +302,12 @@ class H2Exchange implements AttemptHandle {
     if (this.#done || status < 200) return;
     this.#gotHeaders = true;
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    // A trailers-only response ends the stream: mark it done first, so a retry decision made in
+    // the headers callback does not reset a finished stream (a peer counts those resets and
+    // closes the connection after too many).
+    if (endStream) this.#done = true;
     this.#sink.onResponseHeaders(status, flatten(hdrs), endStream);
-    if (endStream) {
-      this.#done = true;
-      this.#sink.onResponseEnd(null);
-    }
+    if (endStream) this.#sink.onResponseEnd(null);
   }
 
   #onEnd(): void {

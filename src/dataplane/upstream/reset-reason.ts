@@ -50,3 +50,6 @@ export class UpstreamResetError extends Error {
     this.transportFailure = transportFailure;
   }
 }
+
+/** The error undici gets for a cancelled attempt; shared, so no stack trace is built per cancel. */
+export const LOCAL_RESET = new UpstreamResetError('local reset');
