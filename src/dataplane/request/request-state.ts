@@ -230,7 +230,7 @@ export class RequestState implements AttemptOwner {
     let global = t.timeoutMs;
     if (t.maxStreamDuration) {
       global = 0; // the route timeout is not armed in this mode (Envoy's behaviour)
-      this.#armStreamDuration();
+      this.#armStreamDuration(h);
     } else if (this.#isGrpc && t.grpcTimeout) {
       let g = parseGrpcTimeout(this.#ds.headers['grpc-timeout']) ?? 0;
       const { maxMs, offsetMs } = t.grpcTimeout;
@@ -238,8 +238,10 @@ export class RequestState implements AttemptOwner {
       if (maxMs !== 0 && (g === 0 || g > maxMs)) g = maxMs;
       global = g;
     }
-    let perTry = this.#retry?.policy.perTryTimeoutMs ?? 0;
-    this.#perTryIdleMs = this.#retry?.policy.perTryIdleTimeoutMs ?? 0;
+    // Per-try timeouts come from the route's policy even when it retries on nothing.
+    const policy = this.#t.retry;
+    let perTry = policy?.perTryTimeoutMs ?? 0;
+    this.#perTryIdleMs = policy?.perTryIdleTimeoutMs ?? 0;
     const rqTimeout = h['x-envoy-upstream-rq-timeout-ms'];
     if (rqTimeout !== undefined) {
       if (typeof rqTimeout === 'string' && /^[0-9]+$/.test(rqTimeout)) global = Number(rqTimeout);
@@ -256,7 +258,7 @@ export class RequestState implements AttemptOwner {
   }
 
   /** The stream-duration timer of the "new" gRPC timeouts, counted from the stream's start. */
-  #armStreamDuration(): void {
+  #armStreamDuration(h: Record<string, string | string[]>): void {
     const m = this.#t.maxStreamDuration!;
     let ms: number | undefined;
     const g = parseGrpcTimeout(this.#ds.headers['grpc-timeout']);
@@ -268,6 +270,8 @@ export class RequestState implements AttemptOwner {
       ms = m.maxMs;
     }
     if (ms === undefined) return;
+    // The upstream is told the capped budget (before the time already spent is subtracted).
+    if (this.#isGrpc) h['grpc-timeout'] = formatGrpcTimeout(ms);
     const left = Math.max(0, ms - (this.#ctx.clock.now() - this.#start));
     this.#durationTimer = this.#ctx.clock.setTimeout(() => this.#onStreamDuration(), left);
   }
@@ -342,6 +346,7 @@ export class RequestState implements AttemptOwner {
       this.#attemptCount > 1 ||
       this.#t.includeAttemptCountInRequest ||
       this.#globalMs > 0 ||
+      this.#perTryMs > 0 ||
       (this.#isGrpc && this.#t.grpcTimeout !== null);
     if (needCopy) {
       const headers = this.#attemptCount > 1 ? { ...this.#baseHeaders! } : this.#baseHeaders!;
