@@ -64,3 +64,22 @@ test('hosts come back when healthy again', () => {
   c.refreshHealth();
   assert.ok(tally(c, 200).has(9000));
 });
+
+test('the snapshot shows hosts with health flags, placement, counters and breaker use', () => {
+  const c = new Cluster(clusterDefaults('c', [...eps(2, 0, 9000), ...eps(1, 1, 9100)]), seededRandom(6));
+  c.hosts[0]!.failedOutlierCheck = true;
+  c.hosts[0]!.stats.rq_total = 7;
+  c.refreshHealth();
+  const s = c.snapshot();
+  assert.equal(s.name, 'c');
+  assert.equal(s.hosts.length, 3);
+  assert.equal(s.hosts[0]!.healthFlags, '/failed_outlier_check');
+  assert.equal(s.hosts[0]!.rqTotal, 7);
+  assert.equal(s.hosts[1]!.healthFlags, 'healthy');
+  assert.equal(s.hosts[2]!.priority, 1);
+  assert.deepEqual(s.priorityLoad, [70, 30]);
+  assert.equal(s.circuitBreakers.maxConnections, 1024);
+  assert.equal(s.circuitBreakers.remainingRetries, 3);
+  assert.equal(s.outlier, undefined);
+  assert.ok(JSON.parse(JSON.stringify(s)), 'serializable');
+});

@@ -126,6 +126,65 @@ export class Cluster {
     return set.healthyLb.choose();
   }
 
+  /**
+   * Everything the admin API shows about this cluster and its hosts (Envoy's /clusters): health
+   * flags, placement, weights, live requests and connections, counters, outlier state and the
+   * circuit-breaker thresholds with their current use.
+   */
+  snapshot(): ClusterSnapshot {
+    const od = this.outlierDetector;
+    const r = this.resources;
+    return {
+      name: this.name,
+      lbPolicy: this.config.lbPolicy,
+      priorityLoad: this.#load.load.slice(),
+      panic: this.#load.panic.slice(),
+      circuitBreakers: {
+        maxConnections: r.connections.max,
+        maxPendingRequests: r.pending.max,
+        maxRequests: r.requests.max,
+        maxRetries: this.config.circuitBreakers.maxRetries,
+        cxOpen: r.connections.open,
+        rqPendingOpen: r.pending.open,
+        rqOpen: r.requests.open,
+        rqRetryOpen: r.retries.open,
+        remainingCx: r.connections.remaining,
+        remainingPending: r.pending.remaining,
+        remainingRq: r.requests.remaining,
+        remainingRetries: r.retries.remaining,
+      },
+      outlier: od
+        ? {
+            ejectionsActive: od.stats.ejections_active,
+            successRateAverage: od.successRateAverage,
+            successRateEjectionThreshold: od.successRateEjectionThreshold,
+          }
+        : undefined,
+      stats: { ...this.stats },
+      hosts: this.hosts.map((h) => {
+        const o = od?.hostSnapshot(h);
+        return {
+          address: h.key,
+          hostname: h.hostname,
+          healthFlags: h.healthFlags,
+          priority: h.priority,
+          weight: h.weight,
+          locality: h.locality ?? {},
+          labels: h.labels,
+          rqActive: h.stats.rq_active,
+          rqTotal: h.stats.rq_total,
+          rqSuccess: h.stats.rq_success,
+          rqError: h.stats.rq_error,
+          rqTimeout: h.stats.rq_timeout,
+          cxConnectFail: h.stats.cx_connect_fail,
+          cxActive: h.connections,
+          successRate: o?.successRate ?? -1,
+          numEjections: o?.numEjections ?? 0,
+        };
+      }),
+    };
+  }
+
   /** Per-priority load and panic, for the admin snapshot. */
   get priorityLoad(): PriorityLoad {
     return this.#load;
@@ -141,3 +200,33 @@ export class Cluster {
     for (const h of this.hosts) h.destroy();
   }
 }
+
+export type HostSnapshot = {
+  address: string;
+  hostname: string | undefined;
+  healthFlags: string;
+  priority: number;
+  weight: number;
+  locality: ir.Locality;
+  labels: Record<string, string>;
+  rqActive: number;
+  rqTotal: number;
+  rqSuccess: number;
+  rqError: number;
+  rqTimeout: number;
+  cxConnectFail: number;
+  cxActive: number;
+  successRate: number;
+  numEjections: number;
+};
+
+export type ClusterSnapshot = {
+  name: string;
+  lbPolicy: string;
+  priorityLoad: number[];
+  panic: boolean[];
+  circuitBreakers: Record<string, number>;
+  outlier: { ejectionsActive: number; successRateAverage: number; successRateEjectionThreshold: number } | undefined;
+  stats: Record<string, number>;
+  hosts: HostSnapshot[];
+};
