@@ -297,6 +297,28 @@ test('gRPC: request shape on the wire (authority, path, te) and a non-200 answer
   assert.equal(checker.hostStatus(host)!.lastDetail, 'non-200 HTTP response 503');
 });
 
+test('gRPC: after the server closes the connection (GOAWAY) the next check opens a new one', async () => {
+  const sessions = new Set<http2.Http2Session>();
+  let opened = 0;
+  const backend = await h2Backend((stream) => {
+    sessions.add(stream.session!);
+    stream.on('data', () => {});
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]));
+  });
+  backend.server.on('session', () => opened++);
+  closers.push(() => backend.close());
+  const host = hostOn(backend.port);
+  const { checker } = check(hc('grpc', { unhealthyThreshold: 1, grpc: { serviceName: '' } }), [host]);
+  await waitFor('healthy', () => !host.failedActiveHc);
+  for (const s of sessions) s.close();
+  const before = checker.stats.success;
+  await waitFor('more successes', () => checker.stats.success >= before + 3);
+  assert.equal(host.failedActiveHc, false);
+  assert.equal(opened, 2);
+});
+
 test('TCP: a listening port is healthy, a closed one is a network failure', async () => {
   const backend = await tcpBackend(() => {});
   closers.push(() => backend.close());

@@ -378,6 +378,35 @@ test('reportImmediateFailure: a PASSIVE failure fails the host at once, until ac
   checker.close();
 });
 
+test('onCheckComplete runs after every applied result, with whether the host flipped', async () => {
+  const clock = new ManualClock();
+  const [h] = makeHosts(1);
+  const steps: CheckOutcome[] = [OK, OK, S503];
+  let n = 0;
+  const log: string[] = [];
+  const checker = new HealthChecker(
+    hc({ intervalMs: 10, noTrafficIntervalMs: 10 }),
+    'backend',
+    [h!],
+    clock,
+    seededRandom(1),
+    () => log.push('change'),
+    {
+      createSession: () => ({ check: () => Promise.resolve(steps[Math.min(n++, 2)]!), close() {} }),
+      onCheckComplete: (host, result, changed) => log.push(`${host.port} ${result} ${changed}`),
+    },
+  );
+  checker.start();
+  await flush();
+  clock.advance(10);
+  await flush();
+  clock.advance(10);
+  await flush();
+  checker.reportImmediateFailure(h!);
+  assert.deepEqual(log, ['change', '9000 success true', '9000 success false', 'change', '9000 active true', '9000 passive false']);
+  checker.close();
+});
+
 test('close stops every timer and closes the sessions', async () => {
   const { checker, clock, closedCount } = setup(hc(), [['hang'], [OK]]);
   checker.start();

@@ -74,6 +74,12 @@ export type HealthCheckerOptions = {
   createSession?: CheckSessionFactory;
   /** TLS to the upstream, as the cluster's own connections use (HTTP, gRPC and TCP checks). */
   tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
+  /**
+   * Runs after every applied result (checks and `reportImmediateFailure`), after `onChange`;
+   * `changed` says whether `failedActiveHc` flipped. Envoy's host-check-complete callback: the
+   * outlier detector unejects a host here on a success (`successful_active_health_check_uneject_host`).
+   */
+  onCheckComplete?: (host: Host, result: 'success' | HealthCheckFailureType, changed: boolean) => void;
 };
 
 /** Last known health-check state of one host (for /clusters, the dashboard and tests). */
@@ -135,6 +141,7 @@ export class HealthChecker {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #onChange: (host: Host) => void;
+  readonly #onCheckComplete: HealthCheckerOptions['onCheckComplete'];
   readonly #createSession: CheckSessionFactory;
   readonly #states = new Map<Host, HostState>();
   readonly #noTrafficIntervalMs: number;
@@ -157,6 +164,7 @@ export class HealthChecker {
     this.#clock = clock;
     this.#random = random;
     this.#onChange = onChange;
+    this.#onCheckComplete = options.onCheckComplete;
     this.#noTrafficIntervalMs = config.noTrafficIntervalMs ?? DEFAULT_NO_TRAFFIC_INTERVAL_MS;
     this.#jitterMs = Math.max(0, Math.floor(config.intervalJitterMs ?? 0));
     this.#createSession = options.createSession ?? ((host) => createCheckSession(config, clusterName, host, options.tls));
@@ -331,7 +339,7 @@ export class HealthChecker {
     }
     this.stats.success++;
     s.firstCheck = false;
-    if (changed) this.#changed(h);
+    this.#complete(s, 'success', changed);
     this.#scheduleNext(s);
   }
 
@@ -364,12 +372,16 @@ export class HealthChecker {
     if (type === 'network') this.stats.network_failure++;
     else if (type === 'passive') this.stats.passive_failure++;
     s.firstCheck = false;
-    if (changed) this.#changed(h);
+    this.#complete(s, type, changed);
   }
 
-  #changed(h: Host): void {
-    this.#updateGauges();
-    this.#onChange(h);
+  #complete(s: HostState, result: 'success' | HealthCheckFailureType, changed: boolean): void {
+    if (changed) {
+      this.#updateGauges();
+      this.#onChange(s.host);
+    }
+    // A callback may have closed the checker or removed the host.
+    if (!s.closed) this.#onCheckComplete?.(s.host, result, changed);
   }
 
   #scheduleNext(s: HostState): void {
@@ -614,6 +626,8 @@ class GrpcCheckSession implements CheckSession {
   readonly #opts: { serviceName: string; authority: string; tls: TlsSettings };
   readonly #frame: Buffer;
   #session: http2.ClientHttp2Session | null = null;
+  /** Every connection not yet closed, including ones left after a GOAWAY. */
+  readonly #all = new Set<http2.ClientHttp2Session>();
 
   constructor(host: Host, opts: { serviceName: string; authority: string; tls: TlsSettings }) {
     this.#host = host;
@@ -629,12 +643,19 @@ class GrpcCheckSession implements CheckSession {
     const s = t
       ? http2.connect(authority, { servername: servername(this.#host, t), rejectUnauthorized: t.rejectUnauthorized, ALPNProtocols: ['h2'] })
       : http2.connect(authority);
-    s.on('error', () => {});
-    s.on('close', () => {
+    const forget = () => {
       if (this.#session === s) this.#session = null;
+    };
+    s.on('error', () => {});
+    // A GOAWAY lets the stream in flight finish; the next check opens a new connection.
+    s.on('goaway', forget);
+    s.on('close', () => {
+      forget();
+      this.#all.delete(s);
     });
     s.unref();
     this.#session = s;
+    this.#all.add(s);
     return s;
   }
 
@@ -696,7 +717,8 @@ class GrpcCheckSession implements CheckSession {
   }
 
   close(): void {
-    this.#session?.destroy();
+    for (const s of this.#all) s.destroy();
+    this.#all.clear();
     this.#session = null;
   }
 }
