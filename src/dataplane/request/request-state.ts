@@ -350,7 +350,7 @@ export class RequestState implements AttemptOwner {
       (this.#isGrpc && this.#t.grpcTimeout !== null);
     if (needCopy) {
       const headers = this.#attemptCount > 1 ? { ...this.#baseHeaders! } : this.#baseHeaders!;
-      this.#setTimeoutHeaders(headers);
+      this.#setTimeoutHeaders(headers, a.number);
       if (this.#t.includeAttemptCountInRequest) headers['x-envoy-attempt-count'] = String(a.number);
       req = { ...base, headers };
     }
@@ -360,12 +360,13 @@ export class RequestState implements AttemptOwner {
   }
 
   /** x-envoy-expected-rq-timeout-ms (and grpc-timeout in legacy mode) with the time already spent. */
-  #setTimeoutHeaders(h: Record<string, string | string[]>): void {
+  #setTimeoutHeaders(h: Record<string, string | string[]>, attempt: number): void {
     const g = this.#globalMs;
     let expected = this.#t.hedgeOnPerTryTimeout || this.#perTryMs === 0 ? g : this.#perTryMs;
     if (expected <= 0) return;
     if (g > 0) {
-      const elapsed = this.#requestCompleteAt >= 0 ? this.#ctx.clock.now() - this.#requestCompleteAt : 0;
+      // The first attempt is told the whole budget (Envoy passes no elapsed time there).
+      const elapsed = attempt > 1 && this.#requestCompleteAt >= 0 ? this.#ctx.clock.now() - this.#requestCompleteAt : 0;
       expected = elapsed >= g ? 1 : Math.min(expected, Math.ceil(g - elapsed));
     }
     h['x-envoy-expected-rq-timeout-ms'] = String(expected);
@@ -493,9 +494,14 @@ export class RequestState implements AttemptOwner {
       const g = firstValue(headers, 'grpc-status');
       if (g !== undefined) grpc = Number(g);
     }
-    if (a.trace.outcome === 'pending') a.trace.outcome = grpc !== undefined ? `${status} grpc ${grpc}` : String(status);
+    if (a.trace.outcome === 'pending' || a.hedged) {
+      const got = grpc !== undefined ? `${status} grpc ${grpc}` : String(status);
+      a.trace.outcome = a.hedged ? `${got} after per-try timeout` : got;
+    }
     // Outlier detection sees a gRPC status only in headers, mapped to HTTP (UNAVAILABLE = 503).
     c.outlier.reportHttpStatus(a.host, grpc !== undefined ? grpcToHttpStatus(grpc) : status);
+    if (c.healthChecker && firstValue(headers, 'x-envoy-immediate-health-check-fail') !== undefined)
+      c.healthChecker.reportImmediateFailure(a.host);
     const retry = this.#retry;
     if (retry) {
       // legate's option: hold a gRPC response whose status will come in trailers, to retry on it.
@@ -579,7 +585,7 @@ export class RequestState implements AttemptOwner {
 
   #commit(a: UpstreamAttempt, status: number, headers: string[], endStream: boolean): void {
     this.#committed = a;
-    if (!a.trace.decision) a.trace.decision = 'committed';
+    if (!a.trace.decision || a.hedged) a.trace.decision = a.hedged ? 'committed (won after hedging)' : 'committed';
     if (a.perTryTimer) {
       // Once the response started the per-try timeout no longer applies (the idle one does).
       this.#ctx.clock.clearTimeout(a.perTryTimer);

@@ -2,6 +2,7 @@ import type * as ir from '../../ir/index.js';
 import type { Random } from '../../common/random.js';
 import { systemClock, type Clock } from '../../common/clock.js';
 import { noopOutlierMonitor, OutlierDetector, type OutlierMonitor } from './outlier-detector.js';
+import { HealthChecker } from './health-checker.js';
 import { defineStats, type StatsOf } from '../stats/define-stats.js';
 import { CLUSTER_STATS } from '../stats/catalog.js';
 import { Host, type HostPoolSettings } from './host.js';
@@ -22,6 +23,8 @@ export class Cluster {
   /** Passive health: reports from the request path; a no-op without outlier detection. */
   readonly outlier: OutlierMonitor;
   readonly outlierDetector: OutlierDetector | undefined;
+  /** Active health checking (the cluster's first health check), when configured. */
+  readonly healthChecker: HealthChecker | undefined;
 
   constructor(config: ir.Cluster, random: Random, clock: Clock = systemClock) {
     this.name = config.name;
@@ -55,6 +58,17 @@ export class Cluster {
       : undefined;
     this.outlierDetector?.start();
     this.outlier = this.outlierDetector ?? noopOutlierMonitor;
+    const hc = config.healthChecks?.[0];
+    this.healthChecker = hc
+      ? new HealthChecker(hc, config.name, this.hosts, clock, random, () => this.refreshHealth(), {
+          tls: settings.tls,
+          // A passing check unejects an outlier-ejected host (Envoy's default).
+          onCheckComplete: (host, result) => {
+            if (result === 'success') this.outlierDetector?.successfulActiveHealthCheck(host);
+          },
+        })
+      : undefined;
+    this.healthChecker?.start();
     this.#rebuild();
   }
 
@@ -110,6 +124,7 @@ export class Cluster {
 
   /** Undefined means "no healthy upstream". */
   chooseHost(): Host | undefined {
+    this.healthChecker?.markTraffic();
     const fast = this.#fast;
     if (fast) return fast.choose();
     const cum = this.#cumulative;
@@ -192,11 +207,13 @@ export class Cluster {
 
   async close(): Promise<void> {
     this.outlierDetector?.close();
+    this.healthChecker?.close();
     await Promise.all(this.hosts.map((h) => h.close()));
   }
 
   destroy(): void {
     this.outlierDetector?.close();
+    this.healthChecker?.close();
     for (const h of this.hosts) h.destroy();
   }
 }

@@ -438,6 +438,17 @@ test('a session whose check throws or rejects counts as a network failure', asyn
   checker.close();
 });
 
+test('an invalid TCP payload fails every check instead of throwing', async () => {
+  const clock = new ManualClock();
+  const [h] = makeHosts(1);
+  const checker = new HealthChecker(hc({ kind: 'tcp', tcp: { send: 'xyz' } }), 'backend', [h!], clock, seededRandom(1), () => {});
+  checker.start();
+  await flush();
+  assert.equal(h!.failedActiveHc, true);
+  assert.match(checker.hostStatus(h!)!.lastDetail ?? '', /invalid hex payload/);
+  checker.close();
+});
+
 test('protocol helpers: status ranges, hex payloads, payload matching, gRPC health encoding', () => {
   assert.equal(statusInRanges(200, [[200, 201]]), true);
   assert.equal(statusInRanges(201, [[200, 201]]), false);

@@ -443,12 +443,19 @@ export function createCheckSession(config: ir.HealthCheck, clusterName: string, 
         authority: config.grpc?.authority || clusterName,
         tls: tlsSettings,
       });
-    case 'tcp':
-      return new TcpCheckSession(host, {
-        send: config.tcp?.send ? decodeHexPayload(config.tcp.send) : undefined,
-        receive: (config.tcp?.receive ?? []).map(decodeHexPayload),
-        tls: tlsSettings,
-      });
+    case 'tcp': {
+      let send: Buffer | undefined;
+      let receive: Buffer[];
+      try {
+        send = config.tcp?.send ? decodeHexPayload(config.tcp.send) : undefined;
+        receive = (config.tcp?.receive ?? []).map(decodeHexPayload);
+      } catch (e) {
+        // IR validation should have refused it; never crash the data plane over it.
+        const detail = errorDetail(e);
+        return { check: () => Promise.resolve({ ok: false, type: 'active', detail }), close() {} };
+      }
+      return new TcpCheckSession(host, { send, receive, tls: tlsSettings });
+    }
   }
 }
 
