@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type * as ir from '../ir/index.js';
 import { ENVOY } from '../ir/defaults.js';
+import { retryPolicyDefaults } from '../ir/builders.js';
 import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
 import { Cluster } from './upstream/cluster.js';
@@ -51,20 +52,7 @@ export type BuildContext = {
 };
 
 /** Used when a trusted client asks for retries with x-envoy-retry-on and the route has no policy. */
-const EMPTY_RETRY_POLICY = compileRetryPolicy({
-  retryOn: [],
-  numRetries: ENVOY.NUM_RETRIES,
-  perTryTimeoutMs: 0,
-  perTryIdleTimeoutMs: 0,
-  retriableStatusCodes: [],
-  retriableHeaders: [],
-  retriableRequestHeaders: [],
-  backoff: { baseIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS, maxIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS * ENVOY.RETRY_MAX_INTERVAL_FACTOR },
-  previousHosts: false,
-  hostSelectionRetryMaxAttempts: ENVOY.HOST_SELECTION_RETRY_MAX_ATTEMPTS,
-  bufferLimitBytes: ENVOY.BUFFER_LIMIT_BYTES,
-  origin: {},
-});
+const EMPTY_RETRY_POLICY = compileRetryPolicy(retryPolicyDefaults());
 
 /** A stable key for a cluster's configuration: equal keys keep the live cluster on reload. */
 export function clusterKey(c: ir.Cluster): string {

@@ -1,6 +1,7 @@
 import type { CircuitBreakers, Cluster, Endpoint, OutlierDetection, PoolSettings } from './cluster.js';
 import { ENVOY, LEGATE } from './defaults.js';
 import type { Listener } from './listener.js';
+import type { RetryPolicy } from './policy.js';
 import { defaultOrigin, type Dialect, type Origins } from './origin.js';
 
 /** Envoy's cluster defaults, each with its origin. Translators override what manifests set. */
@@ -98,4 +99,32 @@ export function outlierDetectionDefaults(dialect: Dialect = 'envoy'): OutlierDet
   const origin: Origins = {};
   for (const k of Object.keys(values)) origin[k] = defaultOrigin(dialect, `outlier_detection.${k}`);
   return { ...values, origin };
+}
+
+/** Envoy's defaults for a retry policy that sets only `retryOn` (spec 2.1), each with its origin. */
+export function retryPolicyDefaults(retryOn: RetryPolicy['retryOn'] = [], dialect: Dialect = 'envoy'): RetryPolicy {
+  const d = (n: string) => defaultOrigin(dialect, n);
+  return {
+    retryOn,
+    numRetries: ENVOY.NUM_RETRIES,
+    perTryTimeoutMs: 0,
+    perTryIdleTimeoutMs: 0,
+    retriableStatusCodes: [],
+    retriableHeaders: [],
+    retriableRequestHeaders: [],
+    backoff: {
+      baseIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS,
+      maxIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS * ENVOY.RETRY_MAX_INTERVAL_FACTOR,
+    },
+    previousHosts: false,
+    hostSelectionRetryMaxAttempts: ENVOY.HOST_SELECTION_RETRY_MAX_ATTEMPTS,
+    bufferLimitBytes: ENVOY.BUFFER_LIMIT_BYTES,
+    origin: {
+      numRetries: d('ENVOY.NUM_RETRIES'),
+      'backoff.baseIntervalMs': d('ENVOY.RETRY_BASE_INTERVAL_MS'),
+      'backoff.maxIntervalMs': { kind: 'derived', from: 'backoff.baseIntervalMs x ENVOY.RETRY_MAX_INTERVAL_FACTOR' },
+      hostSelectionRetryMaxAttempts: d('ENVOY.HOST_SELECTION_RETRY_MAX_ATTEMPTS'),
+      bufferLimitBytes: d('ENVOY.BUFFER_LIMIT_BYTES'),
+    },
+  };
 }

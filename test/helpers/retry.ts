@@ -1,29 +1,12 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import type * as ir from '../../src/ir/index.js';
-import { ENVOY } from '../../src/ir/index.js';
+import { retryPolicyDefaults } from '../../src/ir/index.js';
 import { h1Backend, type Backend } from './backends.js';
 
 /** A retry policy with Envoy's defaults, patched. */
 export function retryPolicy(patch: Partial<ir.RetryPolicy> = {}): ir.RetryPolicy {
-  return {
-    retryOn: [],
-    numRetries: ENVOY.NUM_RETRIES,
-    perTryTimeoutMs: 0,
-    perTryIdleTimeoutMs: 0,
-    retriableStatusCodes: [],
-    retriableHeaders: [],
-    retriableRequestHeaders: [],
-    backoff: {
-      baseIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS,
-      maxIntervalMs: ENVOY.RETRY_BASE_INTERVAL_MS * ENVOY.RETRY_MAX_INTERVAL_FACTOR,
-    },
-    previousHosts: false,
-    hostSelectionRetryMaxAttempts: ENVOY.HOST_SELECTION_RETRY_MAX_ATTEMPTS,
-    bufferLimitBytes: ENVOY.BUFFER_LIMIT_BYTES,
-    origin: {},
-    ...patch,
-  };
+  return { ...retryPolicyDefaults(), origin: {}, ...patch };
 }
 
 /** What the scripted backend saw of one attempt. */

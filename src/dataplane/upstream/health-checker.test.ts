@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../common/clock.js';
 import { seededRandom, type Random } from '../../common/random.js';
 import type * as ir from '../../ir/index.js';
-import { Host } from './host.js';
-import { Limit, RetryResource } from './resource-manager.js';
+import type { Host } from './host.js';
+import { testHosts } from '../../../test/helpers/hosts.js';
 import {
   HealthChecker,
   decodeHealthCheckResponse,
@@ -16,31 +16,7 @@ import {
   type CheckSession,
 } from './health-checker.js';
 
-const poolStats = {
-  upstream_cx_overflow: 0,
-  upstream_rq_pending_overflow: 0,
-  upstream_rq_pending_total: 0,
-  upstream_rq_pending_active: 0,
-  upstream_cx_total: 0,
-  upstream_cx_active: 0,
-  upstream_cx_max_requests: 0,
-};
-const resources = {
-  connections: new Limit(10),
-  pending: new Limit(10),
-  requests: new Limit(10),
-  retries: new RetryResource(3, undefined, () => 0),
-};
-const settings = {
-  connectTimeoutMs: 1000,
-  idleTimeoutMs: 0,
-  maxRequestsPerConnection: 0,
-  h2MaxConcurrentStreams: 100,
-  resources,
-  stats: poolStats,
-};
-const makeHosts = (n: number) =>
-  Array.from({ length: n }, (_, i) => new Host({ address: '127.0.0.1', port: 9000 + i, weight: 1, priority: 0 }, settings));
+const makeHosts = (n: number) => testHosts(n);
 
 function hc(patch: Partial<ir.HealthCheck> = {}): ir.HealthCheck {
   return {

@@ -1,28 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../../common/random.js';
-import { Host } from './host.js';
+import type { Host } from './host.js';
+import { testHosts } from '../../../test/helpers/hosts.js';
 import { createLoadBalancer } from './load-balancer.js';
-import { Limit, RetryResource } from './resource-manager.js';
 
-const stats = {
-  upstream_cx_overflow: 0,
-  upstream_rq_pending_overflow: 0,
-  upstream_rq_pending_total: 0,
-  upstream_rq_pending_active: 0,
-  upstream_cx_total: 0,
-  upstream_cx_active: 0,
-  upstream_cx_max_requests: 0,
-};
-const resources = {
-  connections: new Limit(10),
-  pending: new Limit(10),
-  requests: new Limit(10),
-  retries: new RetryResource(3, undefined, () => 0),
-};
-const settings = { connectTimeoutMs: 1000, idleTimeoutMs: 0, maxRequestsPerConnection: 0, h2MaxConcurrentStreams: 100, resources, stats };
-const hosts = (weights: number[]) =>
-  weights.map((weight, i) => new Host({ address: '127.0.0.1', port: 9000 + i, weight, priority: 0 }, settings));
+const hosts = (weights: number[]) => testHosts(weights.length, { weights });
 
 function counts(lb: { choose(): Host | undefined }, n: number): Map<string, number> {
   const m = new Map<string, number>();

@@ -1,56 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as ir from '../../ir/index.js';
+import { outlierDetectionDefaults } from '../../ir/builders.js';
+import { testHosts } from '../../../test/helpers/hosts.js';
 import { ManualClock } from '../../common/clock.js';
 import { seededRandom } from '../../common/random.js';
-import { Host } from './host.js';
+import type { Host } from './host.js';
 import { createLoadBalancer } from './load-balancer.js';
-import { Limit, RetryResource } from './resource-manager.js';
 import { OutlierDetector, noopOutlierMonitor, type OutlierDetectorConfig } from './outlier-detector.js';
 
-const stats = {
-  upstream_cx_overflow: 0,
-  upstream_rq_pending_overflow: 0,
-  upstream_rq_pending_total: 0,
-  upstream_rq_pending_active: 0,
-  upstream_cx_total: 0,
-  upstream_cx_active: 0,
-  upstream_cx_max_requests: 0,
-};
-const resources = {
-  connections: new Limit(10),
-  pending: new Limit(10),
-  requests: new Limit(10),
-  retries: new RetryResource(3, undefined, () => 0),
-};
-const settings = { connectTimeoutMs: 1000, idleTimeoutMs: 0, maxRequestsPerConnection: 0, h2MaxConcurrentStreams: 100, resources, stats };
-const makeHosts = (n: number, base = 9000) =>
-  Array.from({ length: n }, (_, i) => new Host({ address: '127.0.0.1', port: base + i, weight: 1, priority: 0 }, settings));
+const makeHosts = (n: number, base = 9000) => testHosts(n, { base });
 
 /** Envoy's defaults (spec 5.1). */
-const DEFAULTS: ir.OutlierDetection = {
-  consecutive5xx: 5,
-  consecutiveGatewayFailure: 5,
-  consecutiveLocalOriginFailure: 5,
-  intervalMs: 10_000,
-  baseEjectionTimeMs: 30_000,
-  maxEjectionTimeMs: 300_000,
-  maxEjectionPercent: 10,
-  alwaysEjectOneHost: false,
-  enforcingConsecutive5xx: 100,
-  enforcingConsecutiveGatewayFailure: 0,
-  enforcingConsecutiveLocalOriginFailure: 100,
-  enforcingSuccessRate: 100,
-  enforcingFailurePercentage: 0,
-  successRateMinimumHosts: 5,
-  successRateRequestVolume: 100,
-  successRateStdevFactor: 1900,
-  failurePercentageThreshold: 85,
-  failurePercentageMinimumHosts: 5,
-  failurePercentageRequestVolume: 50,
-  splitExternalLocalOriginErrors: false,
-  origin: {},
-};
+const DEFAULTS: ir.OutlierDetection = outlierDetectionDefaults();
 
 function setup(n: number, overrides: Partial<OutlierDetectorConfig> = {}, opts: { maxEvents?: number } = {}) {
   const clock = new ManualClock();
