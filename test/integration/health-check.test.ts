@@ -12,7 +12,7 @@ import grpc from '@grpc/grpc-js';
 import { systemClock } from '../../src/common/clock.js';
 import { seededRandom } from '../../src/common/random.js';
 import { Host } from '../../src/dataplane/upstream/host.js';
-import { Limit, RetryResource } from '../../src/dataplane/upstream/resource-manager.js';
+import { testHostSettings } from '../helpers/hosts.js';
 import { HealthChecker, type HealthCheckerOptions } from '../../src/dataplane/upstream/health-checker.js';
 import { closedPort, h1Backend, h2Backend, tcpBackend } from '../helpers/backends.js';
 import type * as ir from '../../src/ir/index.js';
@@ -22,27 +22,7 @@ after(async () => {
   for (const c of closers.reverse()) await c();
 });
 
-const settings = {
-  connectTimeoutMs: 1000,
-  idleTimeoutMs: 0,
-  maxRequestsPerConnection: 0,
-  h2MaxConcurrentStreams: 100,
-  resources: {
-    connections: new Limit(10),
-    pending: new Limit(10),
-    requests: new Limit(10),
-    retries: new RetryResource(3, undefined, () => 0),
-  },
-  stats: {
-    upstream_cx_overflow: 0,
-    upstream_rq_pending_overflow: 0,
-    upstream_rq_pending_total: 0,
-    upstream_rq_pending_active: 0,
-    upstream_cx_total: 0,
-    upstream_cx_active: 0,
-    upstream_cx_max_requests: 0,
-  },
-};
+const settings = testHostSettings();
 
 const hostOn = (port: number) => new Host({ address: '127.0.0.1', port, weight: 1, priority: 0 }, settings);
 
