@@ -4,6 +4,7 @@ import type * as ir from '../ir/index.js';
 import { validate } from '../ir/validate.js';
 import { Proxy, ConfigError } from '../dataplane/proxy.js';
 import { createAccessLog } from '../dataplane/access-log.js';
+import { parseLocality } from '../dataplane/upstream/locality.js';
 
 const VERSION = '0.1.0';
 
@@ -23,7 +24,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--access-log <path>', 'access log destination ("-" = stdout); overrides the IR')
     .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
-    .action(async (opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean }) => {
+    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
+    .action(async (opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean; locality?: string }) => {
       code = await serve(opts);
     });
 
@@ -73,7 +75,13 @@ function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; er
   }
 }
 
-async function serve(opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean }): Promise<number> {
+async function serve(opts: {
+  ir: string;
+  accessLog?: string;
+  accessLogFormat: string;
+  attemptTrace?: boolean;
+  locality?: string;
+}): Promise<number> {
   const loaded = readIr(opts.ir);
   if (!loaded.ok) {
     process.stderr.write(loaded.error + '\n');
@@ -88,7 +96,11 @@ async function serve(opts: { ir: string; accessLog?: string; accessLogFormat: st
     : undefined;
   let proxy: Proxy;
   try {
-    proxy = await Proxy.start(loaded.config, accessLog ? { accessLog } : {});
+    const where = opts.locality ?? process.env.LEGATE_LOCALITY;
+    proxy = await Proxy.start(loaded.config, {
+      ...(accessLog ? { accessLog } : {}),
+      ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
+    });
   } catch (e) {
     if (e instanceof ConfigError) process.stderr.write(`legate: ${opts.ir}: ${e.message}\n`);
     else if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EACCES')

@@ -11,6 +11,7 @@ import { retryPolicyDefaults } from '../ir/builders.js';
 import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
 import { Cluster } from './upstream/cluster.js';
+import type { ProxyPlacement } from './upstream/locality.js';
 import type { Downstream } from './listener/downstream.js';
 import type { RequestHandler } from './listener/listener.js';
 import { Flag } from './http/response-flags.js';
@@ -59,14 +60,20 @@ export function clusterKey(c: ir.Cluster): string {
   return JSON.stringify(c, (k, v) => (k === 'origin' ? undefined : v));
 }
 
-export function buildClusters(config: ir.Config, previous: Map<string, { key: string; cluster: Cluster }>, random: Random, clock: Clock) {
+export function buildClusters(
+  config: ir.Config,
+  previous: Map<string, { key: string; cluster: Cluster }>,
+  random: Random,
+  clock: Clock,
+  placement?: ProxyPlacement,
+) {
   const next = new Map<string, { key: string; cluster: Cluster }>();
   const retired: Cluster[] = [];
   for (const c of config.clusters) {
     const key = clusterKey(c);
     const prev = previous.get(c.name);
     if (prev && prev.key === key) next.set(c.name, prev);
-    else next.set(c.name, { key, cluster: new Cluster(c, random, clock) });
+    else next.set(c.name, { key, cluster: new Cluster(c, random, clock, placement) });
   }
   for (const [name, prev] of previous) if (next.get(name) !== prev) retired.push(prev.cluster);
   return { clusters: next, retired };

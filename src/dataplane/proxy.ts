@@ -8,12 +8,15 @@ import type { Cluster } from './upstream/cluster.js';
 import { createAccessLog, type AccessLogSink } from './access-log.js';
 import { buildClusters, buildHandler, loadTls } from './build.js';
 import { FaultLimiter } from './request/fault.js';
+import type { ProxyPlacement } from './upstream/locality.js';
 
 export type ProxyOptions = {
   clock?: Clock;
   random?: Random;
   /** Overrides every listener's access log (tests pass a collector). */
   accessLog?: AccessLogSink | null;
+  /** Where legate runs (`--locality`), for Istio's locality rules. */
+  placement?: ProxyPlacement;
 };
 
 export class ConfigError extends Error {
@@ -37,6 +40,7 @@ export class Proxy {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #accessLogOverride: AccessLogSink | null | undefined;
+  readonly #placement: ProxyPlacement | undefined;
   readonly #listeners = new Map<string, { key: string; listener: Listener }>();
   #clusters = new Map<string, { key: string; cluster: Cluster }>();
   readonly #logs = new Map<string, AccessLogSink>();
@@ -47,6 +51,7 @@ export class Proxy {
     this.#clock = opts.clock ?? systemClock;
     this.#random = opts.random ?? systemRandom;
     this.#accessLogOverride = opts.accessLog;
+    this.#placement = opts.placement;
   }
 
   static async start(config: ir.Config, opts: ProxyOptions = {}): Promise<Proxy> {
@@ -92,7 +97,7 @@ export class Proxy {
     const errors = validate(config).filter((d) => d.severity === 'error');
     if (errors.length > 0) throw new ConfigError(errors);
 
-    const { clusters, retired } = buildClusters(config, this.#clusters, this.#random, this.#clock);
+    const { clusters, retired } = buildClusters(config, this.#clusters, this.#random, this.#clock, this.#placement);
     const ctx = {
       clock: this.#clock,
       random: this.#random,

@@ -102,7 +102,24 @@ export type Cluster = {
   healthChecks?: HealthCheck[];
   /** Percent of healthy hosts under which the load balancer ignores health (0 disables). */
   healthyPanicThreshold: number;
+  /**
+   * Istio's localityLbSetting, applied at build time against legate's own locality: failover
+   * priorities (only with outlier detection, as Istio), `distribute` locality weights, or
+   * `failoverPriority` by labels.
+   */
+  localityLb?: LocalityLbSetting;
   /** Use TLS to the upstream. */
   tls?: { sni?: string; insecureSkipVerify?: boolean };
+  origin: Origins;
+};
+
+export type LocalityLbSetting = {
+  enabled: boolean;
+  /** For clients in `from`, traffic shares per `to` locality pattern (percent; unlisted localities get none). */
+  distribute?: { from: string; to: Record<string, number> }[];
+  /** For clients in region `from`, other regions except `to` become the last priority. */
+  failover?: { from: string; to: string }[];
+  /** Label keys (or key=value) ranking endpoints by how many of them match the client. */
+  failoverPriority?: string[];
   origin: Origins;
 };

@@ -3,12 +3,15 @@ import type { Random } from '../../common/random.js';
 import { systemClock, type Clock } from '../../common/clock.js';
 import { noopOutlierMonitor, OutlierDetector, type OutlierMonitor } from './outlier-detector.js';
 import { HealthChecker } from './health-checker.js';
+import { localityKey, planLocality, type ProxyPlacement } from './locality.js';
 import { defineStats, type StatsOf } from '../stats/define-stats.js';
 import { CLUSTER_STATS } from '../stats/catalog.js';
 import { Host, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
 import { computePriorityLoad, type PriorityLoad } from './priority-load.js';
+
+const NOWHERE: ProxyPlacement = { locality: {}, labels: {} };
 
 /** A named group of hosts with its load balancer, pools and counters. */
 export class Cluster {
@@ -26,7 +29,7 @@ export class Cluster {
   /** Active health checking (the cluster's first health check), when configured. */
   readonly healthChecker: HealthChecker | undefined;
 
-  constructor(config: ir.Cluster, random: Random, clock: Clock = systemClock) {
+  constructor(config: ir.Cluster, random: Random, clock: Clock = systemClock, placement: ProxyPlacement = NOWHERE) {
     this.name = config.name;
     this.config = config;
     this.#random = random;
@@ -52,7 +55,12 @@ export class Cluster {
       resources: this.resources,
       stats: this.stats,
     };
-    this.hosts = config.endpoints.map((ep) => new Host(ep, settings));
+    // Istio's locality rules decide priorities and locality weights against legate's own locality.
+    const plan = planLocality(config.endpoints, config.localityLb, placement, config.outlierDetection !== undefined);
+    this.hosts = config.endpoints.map(
+      (ep, i) => new Host(plan.priorities[i] === ep.priority ? ep : { ...ep, priority: plan.priorities[i]! }, settings),
+    );
+    this.#localityWeights = plan.localityWeights ? new Map(this.hosts.map((h, i) => [h, plan.localityWeights![i]!])) : undefined;
     this.outlierDetector = config.outlierDetection
       ? new OutlierDetector(config.outlierDetection, this.hosts, clock, random, () => this.refreshHealth())
       : undefined;
@@ -90,10 +98,11 @@ export class Cluster {
     this.#sets = levels.map((hosts) => {
       const healthy = hosts.filter((h) => h.healthy);
       healthyCount += healthy.length;
+      const lb = createLoadBalancer(c.lbPolicy, healthy, this.#random, c.leastRequestChoiceCount);
       return {
         hosts,
         healthy,
-        healthyLb: createLoadBalancer(c.lbPolicy, healthy, this.#random, c.leastRequestChoiceCount),
+        healthyLb: this.#localityWeights ? this.#localityLb(hosts) : lb,
         allLb: null as LoadBalancer | null,
       };
     });
@@ -113,6 +122,40 @@ export class Cluster {
   }
 
   #sets: { hosts: Host[]; healthy: Host[]; healthyLb: LoadBalancer; allLb: LoadBalancer | null }[] = [];
+  readonly #localityWeights: Map<Host, number> | undefined;
+
+  /**
+   * Locality-weighted choice within one priority (Istio's distribute): a locality by its weight
+   * scaled by min(1, 1.4 x healthy / total), then a host inside it. Weight 0 gets no traffic.
+   */
+  #localityLb(hosts: Host[]): LoadBalancer {
+    const c = this.config;
+    const groups = new Map<string, { weight: number; hosts: Host[] }>();
+    for (const h of hosts) {
+      const key = localityKey(h.locality);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { weight: this.#localityWeights!.get(h) ?? 0, hosts: [] }));
+      g.hosts.push(h);
+    }
+    const choices: { cum: number; lb: LoadBalancer }[] = [];
+    let total = 0;
+    for (const g of groups.values()) {
+      const healthy = g.hosts.filter((h) => h.healthy);
+      const eff = g.weight * Math.min(1, (1.4 * healthy.length) / g.hosts.length);
+      if (eff <= 0) continue;
+      total += eff;
+      choices.push({ cum: total, lb: createLoadBalancer(c.lbPolicy, healthy, this.#random, c.leastRequestChoiceCount) });
+    }
+    const random = this.#random;
+    return {
+      choose: () => {
+        if (total === 0) return undefined;
+        const r = random.next() * total;
+        for (const ch of choices) if (r < ch.cum) return ch.lb.choose();
+        return choices[choices.length - 1]!.lb.choose();
+      },
+    };
+  }
   #load: PriorityLoad = { load: [], panic: [] };
   #cumulative: number[] = [];
   #fast: LoadBalancer | null = null;
