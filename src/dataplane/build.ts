@@ -12,6 +12,7 @@ import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
 import { Cluster } from './upstream/cluster.js';
 import type { ProxyPlacement } from './upstream/locality.js';
+import { hashString } from './upstream/hash.js';
 import type { Downstream } from './listener/downstream.js';
 import type { RequestHandler } from './listener/listener.js';
 import { Flag } from './http/response-flags.js';
@@ -183,6 +184,7 @@ function compileTarget(
     retry: retry ? compileRetryPolicy(retry) : null,
     hedgeOnPerTryTimeout: hedge?.onPerTryTimeout ?? false,
     fault: route.fault ? compileFault(route.fault) : null,
+    hashKey: compileHashKey(route.hashPolicy),
     requestEdit: parts.requestHeaders as RequestHeaderEdit,
     responseEdit: flatEdit(parts.responseHeaders),
     rewritePath: pathRewrite ? (path) => rewritePath(path, prefix, pathRewrite) : null,
@@ -191,6 +193,60 @@ function compileTarget(
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
   };
   return { kind: 'forward', forward };
+}
+
+/**
+ * A route's hash policies as one function: the values of the policies that apply, in order and
+ * up to the first `terminal` one that yields a value, hashed together (Envoy combines per-policy
+ * hashes the same way). No value at all: undefined, and the balancer picks at random.
+ */
+function compileHashKey(policies: ir.HashPolicy[] | undefined): ForwardTarget['hashKey'] {
+  if (!policies || policies.length === 0) return null;
+  return (ds) => {
+    let key: string | undefined;
+    for (const p of policies) {
+      let v: string | undefined;
+      switch (p.kind) {
+        case 'header': {
+          const h = ds.headers[p.name.toLowerCase()];
+          v = Array.isArray(h) ? h.join(',') : h;
+          break;
+        }
+        case 'cookie':
+          v = cookieValue(ds.headers.cookie, p.name);
+          break;
+        case 'source-ip':
+          v = ds.remoteAddress;
+          break;
+        case 'query':
+          v = queryValue(ds.path, p.name);
+          break;
+      }
+      if (v === undefined) continue;
+      key = key === undefined ? v : `${key}\u0000${v}`;
+      if (p.terminal) break;
+    }
+    return key === undefined ? undefined : hashString(key);
+  };
+}
+
+function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const part of (Array.isArray(header) ? header.join('; ') : header).split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function queryValue(path: string, name: string): string | undefined {
+  const q = path.indexOf('?');
+  if (q < 0) return undefined;
+  for (const pair of path.slice(q + 1).split('&')) {
+    const eq = pair.indexOf('=');
+    if ((eq < 0 ? pair : pair.slice(0, eq)) === name) return eq < 0 ? '' : pair.slice(eq + 1);
+  }
+  return undefined;
 }
 
 /** Response edits run on the flat header list; converted to the object form and back only when set. */

@@ -114,8 +114,19 @@ export type Route = {
   responseHeaders?: HeaderMutation;
   rewrite?: Rewrite;
   sortKey?: RouteSortKey;
+  /**
+   * Consistent-hashing key for ring_hash / maglev clusters (Envoy's hash_policy): the first policy
+   * that yields a value wins (or all are combined up to a `terminal` one); none -> a random pick.
+   */
+  hashPolicy?: HashPolicy[];
   origin: Origins;
 };
+
+export type HashPolicy =
+  | { kind: 'header'; name: string; terminal?: boolean }
+  | { kind: 'cookie'; name: string; terminal?: boolean }
+  | { kind: 'source-ip'; terminal?: boolean }
+  | { kind: 'query'; name: string; terminal?: boolean };
 
 export type VirtualHost = {
   name: string;

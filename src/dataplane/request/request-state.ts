@@ -44,6 +44,8 @@ export type ForwardTarget = {
   retry: CompiledRetryPolicy | null;
   hedgeOnPerTryTimeout: boolean;
   fault: CompiledFault | null;
+  /** Consistent-hashing key of a request, or null when the route has no hash policy. */
+  hashKey: ((ds: Downstream) => number | undefined) | null;
 };
 
 export type RequestContext = {
@@ -374,13 +376,16 @@ export class RequestState implements AttemptOwner {
   }
 
   /** Envoy's host selection on retries: redraw hosts already tried, up to N extra picks, else keep the last. */
+  #hash: number | undefined;
+
   #chooseHost(cluster: Cluster): Host | undefined {
     const tried = this.#triedHosts;
-    let host = cluster.chooseHost();
+    if (this.#attemptCount === 0 && this.#t.hashKey) this.#hash = this.#t.hashKey(this.#ds);
+    let host = cluster.chooseHost(this.#hash, this.#attemptCount);
     if (!host || !tried || this.#attemptCount === 0) return host;
     const extra = this.#retry!.policy.hostSelectionRetryMaxAttempts;
     for (let i = 0; i < extra && tried.includes(host); i++) {
-      const next = cluster.chooseHost();
+      const next = cluster.chooseHost(this.#hash, this.#attemptCount + i + 1);
       if (!next) break;
       host = next;
     }

@@ -166,10 +166,10 @@ export class Cluster {
   }
 
   /** Undefined means "no healthy upstream". */
-  chooseHost(): Host | undefined {
+  chooseHost(hash?: number, attempt = 0): Host | undefined {
     this.healthChecker?.markTraffic();
     const fast = this.#fast;
-    if (fast) return fast.choose();
+    if (fast) return hash !== undefined && fast.chooseFor ? fast.chooseFor(hash, attempt) : fast.choose();
     const cum = this.#cumulative;
     if (cum.length === 0) return undefined;
     // Envoy: a number in 1..100 walks the cumulative priority loads.
@@ -177,11 +177,9 @@ export class Cluster {
     let p = 0;
     while (p < cum.length - 1 && h > cum[p]!) p++;
     const set = this.#sets[p]!;
-    if (this.#load.panic[p]) {
-      this.stats.lb_healthy_panic++;
-      return set.allLb!.choose();
-    }
-    return set.healthyLb.choose();
+    const lb = this.#load.panic[p] ? set.allLb! : set.healthyLb;
+    if (this.#load.panic[p]) this.stats.lb_healthy_panic++;
+    return hash !== undefined && lb.chooseFor ? lb.chooseFor(hash, attempt) : lb.choose();
   }
 
   /**

@@ -1,9 +1,13 @@
 import type { Random } from '../../common/random.js';
 import type { Host } from './host.js';
+import { RingHashLb } from './ring-hash-lb.js';
+import { MaglevLb } from './maglev-lb.js';
 
 /** Chooses a host from a fixed list; a new balancer is built when the list changes. */
 export interface LoadBalancer {
   choose(): Host | undefined;
+  /** Consistent hashing: the host for a request's hash key; `attempt` > 0 probes further (retries). */
+  chooseFor?(hash: number, attempt: number): Host | undefined;
 }
 
 export function createLoadBalancer(
@@ -21,8 +25,11 @@ export function createLoadBalancer(
           new EdfLb(hosts, random, (h) => h.weight / (h.stats.rq_active + 1));
     case 'random':
       return new RandomLb(hosts, random);
+    case 'ring_hash':
+      return new RingHashLb(hosts, random);
+    case 'maglev':
+      return new MaglevLb(hosts, random);
     default:
-      // ring_hash and maglev fall back to round robin until consistent hashing lands.
       return hosts.every((h) => h.weight === hosts[0]!.weight)
         ? new RoundRobinLb(hosts, random)
         : new EdfLb(hosts, random, (h) => h.weight);
