@@ -22,6 +22,7 @@ export function testHostSettings(): HostPoolSettings {
       upstream_cx_total: 0,
       upstream_cx_active: 0,
       upstream_cx_max_requests: 0,
+      upstream_cx_max_duration_reached: 0,
     },
   };
 }

@@ -33,6 +33,7 @@ export const CLUSTER_STATS = {
     'upstream_rq_pending_overflow',
     'upstream_rq_pending_total',
     'upstream_cx_max_requests',
+    'upstream_cx_max_duration_reached',
   ],
   gauges: ['upstream_rq_active', 'upstream_rq_pending_active', 'upstream_cx_active', 'membership_total', 'membership_healthy'],
 } as const;

@@ -47,6 +47,7 @@ export class Cluster {
       connectTimeoutMs: config.pool.connectTimeoutMs,
       idleTimeoutMs: config.pool.idleTimeoutMs,
       maxRequestsPerConnection: config.pool.maxRequestsPerConnection,
+      maxConnectionDurationMs: config.pool.maxConnectionDurationMs,
       h2MaxConcurrentStreams: config.pool.h2MaxConcurrentStreams,
       tls: config.tls
         ? { ...(config.tls.sni ? { servername: config.tls.sni } : {}), rejectUnauthorized: !config.tls.insecureSkipVerify }

@@ -13,6 +13,8 @@ export type H1PoolOptions = {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
+  /** Close a connection once it is this old (after its current request); 0 = never. */
+  maxConnectionDurationMs?: number;
   tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
   keepaliveTimeSec?: number | undefined;
   /** The cluster's circuit-breaker resources and counters, shared by all its pools. */
@@ -39,6 +41,8 @@ export class H1Pool {
   readonly #idle: Client[] = [];
   readonly #all = new Set<Client>();
   readonly #pending: Pending[] = [];
+  /** Connections past their max duration, finishing their last request. */
+  readonly #retired = new WeakSet<Client>();
   #closed = false;
 
   constructor(opts: H1PoolOptions) {
@@ -144,13 +148,22 @@ export class H1Pool {
 
   /** Back into the idle list once a response is complete, or straight to a waiting request. */
   release(client: Client): void {
-    if (this.#closed || client.destroyed || client.closed) {
+    if (this.#closed || client.destroyed || client.closed || this.#retired.has(client)) {
       this.#drop(client);
       return;
     }
     const p = this.#takePending();
     if (p) p.handle.bind(this.#attach(client, p.req, p.sink));
     else this.#idle.push(client);
+  }
+
+  /** Stops using a connection: it finishes what it carries, then closes. */
+  #retire(client: Client): void {
+    const i = this.#idle.indexOf(client);
+    if (i >= 0) this.#idle.splice(i, 1);
+    this.#retired.add(client);
+    this.#drop(client);
+    client.close().catch(() => {});
   }
 
   discard(client: Client): void {
@@ -198,6 +211,16 @@ export class H1Pool {
     } as Client.Options);
     // A client whose socket failed stays usable (undici reconnects on the next dispatch).
     client.on('connectionError', () => {});
+    const maxAge = o.maxConnectionDurationMs ?? 0;
+    if (maxAge > 0) {
+      // Envoy's max_connection_duration: drain, i.e. take no new request and close when done.
+      const t = setTimeout(() => {
+        o.stats.upstream_cx_max_duration_reached++;
+        this.#retire(client);
+      }, maxAge);
+      t.unref();
+      client.once('disconnect', () => clearTimeout(t));
+    }
     this.#all.add(client);
     o.resources.connections.inc();
     o.stats.upstream_cx_active++;

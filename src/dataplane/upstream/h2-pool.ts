@@ -15,6 +15,8 @@ export type H2PoolOptions = {
   idleTimeoutMs: number;
   maxConcurrentStreams: number;
   maxRequestsPerConnection: number;
+  /** Drain a session once it is this old; 0 = never. */
+  maxConnectionDurationMs?: number;
   tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
   keepaliveTimeSec?: number | undefined;
   /** The cluster's circuit-breaker resources and counters, shared by all its pools. */
@@ -183,6 +185,17 @@ export class H2Pool {
       }
       if (this.#waiting.length > 0 && !this.#closed && this.#pendingSessions() === 0) this.#connect();
     });
+    const maxAge = o.maxConnectionDurationMs ?? 0;
+    if (maxAge > 0) {
+      // Envoy's max_connection_duration: no new streams, close when the last one ends.
+      const t = setTimeout(() => {
+        o.stats.upstream_cx_max_duration_reached++;
+        s.draining = true;
+        if (s.active === 0) session.close();
+      }, maxAge);
+      t.unref();
+      session.once('close', () => clearTimeout(t));
+    }
     if (o.idleTimeoutMs > 0) {
       session.setTimeout(o.idleTimeoutMs, () => {
         if (s.active === 0) session.close();

@@ -9,6 +9,8 @@ export type HostPoolSettings = {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
+  /** Close a connection (after its current request) once it is this old; 0 = never. */
+  maxConnectionDurationMs?: number;
   h2MaxConcurrentStreams: number;
   tls?: { servername?: string; rejectUnauthorized: boolean } | undefined;
   keepaliveTimeSec?: number | undefined;
@@ -76,6 +78,7 @@ export class Host {
       connectTimeoutMs: this.#settings.connectTimeoutMs,
       idleTimeoutMs: this.#settings.idleTimeoutMs,
       maxRequestsPerConnection: this.#settings.maxRequestsPerConnection,
+      maxConnectionDurationMs: this.#settings.maxConnectionDurationMs ?? 0,
       tls: this.#settings.tls,
       keepaliveTimeSec: this.#settings.keepaliveTimeSec,
       resources: this.#settings.resources,
@@ -91,6 +94,7 @@ export class Host {
       idleTimeoutMs: this.#settings.idleTimeoutMs,
       maxConcurrentStreams: this.#settings.h2MaxConcurrentStreams,
       maxRequestsPerConnection: this.#settings.maxRequestsPerConnection,
+      maxConnectionDurationMs: this.#settings.maxConnectionDurationMs ?? 0,
       tls: this.#settings.tls,
       keepaliveTimeSec: this.#settings.keepaliveTimeSec,
       resources: this.#settings.resources,

@@ -87,4 +87,5 @@ export type PoolStats = {
   upstream_cx_total: number;
   upstream_cx_active: number;
   upstream_cx_max_requests: number;
+  upstream_cx_max_duration_reached: number;
 };
