@@ -63,6 +63,11 @@ export type RetryPolicy = {
   hostSelectionRetryMaxAttempts: number;
   /** Replay buffer limit for request bodies; over it the request is not retried. */
   bufferLimitBytes: number;
+  /**
+   * Envoy's previous_priorities retry plugin (Istio's retryRemoteLocalities): retries treat the
+   * priorities already tried as unavailable, so they go to other localities.
+   */
+  retryPriority?: { kind: 'previous-priorities'; updateFrequency: number };
   /** legate extension: hold unary gRPC responses until trailers to retry on trailer status. */
   grpcTrailerRetry?: boolean;
   origin: Origins;

@@ -312,6 +312,7 @@ export class RequestState implements AttemptOwner {
     const a = new UpstreamAttempt(this, host, n, this.#ctx.clock.now());
     this.#attempts.push(a);
     if (this.#retry?.policy.previousHosts) (this.#triedHosts ??= []).push(host);
+    if (this.#retry?.policy.previousPrioritiesEvery) (this.#triedPriorities ??= new Set()).add(host.priority);
     cluster.stats.upstream_rq_total++;
     cluster.stats.upstream_rq_active++;
     host.stats.rq_total++;
@@ -377,15 +378,28 @@ export class RequestState implements AttemptOwner {
 
   /** Envoy's host selection on retries: redraw hosts already tried, up to N extra picks, else keep the last. */
   #hash: number | undefined;
+  #triedPriorities: Set<number> | null = null;
+  #excluded: ReadonlySet<number> | undefined;
+
+  /**
+   * previous_priorities (Envoy): every `updateFrequency` attempts the excluded set is refreshed
+   * from all priorities tried so far; in between it stays as it was.
+   */
+  #excludedPriorities(): ReadonlySet<number> | undefined {
+    const every = this.#retry?.policy.previousPrioritiesEvery ?? 0;
+    if (every === 0 || this.#attemptCount === 0) return undefined;
+    if (this.#attemptCount % every === 0 && this.#triedPriorities) this.#excluded = new Set(this.#triedPriorities);
+    return this.#excluded;
+  }
 
   #chooseHost(cluster: Cluster): Host | undefined {
     const tried = this.#triedHosts;
     if (this.#attemptCount === 0 && this.#t.hashKey) this.#hash = this.#t.hashKey(this.#ds);
-    let host = cluster.chooseHost(this.#hash, this.#attemptCount);
+    let host = cluster.chooseHost(this.#hash, this.#attemptCount, this.#excludedPriorities());
     if (!host || !tried || this.#attemptCount === 0) return host;
     const extra = this.#retry!.policy.hostSelectionRetryMaxAttempts;
     for (let i = 0; i < extra && tried.includes(host); i++) {
-      const next = cluster.chooseHost(this.#hash, this.#attemptCount + i + 1);
+      const next = cluster.chooseHost(this.#hash, this.#attemptCount + i + 1, this.#excludedPriorities());
       if (!next) break;
       host = next;
     }

@@ -57,6 +57,8 @@ export type CompiledRetryPolicy = {
   hostSelectionRetryMaxAttempts: number;
   bufferLimitBytes: number;
   grpcTrailerRetry: boolean;
+  /** previous_priorities: how many attempts between recomputations of the excluded priorities; 0 = off. */
+  previousPrioritiesEvery: number;
 };
 
 export function compileRetryPolicy(p: ir.RetryPolicy): CompiledRetryPolicy {
@@ -81,5 +83,6 @@ export function compileRetryPolicy(p: ir.RetryPolicy): CompiledRetryPolicy {
     hostSelectionRetryMaxAttempts: p.hostSelectionRetryMaxAttempts,
     bufferLimitBytes: p.bufferLimitBytes,
     grpcTrailerRetry: p.grpcTrailerRetry ?? false,
+    previousPrioritiesEvery: p.retryPriority ? Math.max(1, p.retryPriority.updateFrequency) : 0,
   };
 }

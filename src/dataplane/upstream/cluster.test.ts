@@ -142,3 +142,12 @@ test('without outlier detection Istio does not prioritise by locality', () => {
     [0, 0, 0, 0],
   );
 });
+
+test('previous_priorities: excluding the tried priority sends the pick elsewhere; all excluded resets', () => {
+  const c = new Cluster(clusterDefaults('c', [...eps(2, 0, 9000), ...eps(2, 1, 9100)]), seededRandom(11));
+  for (let i = 0; i < 50; i++) assert.equal(c.chooseHost()!.priority, 0);
+  for (let i = 0; i < 50; i++) assert.equal(c.chooseHost(undefined, 1, new Set([0]))!.priority, 1);
+  const both = new Set<number>();
+  for (let i = 0; i < 50; i++) both.add(c.chooseHost(undefined, 1, new Set([0, 1]))!.priority);
+  assert.deepEqual([...both], [0], 'everything excluded: back to the normal load');
+});

@@ -167,8 +167,10 @@ export class Cluster {
   }
 
   /** Undefined means "no healthy upstream". */
-  chooseHost(hash?: number, attempt = 0): Host | undefined {
+  chooseHost(hash?: number, attempt = 0, excludedPriorities?: ReadonlySet<number>): Host | undefined {
     this.healthChecker?.markTraffic();
+    if (excludedPriorities && excludedPriorities.size > 0 && this.#sets.length > 1)
+      return this.#chooseExcluding(excludedPriorities, hash, attempt);
     const fast = this.#fast;
     if (fast) return hash !== undefined && fast.chooseFor ? fast.chooseFor(hash, attempt) : fast.choose();
     const cum = this.#cumulative;
@@ -240,6 +242,23 @@ export class Cluster {
         };
       }),
     };
+  }
+
+  /**
+   * Retries with previous_priorities: the load is recomputed as if the priorities already tried
+   * had no healthy host (Envoy resets the exclusion when it would leave nothing).
+   */
+  #chooseExcluding(excluded: ReadonlySet<number>, hash: number | undefined, attempt: number): Host | undefined {
+    const levels = [...new Set(this.hosts.map((h) => h.priority))].sort((a, b) => a - b);
+    const health = this.#sets.map((s, i) => ({ total: s.hosts.length, healthy: excluded.has(levels[i]!) ? 0 : s.healthy.length }));
+    if (health.every((h) => h.healthy === 0)) return this.chooseHost(hash, attempt);
+    const load = computePriorityLoad(health, this.config.healthyPanicThreshold);
+    const h = Math.floor(this.#random.next() * 100) + 1;
+    let p = 0;
+    for (let cum = load.load[0]!; p < load.load.length - 1 && h > cum; cum += load.load[++p]!);
+    const set = this.#sets[p]!;
+    const lb = this.#load.panic[p] ? set.allLb! : set.healthyLb;
+    return hash !== undefined && lb.chooseFor ? lb.chooseFor(hash, attempt) : lb.choose();
   }
 
   /** Per-priority load and panic, for the admin snapshot. */
