@@ -108,6 +108,11 @@ export type Cluster = {
    * `failoverPriority` by labels.
    */
   localityLb?: LocalityLbSetting;
+  /**
+   * Envoy's slow start (round robin, least request): a new or newly healthy host's weight grows
+   * over `windowMs` as (elapsed / window)^(1 / aggression), never below `minWeightPercent`.
+   */
+  slowStart?: { windowMs: number; aggression: number; minWeightPercent: number };
   /** Use TLS to the upstream. */
   tls?: { sni?: string; insecureSkipVerify?: boolean };
   origin: Origins;

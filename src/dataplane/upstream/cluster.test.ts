@@ -4,7 +4,8 @@ import { seededRandom } from '../../common/random.js';
 import { clusterDefaults, outlierDetectionDefaults } from '../../ir/builders.js';
 import { ManualClock } from '../../common/clock.js';
 import type { Endpoint } from '../../ir/index.js';
-import { Cluster } from './cluster.js';
+import { Cluster, slowStartFactor } from './cluster.js';
+import type { Host } from './host.js';
 
 const eps = (n: number, priority = 0, base = 9000): Endpoint[] =>
   Array.from({ length: n }, (_, i) => ({ address: '127.0.0.1', port: base + i, weight: 1, priority }));
@@ -150,4 +151,34 @@ test('previous_priorities: excluding the tried priority sends the pick elsewhere
   const both = new Set<number>();
   for (let i = 0; i < 50; i++) both.add(c.chooseHost(undefined, 1, new Set([0, 1]))!.priority);
   assert.deepEqual([...both], [0], 'everything excluded: back to the normal load');
+});
+
+test('slow start: a host that just became healthy ramps up over the window', () => {
+  const clock = new ManualClock();
+  const config = { ...clusterDefaults('c', eps(2)), slowStart: { windowMs: 10_000, aggression: 1, minWeightPercent: 10 } };
+  const c = new Cluster(config, seededRandom(12), clock);
+  const [a, b] = c.hosts as [Host, Host];
+  b.failedActiveHc = true;
+  c.refreshHealth();
+  clock.advance(60_000);
+  b.failedActiveHc = false;
+  c.refreshHealth();
+  const share = () => {
+    let n = 0;
+    for (let i = 0; i < 3000; i++) if (c.chooseHost() === b) n++;
+    return n / 3000;
+  };
+  assert.ok(Math.abs(share() - 0.1 / 1.1) < 0.03, 'starts at the minimum weight');
+  clock.advance(5_000);
+  assert.ok(Math.abs(share() - 0.5 / 1.5) < 0.04, 'half way');
+  clock.advance(5_000);
+  assert.ok(Math.abs(share() - 0.5) < 0.04, 'full weight after the window');
+  assert.equal(a.since, 0);
+});
+
+test('slowStartFactor follows Envoy: (t/window)^(1/aggression), floored, 1 after', () => {
+  assert.equal(slowStartFactor(0, 1000, 1, 10), 0.1);
+  assert.equal(slowStartFactor(500, 1000, 1, 10), 0.5);
+  assert.equal(slowStartFactor(250, 1000, 2, 10), 0.5);
+  assert.equal(slowStartFactor(2000, 1000, 1, 10), 1);
 });

@@ -62,6 +62,12 @@ export class Cluster {
       (ep, i) => new Host(plan.priorities[i] === ep.priority ? ep : { ...ep, priority: plan.priorities[i]! }, settings),
     );
     this.#localityWeights = plan.localityWeights ? new Map(this.hosts.map((h, i) => [h, plan.localityWeights![i]!])) : undefined;
+    this.#clock = clock;
+    const born = clock.now();
+    for (const h of this.hosts) h.since = born;
+    const ss = config.slowStart;
+    this.#ramp =
+      ss && ss.windowMs > 0 ? (h) => slowStartFactor(clock.now() - h.since, ss.windowMs, ss.aggression, ss.minWeightPercent) : undefined;
     this.outlierDetector = config.outlierDetection
       ? new OutlierDetector(config.outlierDetection, this.hosts, clock, random, () => this.refreshHealth())
       : undefined;
@@ -96,10 +102,17 @@ export class Cluster {
     const levels = [...byPriority.keys()].sort((a, b) => a - b).map((p) => byPriority.get(p)!);
     const c = this.config;
     let healthyCount = 0;
+    // A host that just became healthy starts its slow start again.
+    const now = this.#clock.now();
+    for (const h of this.hosts) {
+      if (h.healthy && this.#unhealthy.has(h)) h.since = now;
+      if (h.healthy) this.#unhealthy.delete(h);
+      else this.#unhealthy.add(h);
+    }
     this.#sets = levels.map((hosts) => {
       const healthy = hosts.filter((h) => h.healthy);
       healthyCount += healthy.length;
-      const lb = createLoadBalancer(c.lbPolicy, healthy, this.#random, c.leastRequestChoiceCount);
+      const lb = createLoadBalancer(c.lbPolicy, healthy, this.#random, c.leastRequestChoiceCount, this.#ramp);
       return {
         hosts,
         healthy,
@@ -124,6 +137,9 @@ export class Cluster {
 
   #sets: { hosts: Host[]; healthy: Host[]; healthyLb: LoadBalancer; allLb: LoadBalancer | null }[] = [];
   readonly #localityWeights: Map<Host, number> | undefined;
+  readonly #clock: Clock;
+  readonly #ramp: ((h: Host) => number) | undefined;
+  readonly #unhealthy = new Set<Host>();
 
   /**
    * Locality-weighted choice within one priority (Istio's distribute): a locality by its weight
@@ -308,3 +324,10 @@ export type ClusterSnapshot = {
   stats: Record<string, number>;
   hosts: HostSnapshot[];
 };
+
+/** Envoy's slow-start factor: (elapsed / window)^(1 / aggression), at least minWeightPercent, 1 after the window. */
+export function slowStartFactor(elapsedMs: number, windowMs: number, aggression: number, minWeightPercent: number): number {
+  if (elapsedMs >= windowMs) return 1;
+  const f = Math.pow(Math.max(0, elapsedMs) / windowMs, 1 / (aggression > 0 ? aggression : 1));
+  return Math.max(minWeightPercent / 100, f);
+}

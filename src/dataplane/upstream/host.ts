@@ -37,6 +37,8 @@ export class Host {
   failedOutlierCheck = false;
   /** Set by active health checking while checks fail (`/failed_active_hc`). */
   failedActiveHc = false;
+  /** When the host was added or last became healthy (slow start counts from here). */
+  since = 0;
   /** The last active check timed out (`/active_hc_timeout`). */
   activeHcTimeout = false;
   readonly #settings: HostPoolSettings;

@@ -15,8 +15,15 @@ export function createLoadBalancer(
   hosts: Host[],
   random: Random,
   choiceCount = 2,
+  /** Slow start's factor per host (0-1]; when given, round robin and least request weigh by it. */
+  ramp?: (h: Host) => number,
 ): LoadBalancer {
   if (hosts.length === 0) return { choose: () => undefined };
+  if (ramp && (policy === 'round_robin' || policy === 'least_request')) {
+    return policy === 'round_robin'
+      ? new EdfLb(hosts, random, (h) => h.weight * ramp(h))
+      : new EdfLb(hosts, random, (h) => (h.weight * ramp(h)) / (h.stats.rq_active + 1));
+  }
   switch (policy) {
     case 'least_request':
       return hosts.every((h) => h.weight === hosts[0]!.weight)

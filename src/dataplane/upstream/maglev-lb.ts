@@ -1,5 +1,6 @@
 import type { Random } from '../../common/random.js';
 import { hashString } from './hash.js';
+import { MAX_RETRY_PROBES } from './ring-hash-lb.js';
 import type { Host } from './host.js';
 import type { LoadBalancer } from './load-balancer.js';
 
@@ -121,7 +122,8 @@ export class MaglevLb implements LoadBalancer {
    * (retries) Envoy mutates the hash, `hash ^ (2^64 - attempt)`, here `hash ^ (2^32 - attempt)`,
    * which usually but not always lands on another host; this then walks forward from that slot
    * to the first host not returned for attempts 0..attempt-1 of the same hash, so retries reach a
-   * host not yet tried while there are untried hosts (then they cycle).
+   * host not yet tried while there are untried hosts (then they cycle). The walk is capped at
+   * MAX_RETRY_PROBES slots; past it (extreme weight ratios) Envoy's slot is used as is.
    */
   chooseFor(hash: number, attempt = 0): Host | undefined {
     const table = this.#table;
@@ -136,9 +138,17 @@ export class MaglevLb implements LoadBalancer {
     seen[table[key % m]!] = epoch;
     let host = 0;
     for (let a = 1; a <= last; a++) {
-      let slot = ((key ^ -a) >>> 0) % m;
-      // Fewer than #distinct hosts are marked, so an unmarked one is within one lap.
-      while (seen[table[slot]!] === epoch) slot = slot + 1 === m ? 0 : slot + 1;
+      const envoySlot = ((key ^ -a) >>> 0) % m;
+      let slot = envoySlot;
+      // Fewer than #distinct hosts are marked, so an unmarked one is within one lap; the walk is
+      // capped so a table dominated by one host cannot make a retry scan the whole table.
+      for (let s = 0; seen[table[slot]!] === epoch; s++) {
+        if (s === MAX_RETRY_PROBES) {
+          slot = envoySlot;
+          break;
+        }
+        slot = slot + 1 === m ? 0 : slot + 1;
+      }
       host = table[slot]!;
       seen[host] = epoch;
     }

@@ -15,6 +15,9 @@ export type RingHashOptions = {
 export const DEFAULT_MIN_RING_SIZE = 1024;
 export const DEFAULT_MAX_RING_SIZE = 1024 * 1024 * 8;
 
+/** How far a retry looks ahead on the ring for an untried host before taking Envoy's entry. */
+export const MAX_RETRY_PROBES = 4096;
+
 /** Room for host indices below the hash when packing ring entries into one float for sorting. */
 const INDEX_SPACE = 2 ** 21;
 
@@ -124,7 +127,9 @@ export class RingHashLb implements LoadBalancer {
    * ring forward from the key's entry and returns the `attempt`-th distinct host after the
    * primary one, so every retry of a request lands on a host not yet tried while there are
    * untried hosts (then it cycles). Envoy returns entry `(index + attempt) % size`, which can
-   * repeat a host; this keeps Envoy's direction and order but skips repeated hosts.
+   * repeat a host; this keeps Envoy's direction and order but skips repeated hosts. The walk is
+   * capped at MAX_RETRY_PROBES entries (a whole lap for rings up to that size); past the cap,
+   * which takes extreme weight ratios on a big ring, it returns Envoy's entry.
    */
   chooseFor(hash: number, attempt = 0): Host | undefined {
     const hashes = this.#hashes;
@@ -139,23 +144,28 @@ export class RingHashLb implements LoadBalancer {
       if (hashes[mid]! < key) lo = mid + 1;
       else hi = mid;
     }
-    let idx = lo === n ? 0 : lo;
+    const start = lo === n ? 0 : lo;
     const owner = this.#owner;
-    if (attempt <= 0) return this.#hosts[owner[idx]!];
+    if (attempt <= 0) return this.#hosts[owner[start]!];
 
     let want = attempt % this.#distinct;
-    if (want === 0) return this.#hosts[owner[idx]!];
+    if (want === 0) return this.#hosts[owner[start]!];
     const seen = this.#seen;
     const epoch = this.#nextEpoch();
-    seen[owner[idx]!] = epoch;
-    // There are `#distinct` hosts on the ring, so one lap finds `want` (< #distinct) new ones.
-    for (;;) {
+    seen[owner[start]!] = epoch;
+    // One lap (n - 1 steps) is sure to find `want` (< #distinct) new hosts; the walk is capped so a
+    // ring dominated by one host cannot make a retry scan millions of entries.
+    const steps = Math.min(n - 1, MAX_RETRY_PROBES);
+    let idx = start;
+    for (let s = 0; s < steps; s++) {
       idx = idx + 1 === n ? 0 : idx + 1;
       const o = owner[idx]!;
       if (seen[o] === epoch) continue;
       seen[o] = epoch;
       if (--want === 0) return this.#hosts[o];
     }
+    // Not found within the cap: Envoy's own choice.
+    return this.#hosts[owner[(start + attempt) % n]!];
   }
 
   #nextEpoch(): number {
