@@ -45,3 +45,20 @@ test('max connection duration: an HTTP/2 session is drained and replaced', async
   assert.equal((await h1Request(port, { path: '/' })).status, 200);
   assert.equal(sessions.size, 2);
 });
+
+test('idle timeout: an unused upstream connection is closed after the pool idle timeout', async () => {
+  let closed = 0;
+  const b = await h1Backend((req, res) => {
+    req.socket.once('close', () => closed++);
+    res.end('ok');
+  });
+  closers.push(() => b.close());
+  const c = cluster('backend', [b.port], { protocol: 'http1' });
+  c.pool = { ...c.pool, idleTimeoutMs: 100 };
+  const proxy = await Proxy.start(config([route('all')], [c]));
+  closers.push(() => proxy.close());
+  await h1Request(proxy.port('main'), { path: '/' });
+  assert.equal(closed, 0);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(closed, 1, 'the idle connection was closed by legate');
+});

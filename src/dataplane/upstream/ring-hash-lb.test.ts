@@ -148,6 +148,24 @@ test('retries walk forward to hosts not yet tried', () => {
   assert.equal(one.chooseFor(123, 2), one.chooseFor(123));
 });
 
+test('retries on a ring dominated by one host stay bounded', () => {
+  // 100,001 points, one of them host 0's: finding it may take more than MAX_RETRY_PROBES steps,
+  // and then the retry takes Envoy's entry (the next one) rather than scanning the ring.
+  const hs = testHosts(2, { weights: [1, 100_000] });
+  const lb = new RingHashLb(hs, seededRandom(1));
+  const started = performance.now();
+  let reachedLight = 0;
+  for (const k of keys(1000, 5)) {
+    const primary = lb.chooseFor(k);
+    const retry = lb.chooseFor(k, 1)!;
+    assert.ok(hs.includes(retry));
+    if (primary === hs[1] && retry === hs[0]) reachedLight++;
+  }
+  assert.ok(performance.now() - started < 2000);
+  // About MAX_RETRY_PROBES / ring size (~4%) of the heavy host's keys are near enough.
+  assert.ok(reachedLight > 0 && reachedLight < 150, `retries reaching the light host: ${reachedLight}`);
+});
+
 test('deterministic across builds (fresh host objects, different random sources)', () => {
   const ks = keys(10_000, 11);
   const a = new RingHashLb(testHosts(7, { weights: [1, 2, 3, 1, 5, 1, 2] }), seededRandom(1));
