@@ -12,7 +12,7 @@ import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
 import { Cluster } from './upstream/cluster.js';
 import type { ProxyPlacement } from './upstream/locality.js';
-import { hashString } from './upstream/hash.js';
+import { combineHash, hashString } from './upstream/hash.js';
 import type { Downstream } from './listener/downstream.js';
 import type { RequestHandler } from './listener/listener.js';
 import { Flag } from './http/response-flags.js';
@@ -196,15 +196,17 @@ function compileTarget(
 }
 
 /**
- * A route's hash policies as one function: the values of the policies that apply, in order and
- * up to the first `terminal` one that yields a value, hashed together (Envoy combines per-policy
- * hashes the same way). No value at all: undefined, and the balancer picks at random.
+ * A route's hash policies as one function: each policy that yields a value contributes its hash,
+ * in order, until a `terminal` policy is reached with a hash already made. No value at all:
+ * undefined, and the balancer picks at random.
  */
 function compileHashKey(policies: ir.HashPolicy[] | undefined): ForwardTarget['hashKey'] {
   if (!policies || policies.length === 0) return null;
   return (ds) => {
-    let key: string | undefined;
+    let hash: number | undefined;
     for (const p of policies) {
+      // Envoy: a terminal policy ends the list once any hash exists, even if it added none.
+      if (hash !== undefined && p.terminal) break;
       let v: string | undefined;
       switch (p.kind) {
         case 'header': {
@@ -222,11 +224,10 @@ function compileHashKey(policies: ir.HashPolicy[] | undefined): ForwardTarget['h
           v = queryValue(ds.path, p.name);
           break;
       }
-      if (v === undefined) continue;
-      key = key === undefined ? v : `${key}\u0000${v}`;
-      if (p.terminal) break;
+      // Each policy's hash is folded into the key as Envoy does (rotate, then xor).
+      if (v !== undefined) hash = combineHash(hash, hashString(v));
     }
-    return key === undefined ? undefined : hashString(key);
+    return hash;
   };
 }
 
