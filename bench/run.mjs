@@ -3,13 +3,12 @@
 //   node bench/run.mjs [--quick] [--only direct,legate,node-http,node-undici]
 //                      [--workload http1-get,grpc-unary,http1-retry,grpc-retry] [--peer 'name=command'] [--title text]
 //                      [--duration S] [--warmup S] [--no-append]
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGrpcBackend, startHttpBackend } from './lib/backends.mjs';
-import { latencyFromLog, parseH2load, runH2load } from './lib/h2load.mjs';
+import { latencyFromLog, parseH2load, runH2load, runPinned } from './lib/h2load.mjs';
 import {
   coreBusyPercent,
   coreStealPercent,
@@ -17,7 +16,6 @@ import {
   cpuDeltaUs,
   cpuTicks,
   peakRssKb,
-  pinned,
   reapedChildrenCpuUs,
   setNiceness,
   waitForQuiet,
@@ -155,34 +153,21 @@ async function h2load(workload, host, port, seconds, logFile) {
 }
 
 /** bench/loadgen/grpc-unary-client.mjs: like h2load, but it reads grpc-status. */
-function grpcClient(workload, host, port, seconds) {
+async function grpcClient(workload, host, port, seconds) {
   const script = path.join(benchDir, 'loadgen/grpc-unary-client.mjs');
-  const argv = pinned(CPUS.load, [process.execPath, script, ...workload.clientArgs({ host, port, seconds })]);
-  const timeoutMs = (seconds + 10) * 1000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      if (timedOut) return reject(new Error(`grpc-unary-client did not finish within ${seconds + 10} s`));
-      let r;
-      try {
-        r = JSON.parse(stdout.trim().split('\n').pop());
-      } catch {
-        return reject(new Error(`grpc-unary-client exited ${code}: ${tail(`${stdout}\n${stderr}`, 5)}`));
-      }
-      // ok = calls with :status 200 and grpc-status 0; every completed call counts as a request.
-      resolve({ ...r, ok: r.succeeded, requests: r.done, successBasis: 'grpc-status', argv });
-    });
+  const { argv, code, stdout, stderr, timedOut } = await runPinned([process.execPath, script, ...workload.clientArgs({ host, port, seconds })], {
+    cpu: CPUS.load,
+    timeoutMs: (seconds + 10) * 1000,
   });
+  if (timedOut) throw new Error(`grpc-unary-client did not finish within ${seconds + 10} s`);
+  let r;
+  try {
+    r = JSON.parse(stdout.trim().split('\n').pop());
+  } catch {
+    throw new Error(`grpc-unary-client exited ${code}: ${tail(`${stdout}\n${stderr}`, 5)}`);
+  }
+  // ok = calls with :status 200 and grpc-status 0; every completed call counts as a request.
+  return { ...r, ok: r.succeeded, requests: r.done, successBasis: 'grpc-status', argv };
 }
 
 /** The workload's load generator: h2load, or the gRPC client where grpc-status decides success. */

@@ -4,11 +4,11 @@ import { readFileSync, rmSync } from 'node:fs';
 import { pinned } from './proc.mjs';
 
 /**
- * Runs h2load to completion. `timeoutMs` is a hard bound: past it h2load is killed.
- * Returns { argv, code, stdout, stderr, timedOut }.
+ * Runs a command pinned to `cpu` to completion, collecting its output. `timeoutMs` is a hard
+ * bound: past it the process is killed. Returns { argv, code, stdout, stderr, timedOut }.
  */
-export function runH2load(args, { cpu, timeoutMs }) {
-  const argv = pinned(cpu, ['h2load', ...args]);
+export function runPinned(command, { cpu, timeoutMs }) {
+  const argv = pinned(cpu, command);
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -25,6 +25,11 @@ export function runH2load(args, { cpu, timeoutMs }) {
       resolve({ argv, code, stdout, stderr, timedOut });
     });
   });
+}
+
+/** Runs h2load to completion (see runPinned). */
+export function runH2load(args, opts) {
+  return runPinned(['h2load', ...args], opts);
 }
 
 const num = (s) => (s === undefined ? undefined : Number(s));
