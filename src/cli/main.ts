@@ -5,6 +5,11 @@ import { validate } from '../ir/validate.js';
 import { Proxy, ConfigError } from '../dataplane/proxy.js';
 import { createAccessLog } from '../dataplane/access-log.js';
 import { parseLocality } from '../dataplane/upstream/locality.js';
+import { stringify } from 'yaml';
+import { Diagnostics } from '../config/model.js';
+import { loadManifests, readSources } from '../config/load/load-manifests.js';
+import { translate } from '../config/translate.js';
+import type { Diagnostic } from '../ir/diagnostic.js';
 
 const VERSION = '0.1.0';
 
@@ -50,6 +55,38 @@ export async function main(argv: string[]): Promise<number> {
             `${opts.ir}: ${d.severity}: ${d.object ?? ''} ${d.field ?? ''}: ${d.message}${d.fix ? ` (fix: ${d.fix})` : ''}\n`,
           );
       code = diags.some((d) => d.severity === 'error') ? 1 : 0;
+    });
+
+  program
+    .command('validate')
+    .description('check manifests as their controllers would, with file:line diagnostics')
+    .requiredOption('-f, --filename <path...>', 'manifest files or directories ("-" = standard input)')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (opts: { filename: string[]; output: string }) => {
+      const { result } = await loadAndTranslate(opts.filename);
+      const diags = result.diagnostics;
+      if (opts.output === 'json') process.stdout.write(JSON.stringify({ diagnostics: diags, status: result.status }, null, 2) + '\n');
+      else {
+        for (const d of diags) process.stdout.write(formatDiagnostic(d) + '\n');
+        const errors = diags.filter((d) => d.severity === 'error').length;
+        process.stdout.write(
+          `${errors} error${errors === 1 ? '' : 's'}, ${diags.length - errors} other diagnostic${diags.length - errors === 1 ? '' : 's'}\n`,
+        );
+      }
+      code = diags.some((d) => d.severity === 'error') ? 1 : 0;
+    });
+
+  program
+    .command('translate')
+    .description('print the IR that manifests translate to, with where every value came from')
+    .requiredOption('-f, --filename <path...>', 'manifest files or directories ("-" = standard input)')
+    .option('-o, --output <format>', 'yaml or json', 'yaml')
+    .action(async (opts: { filename: string[]; output: string }) => {
+      const { result } = await loadAndTranslate(opts.filename);
+      const out = { config: result.config, status: result.status, diagnostics: result.diagnostics };
+      process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : stringify(out));
+      for (const d of result.diagnostics) if (d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n');
+      code = result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
     });
 
   try {
@@ -117,4 +154,17 @@ async function serve(opts: {
   await proxy.close(2000);
   await accessLog?.close();
   return 0;
+}
+
+async function loadAndTranslate(paths: string[]) {
+  const diags = new Diagnostics();
+  const objects = loadManifests(await readSources(paths), diags);
+  return { objects, result: translate(objects, {}, diags) };
+}
+
+/** `file:line:column: error E_CODE: message [Kind/ns/name field] (fix: ...)` */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.file ? `${d.file}:${d.line ?? 1}:${d.column ?? 1}: ` : '';
+  const what = d.object ? ` [${d.object}${d.field ? ` ${d.field}` : ''}]` : '';
+  return `${where}${d.severity} ${d.code}: ${d.message}${what}${d.fix ? ` (fix: ${d.fix})` : ''}`;
 }

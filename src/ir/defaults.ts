@@ -57,10 +57,63 @@ export const ISTIO = {
   ROUTE_TIMEOUT_MS: 0,
 } as const;
 
+/**
+ * Envoy Gateway's defaults (config-apis.md section 2): the constants its translator writes, and the
+ * `+kubebuilder:default` values the API server fills in (a local loader has to apply them itself).
+ * Entries marked "Envoy's" are values Envoy Gateway leaves to Envoy; they live here so that the
+ * Envoy Gateway builders name one place.
+ */
 export const ENVOY_GATEWAY = {
   ROUTE_TIMEOUT_MS: 15_000,
+  /** Retry (2.3): EG's RetryPolicy when a `retry` block exists at all. */
   NUM_RETRIES: 2,
   RETRY_ON: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
   RETRIABLE_STATUS_CODES: [503],
   HOST_SELECTION_RETRY_MAX_ATTEMPTS: 5,
+  /** retry_host_predicate: previous_hosts. */
+  RETRY_PREVIOUS_HOSTS: true,
+  /** Timeout (2.4): cluster connect_timeout when `timeout.tcp.connectTimeout` is unset. */
+  CONNECT_TIMEOUT_MS: 10_000,
+  /** `timeout.http.connectionIdleTimeout` (Envoy's upstream idle timeout, documented by EG). */
+  CONNECTION_IDLE_TIMEOUT_MS: 3_600_000,
+  /** Route idle timeout floor when only a request timeout is set: max(1 h, request timeout). */
+  ROUTE_IDLE_TIMEOUT_FLOOR_MS: 3_600_000,
+  /** Circuit breaker (2.5): kubebuilder defaults; max_retries is written even without a policy. */
+  MAX_CONNECTIONS: 1024,
+  MAX_PENDING_REQUESTS: 1024,
+  MAX_REQUESTS: 1024,
+  MAX_RETRIES: 1024,
+  PER_ENDPOINT_MAX_CONNECTIONS: 1024,
+  RETRY_BUDGET_MIN_CONCURRENCY: 3,
+  /** Health check (2.6), active. */
+  HEALTH_CHECK_TIMEOUT_MS: 1000,
+  HEALTH_CHECK_INTERVAL_MS: 3000,
+  HEALTH_CHECK_UNHEALTHY_THRESHOLD: 3,
+  HEALTH_CHECK_HEALTHY_THRESHOLD: 1,
+  HEALTH_CHECK_EXPECTED_STATUSES: [200],
+  HEALTH_CHECK_METHOD: 'GET',
+  /** Health check (2.6), passive (outlier detection). */
+  OUTLIER_INTERVAL_MS: 3000,
+  OUTLIER_CONSECUTIVE_5XX: 5,
+  OUTLIER_CONSECUTIVE_LOCAL_ORIGIN_FAILURES: 5,
+  OUTLIER_BASE_EJECTION_TIME_MS: 30_000,
+  OUTLIER_MAX_EJECTION_PERCENT: 10,
+  OUTLIER_SPLIT_EXTERNAL_LOCAL_ORIGIN_ERRORS: false,
+  OUTLIER_ALWAYS_EJECT_ONE_ENDPOINT: false,
+  /** Enforcement EG writes next to consecutiveGatewayErrors / failurePercentageThreshold. */
+  OUTLIER_ENFORCING_WHEN_SET: 100,
+  /** Fault injection (2.7): delay and abort percentage. */
+  FAULT_PERCENTAGE: 100,
+  /** Load balancer (2.8): no policy means least request. */
+  LB_POLICY: 'least_request',
+  CONSISTENT_HASH_TABLE_SIZE: 65_537,
+  CONSISTENT_HASH_TABLE_SIZE_MAX: 5_000_011,
+  ZONE_AWARE_MIN_ENDPOINTS_THRESHOLD: 6,
+  /** Envoy's slow_start_config defaults (EG writes only the window). */
+  SLOW_START_AGGRESSION: 1,
+  SLOW_START_MIN_WEIGHT_PERCENT: 10,
+  /** TCP keepalive (2.9), documented defaults (the Linux ones; EG leaves them unset). */
+  TCP_KEEPALIVE_PROBES: 9,
+  TCP_KEEPALIVE_IDLE_TIME_S: 7200,
+  TCP_KEEPALIVE_INTERVAL_S: 75,
 } as const;

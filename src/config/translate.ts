@@ -1,0 +1,71 @@
+/**
+ * Manifests -> IR, in a fixed order: Kubernetes endpoints, Gateway API (listeners, routes,
+ * clusters, status), then policies. Bad input becomes diagnostics and is skipped; the result is
+ * always a usable IR with what was valid.
+ */
+import type * as ir from '../ir/index.js';
+import { validate } from '../ir/validate.js';
+import type { Diagnostic } from '../ir/diagnostic.js';
+import { Diagnostics, type LoadedObject } from './model.js';
+import { apiGroup } from './load/load-manifests.js';
+import { KubernetesEndpoints, type RuntimeEndpoints } from './sources/kubernetes/endpoint-resolver.js';
+import { translateGatewayApi, type GatewayApiResult } from './sources/gateway-api/translate-gateway-api.js';
+import type { StatusEntry } from './sources/gateway-api/status.js';
+
+export type TranslateOptions = {
+  /** Endpoints of Services whose pods the local runtime started. */
+  runtimeEndpoints?: RuntimeEndpoints;
+  /** GatewayClass controllers to serve (default: all). */
+  controllerNames?: string[];
+  version?: string;
+};
+
+export type TranslateResult = {
+  config: ir.Config;
+  diagnostics: Diagnostic[];
+  status: StatusEntry[];
+};
+
+/** Kinds legate reads, by API group. Anything else is reported once as ignored. */
+const KNOWN: Record<string, readonly string[]> = {
+  'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
+  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy', 'ClientTrafficPolicy'],
+  '': ['Service', 'Endpoints', 'Namespace', 'Secret'],
+  'discovery.k8s.io': ['EndpointSlice'],
+  apps: ['Deployment'],
+};
+
+export function translate(objects: readonly LoadedObject[], opts: TranslateOptions = {}, diags = new Diagnostics()): TranslateResult {
+  reportIgnored(objects, diags);
+  const resolver = new KubernetesEndpoints(objects, opts.runtimeEndpoints);
+  const gw: GatewayApiResult = translateGatewayApi(
+    [...objects],
+    resolver,
+    diags,
+    opts.controllerNames ? { controllerNames: opts.controllerNames } : {},
+  );
+  const config: ir.Config = { version: opts.version ?? '1', listeners: gw.listeners, clusters: gw.clusters };
+  // The IR's own checks catch what a translator let through; they should find nothing.
+  for (const d of validate(config)) diags.items.push(d);
+  return { config, diagnostics: diags.items, status: gw.status };
+}
+
+function reportIgnored(objects: readonly LoadedObject[], diags: Diagnostics): void {
+  const counts = new Map<string, { n: number; first: LoadedObject }>();
+  for (const o of objects) {
+    if (KNOWN[apiGroup(o.apiVersion)]?.includes(o.kind)) continue;
+    const key = `${o.apiVersion} ${o.kind}`;
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { n: 1, first: o });
+  }
+  for (const [key, c] of counts) {
+    const istio = apiGroup(c.first.apiVersion) === 'networking.istio.io';
+    diags.add(
+      'info',
+      istio ? 'I_NOT_YET_SUPPORTED' : 'I_KIND_IGNORED',
+      `${c.n} object${c.n > 1 ? 's' : ''} of kind ${key} ${istio ? 'not translated yet (Istio support is in progress)' : 'ignored: legate does not use this kind'}`,
+      { object: c.first },
+    );
+  }
+}
