@@ -65,7 +65,10 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { filename: string[]; output: string }) => {
       const { result } = await loadAndTranslate(opts.filename);
       const diags = result.diagnostics;
-      if (opts.output === 'json') process.stdout.write(JSON.stringify({ diagnostics: diags, status: result.status }, null, 2) + '\n');
+      if (opts.output === 'json')
+        process.stdout.write(
+          JSON.stringify({ diagnostics: diags, status: result.status, policyStatus: result.policyStatus }, null, 2) + '\n',
+        );
       else {
         for (const d of diags) process.stdout.write(formatDiagnostic(d) + '\n');
         const errors = diags.filter((d) => d.severity === 'error').length;
@@ -83,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <format>', 'yaml or json', 'yaml')
     .action(async (opts: { filename: string[]; output: string }) => {
       const { result } = await loadAndTranslate(opts.filename);
-      const out = { config: result.config, status: result.status, diagnostics: result.diagnostics };
+      const out = { config: result.config, status: result.status, policyStatus: result.policyStatus, diagnostics: result.diagnostics };
       process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : stringify(out));
       for (const d of result.diagnostics) if (d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n');
       code = result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;

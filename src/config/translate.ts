@@ -11,6 +11,8 @@ import { apiGroup } from './load/load-manifests.js';
 import { KubernetesEndpoints, type RuntimeEndpoints } from './sources/kubernetes/endpoint-resolver.js';
 import { translateGatewayApi, type GatewayApiResult } from './sources/gateway-api/translate-gateway-api.js';
 import type { StatusEntry } from './sources/gateway-api/status.js';
+import { attachBackendTrafficPolicies } from './sources/envoy-gateway/attach-policies.js';
+import type { PolicyStatus } from './sources/envoy-gateway/precedence.js';
 
 export type TranslateOptions = {
   /** Endpoints of Services whose pods the local runtime started. */
@@ -23,7 +25,10 @@ export type TranslateOptions = {
 export type TranslateResult = {
   config: ir.Config;
   diagnostics: Diagnostic[];
+  /** Gateway, listener and route status conditions. */
   status: StatusEntry[];
+  /** Policy status per ancestor (BackendTrafficPolicy). */
+  policyStatus: PolicyStatus[];
 };
 
 /** Kinds legate reads, by API group. Anything else is reported once as ignored. */
@@ -44,10 +49,11 @@ export function translate(objects: readonly LoadedObject[], opts: TranslateOptio
     diags,
     opts.controllerNames ? { controllerNames: opts.controllerNames } : {},
   );
+  const policyStatus = attachBackendTrafficPolicies(objects, gw, diags);
   const config: ir.Config = { version: opts.version ?? '1', listeners: gw.listeners, clusters: gw.clusters };
   // The IR's own checks catch what a translator let through; they should find nothing.
   for (const d of validate(config)) diags.items.push(d);
-  return { config, diagnostics: diags.items, status: gw.status };
+  return { config, diagnostics: diags.items, status: gw.status, policyStatus };
 }
 
 function reportIgnored(objects: readonly LoadedObject[], diags: Diagnostics): void {
