@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { formatFlags } from './http/response-flags.js';
+import type { Downstream } from './listener/downstream.js';
 
 /** What one request leaves in the access log. */
 export type AccessLogEntry = {
@@ -26,6 +27,20 @@ export type AccessLogEntry = {
   details: string | undefined;
   attemptTrace?: unknown[] | undefined;
 };
+
+/** The fields every entry takes from the downstream exchange. */
+export function downstreamEntry(ds: Downstream) {
+  return {
+    startWall: ds.startWall,
+    method: ds.method,
+    path: ds.path,
+    protocol: ds.protocol === 'http2' ? ('HTTP/2' as const) : ('HTTP/1.1' as const),
+    bytesSent: ds.bytesSent,
+    forwardedFor: ds.headers['x-forwarded-for'] as string | undefined,
+    userAgent: ds.headers['user-agent'] as string | undefined,
+    authority: ds.authority,
+  };
+}
 
 export interface AccessLogSink {
   log(e: AccessLogEntry): void;

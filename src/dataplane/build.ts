@@ -16,8 +16,8 @@ import { combineHash, hashString } from './upstream/hash.js';
 import type { Downstream } from './listener/downstream.js';
 import type { RequestHandler } from './listener/listener.js';
 import { Flag } from './http/response-flags.js';
-import { isGrpcContentType } from './http/grpc.js';
-import type { AccessLogSink } from './access-log.js';
+import { httpToGrpcStatus, isGrpcContentType } from './http/grpc.js';
+import { downstreamEntry, type AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
 import { compileRetryPolicy } from './request/retry-policy.js';
 import { compileFault, FaultLimiter } from './request/fault.js';
@@ -116,7 +116,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
         localOnly(ds, rc, t.status, '', 0, 'direct_response', t.routeName, ['location', t.location(ds)]);
         return;
       case 'direct':
-        localOnly(ds, rc, t.status, t.body, 0, 'direct_response', t.routeName, t.body ? ['content-type', t.contentType] : undefined);
+        localOnly(ds, rc, t.status, t.body, 0, 'direct_response', t.routeName, undefined, t.contentType);
         return;
     }
   };
@@ -280,29 +280,23 @@ function localOnly(
   details: string,
   routeName: string | undefined,
   headers?: string[],
+  contentType?: string,
 ): void {
   const isGrpc = isGrpcContentType(ds.headers['content-type']);
   const start = rc.clock.now();
-  const sent = sendLocalReply(ds, status, body, { isGrpc, headers });
+  const sent = sendLocalReply(ds, status, body, { isGrpc, headers, contentType });
   const log = rc.accessLog;
   if (!log) return;
   ds.onDone(() =>
     log.log({
-      startWall: ds.startWall,
-      method: ds.method,
-      path: ds.path,
-      protocol: ds.protocol === 'http2' ? 'HTTP/2' : 'HTTP/1.1',
+      ...downstreamEntry(ds),
       status: sent,
-      grpcStatus: isGrpc ? String(status === 404 ? 12 : 2) : undefined,
+      grpcStatus: isGrpc ? String(httpToGrpcStatus(status)) : undefined,
       flags,
       bytesReceived: 0,
-      bytesSent: ds.bytesSent,
       durationMs: rc.clock.now() - start,
       upstreamServiceTimeMs: undefined,
-      forwardedFor: ds.headers['x-forwarded-for'] as string | undefined,
-      userAgent: ds.headers['user-agent'] as string | undefined,
       requestId: ds.headers['x-request-id'] as string | undefined,
-      authority: ds.authority,
       upstreamHost: undefined,
       upstreamCluster: undefined,
       route: routeName,

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { Proxy } from '../../src/dataplane/proxy.js';
 import { Flag } from '../../src/dataplane/http/response-flags.js';
 import { config, cluster, route } from '../helpers/ir.js';
-import { closedPort, h1Backend, h1Request, tcpBackend } from '../helpers/backends.js';
+import { closedPort, h1Backend, h1Request, h2Request, tcpBackend } from '../helpers/backends.js';
 import { CollectingLog } from '../helpers/access-log.js';
 
 const closers: (() => Promise<void>)[] = [];
@@ -197,4 +197,22 @@ test('a bad config is rejected with diagnostics and the running one is kept', as
   const bad = config([route('all', { cluster: 'missing' })], [cluster('backend', [ok.port])]);
   await assert.rejects(proxy.apply(bad), /cluster "missing" does not exist/);
   assert.equal((await h1Request(port, { path: '/' })).body.toString(), 'v1');
+});
+
+test('a direct response to a gRPC request: trailers-only with the mapped status, logged as sent', async () => {
+  const cfg = config(
+    [{ name: 'down', match: {}, action: { kind: 'direct', response: { status: 503, body: 'maintenance' } }, origin: {} }],
+    [],
+  );
+  const { port, log } = await start(cfg);
+  const res = await h2Request(
+    port,
+    { ':method': 'POST', ':path': '/pkg.Svc/Call', 'content-type': 'application/grpc', te: 'trailers' },
+    Buffer.alloc(5),
+  );
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['grpc-status'], '14');
+  assert.equal(res.headers['grpc-message'], 'maintenance');
+  await log.waitFor(1);
+  assert.equal(log.last().grpcStatus, '14');
 });

@@ -6,6 +6,8 @@ export type LocalReplyOptions = {
   grpcStatus?: number | undefined;
   /** Extra response headers, flat [name, value, ...]. */
   headers?: string[] | undefined;
+  /** Content type of an HTTP body (default text/plain); gRPC replies are always application/grpc. */
+  contentType?: string | undefined;
   isGrpc: boolean;
 };
 
@@ -23,7 +25,7 @@ export function sendLocalReply(ds: Downstream, status: number, body: string, opt
     ds.respond(200, headers, true);
     return 200;
   }
-  const headers = ['content-type', 'text/plain', 'content-length', String(Buffer.byteLength(body))];
+  const headers = ['content-type', opts.contentType ?? 'text/plain', 'content-length', String(Buffer.byteLength(body))];
   if (opts.headers) headers.push(...opts.headers);
   if (body.length === 0 || ds.method === 'HEAD') {
     ds.respond(status, headers, true);

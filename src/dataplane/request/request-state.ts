@@ -5,7 +5,7 @@ import { Flag } from '../http/response-flags.js';
 import { formatGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, isGrpcContentType, parseGrpcTimeout } from '../http/grpc.js';
 import { ENVOY_INTERNAL_ONLY, HOP_BY_HOP } from '../http/headers.js';
 import type { Downstream } from '../listener/downstream.js';
-import type { AccessLogSink } from '../access-log.js';
+import { downstreamEntry, type AccessLogSink } from '../access-log.js';
 import type { UpstreamRequest } from '../upstream/attempt-sink.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { Host } from '../upstream/host.js';
@@ -913,24 +913,17 @@ export class RequestState implements AttemptOwner {
     const ds = this.#ds;
     const last = this.#committed ?? this.#lastAttemptHost();
     log.log({
-      startWall: ds.startWall,
-      method: ds.method,
-      path: ds.path,
-      protocol: ds.protocol === 'http2' ? 'HTTP/2' : 'HTTP/1.1',
+      ...downstreamEntry(ds),
       status: this.#status,
       grpcStatus: this.#grpcStatus,
       flags: this.#flags,
       bytesReceived: this.#bytesReceived,
-      bytesSent: ds.bytesSent,
       durationMs: this.#ctx.clock.now() - this.#start,
       upstreamServiceTimeMs:
         this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0
           ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt)
           : undefined,
-      forwardedFor: ds.headers['x-forwarded-for'] as string | undefined,
-      userAgent: ds.headers['user-agent'] as string | undefined,
       requestId: this.#requestId ?? (ds.headers['x-request-id'] as string | undefined),
-      authority: ds.authority,
       upstreamHost: last instanceof UpstreamAttempt ? last.host.key : last,
       upstreamCluster: this.#cluster?.name,
       route: this.#t.routeName,

@@ -5,7 +5,7 @@
  */
 import { clusterDefaults } from '../../../ir/builders.js';
 import type { Cluster, Endpoint } from '../../../ir/cluster.js';
-import { ENVOY_GATEWAY } from '../../../ir/defaults.js';
+import { ENVOY, ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 
 export function egClusterDefaults(name: string, endpoints: Endpoint[]): Cluster {
@@ -17,5 +17,7 @@ export function egClusterDefaults(name: string, endpoints: Endpoint[]): Cluster 
   c.circuitBreakers.origin['maxRetries'] = d('MAX_RETRIES');
   c.lbPolicy = ENVOY_GATEWAY.LB_POLICY;
   c.origin['lbPolicy'] = d('LB_POLICY');
+  c.leastRequestChoiceCount = ENVOY.LEAST_REQUEST_CHOICE_COUNT;
+  c.origin['leastRequestChoiceCount'] = defaultOrigin('envoy', 'ENVOY.LEAST_REQUEST_CHOICE_COUNT');
   return c;
 }

@@ -13,9 +13,8 @@
  * so UNAVAILABLE). Exact 500s for a partial share need an IR extension (WeightedCluster
  * `directResponse`), see the report.
  */
+import { egClusterDefaults } from '../envoy-gateway/cluster-defaults.js';
 import type * as ir from '../../../ir/index.js';
-import { clusterDefaults } from '../../../ir/builders.js';
-import { ENVOY, ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 import type { LoadedObject } from '../../model.js';
 import { GROUP } from './codes.js';
@@ -139,23 +138,4 @@ export class BackendClusters {
     const i = spec.ports.findIndex((p) => isObject(p) && p.port === e.service.port);
     return i >= 0 ? originOf(svc, ['spec', 'ports', i, 'appProtocol']) : undefined;
   }
-}
-
-/**
- * Envoy's cluster defaults with what Envoy Gateway changes when no policy says otherwise: a 10 s
- * connect timeout, max_retries 1024, least request (config-apis.md 2.4, 2.5, 2.8). The same as
- * envoy-gateway/cluster-defaults.ts; one of the two should go once both have landed.
- */
-export function egClusterDefaults(name: string, endpoints: ir.Endpoint[]): ir.Cluster {
-  const c = clusterDefaults(name, endpoints);
-  const d = (n: string) => defaultOrigin('envoy-gateway', `ENVOY_GATEWAY.${n}`);
-  c.lbPolicy = ENVOY_GATEWAY.LB_POLICY;
-  c.origin.lbPolicy = d('LB_POLICY');
-  c.leastRequestChoiceCount = ENVOY.LEAST_REQUEST_CHOICE_COUNT;
-  c.origin.leastRequestChoiceCount = defaultOrigin('envoy', 'ENVOY.LEAST_REQUEST_CHOICE_COUNT');
-  c.pool.connectTimeoutMs = ENVOY_GATEWAY.CONNECT_TIMEOUT_MS;
-  c.pool.origin.connectTimeoutMs = d('CONNECT_TIMEOUT_MS');
-  c.circuitBreakers.maxRetries = ENVOY_GATEWAY.MAX_RETRIES;
-  c.circuitBreakers.origin.maxRetries = d('MAX_RETRIES');
-  return c;
 }
