@@ -173,6 +173,12 @@ test('direct response and redirect routes answer locally', async () => {
         origin: {},
       },
       {
+        name: 'json',
+        match: { path: { kind: 'exact', value: '/info' } },
+        action: { kind: 'direct', response: { status: 200, body: '{}', contentType: 'application/json' } },
+        origin: {},
+      },
+      {
         name: 'moved',
         match: { path: { kind: 'prefix', value: '/old', segmentAware: true } },
         action: { kind: 'redirect', redirect: { statusCode: 301, path: { kind: 'prefix', value: '/new' } } },
@@ -185,6 +191,9 @@ test('direct response and redirect routes answer locally', async () => {
   const d = await h1Request(port, { path: '/healthz' });
   assert.equal(d.status, 200);
   assert.equal(d.body.toString(), 'ok');
+  assert.equal(d.headers['content-type'], 'text/plain');
+  const j = await h1Request(port, { path: '/info' });
+  assert.equal(j.headers['content-type'], 'application/json', "one content-type, the route's");
   const r = await h1Request(port, { path: '/old/page?x=1', headers: { host: 'example.com' } });
   assert.equal(r.status, 301);
   assert.equal(r.headers.location, 'http://example.com/new/page?x=1');
