@@ -446,3 +446,25 @@ test('HTTP/1.1 and HTTP/2 are served on the same port', async () => {
   await log.waitFor(before + 2);
   assert.equal(log.last().protocol, 'HTTP/2');
 });
+
+test('an HTTP/2 request over the header-count limit is reset with ENHANCE_YOUR_CALM', async () => {
+  const proxy = await Proxy.start(
+    config([{ name: 'd', match: {}, action: { kind: 'direct', response: { status: 200, body: 'ok' } }, origin: {} }], []),
+  );
+  try {
+    const session = http2.connect(`http://127.0.0.1:${proxy.port('main')}`);
+    session.on('error', () => {});
+    const headers: http2.OutgoingHttpHeaders = { ':path': '/' };
+    for (let i = 0; i < 120; i++) headers[`x-h${i}`] = 'v';
+    const rst = await new Promise<number | undefined>((resolve) => {
+      const s = session.request(headers);
+      s.on('error', () => {});
+      s.resume();
+      s.on('close', () => resolve(s.rstCode));
+    });
+    session.close();
+    assert.equal(rst, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  } finally {
+    await proxy.close();
+  }
+});
