@@ -10,6 +10,7 @@ import { Diagnostics } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
 import { translate } from '../config/translate.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
+import { registerBackendCommands } from './fake-service-command.js';
 
 const VERSION = '0.1.0';
 
@@ -91,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
       for (const d of result.diagnostics) if (d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n');
       code = result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
     });
+
+  registerBackendCommands(program, (c) => (code = c));
 
   try {
     await program.parseAsync(argv);

@@ -421,48 +421,61 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
       },
       formatRequest(req.method ?? 'GET', target, `HTTP/${req.httpVersion}`, host, headerLines, form),
     );
-    let sent: (() => void) | undefined;
+    let send: () => void;
     try {
-      const resp = emptyResponse();
-      resp.name = cfg.name;
-      resp.type = 'HTTP';
-      resp.uri = target;
-      resp.ipAddresses = ipAddresses;
-      const injected = await injector.do(sleep);
-      if (injected) {
-        resp.code = injected.code;
-        resp.error = injected.error;
-        hq.setError(injected.error);
-        hq.setMetadata('response', String(injected.code));
-        const text = responseToJSON(resp);
-        sent = () => write(res, started, () => goRespond(res, injected.code, text));
-        return;
-      }
-      const results = uris.length > 0 ? await callUpstreams(hq, { path, headers: headerLines }, (u) => u.startsWith('http://') || u.startsWith('https://')) : [];
-      for (const r of results) resp.upstreamCalls.set(r.uri, r.response);
-      const failed = results.find((r) => r.error !== undefined);
-      if (failed) {
-        resp.code = 500;
-        hq.setMetadata('response', '500');
-        hq.setError(failed.error);
-      } else {
-        await serviceSleep(hq, ts);
-        resp.code = 200;
-        hq.setMetadata('response', '200');
-      }
-      const te = nowMicros();
-      resp.startTime = formatTime(tsWall);
-      resp.endTime = formatTime(te);
-      resp.duration = formatGoDuration(Math.round((clock.now() - ts) * 1e6));
-      resp.body = messageBody(cfg.message);
-      const text = responseToJSON(resp);
-      sent = () => write(res, started, () => goRespond(res, resp.code, text));
+      send = await rootResponse(hq, res, started, target, path, headerLines, ts, tsWall);
     } finally {
       // As the handler's deferred calls: the log lines come before the response leaves.
       hq.finished();
       finished();
     }
-    sent?.();
+    send();
+  }
+
+  /** The `/` handler's work; returns the write to do once the deferred log lines are out. */
+  async function rootResponse(
+    hq: LogProcess,
+    res: http.ServerResponse,
+    started: number,
+    target: string,
+    path: string,
+    headerLines: [string, string][],
+    ts: number,
+    tsWall: number,
+  ): Promise<() => void> {
+    const resp = emptyResponse();
+    resp.name = cfg.name;
+    resp.type = 'HTTP';
+    resp.uri = target;
+    resp.ipAddresses = ipAddresses;
+    const injected = await injector.do(sleep);
+    if (injected) {
+      resp.code = injected.code;
+      resp.error = injected.error;
+      hq.setError(injected.error);
+      hq.setMetadata('response', String(injected.code));
+      const text = responseToJSON(resp);
+      return () => write(res, started, () => goRespond(res, injected.code, text));
+    }
+    const results = uris.length > 0 ? await callUpstreams(hq, { path, headers: headerLines }, (u) => u.startsWith('http://') || u.startsWith('https://')) : [];
+    for (const r of results) resp.upstreamCalls.set(r.uri, r.response);
+    const failed = results.find((r) => r.error !== undefined);
+    if (failed) {
+      resp.code = 500;
+      hq.setMetadata('response', '500');
+      hq.setError(failed.error);
+    } else {
+      await serviceSleep(hq, ts);
+      resp.code = 200;
+      hq.setMetadata('response', '200');
+    }
+    const te = nowMicros();
+    resp.startTime = formatTime(tsWall);
+    resp.endTime = formatTime(te);
+    resp.duration = formatGoDuration(Math.round((clock.now() - ts) * 1e6));
+    resp.body = messageBody(cfg.message);
+    const text = responseToJSON(resp);
+    return () => write(res, started, () => goRespond(res, resp.code, text));
   }
 
   // --- the listener --------------------------------------------------------------------------
