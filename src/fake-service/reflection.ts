@@ -46,11 +46,11 @@ export class ProtoRegistry {
     return this.#symbols.get(symbol.replace(/^\./, ''));
   }
 
-  /** The file and its transitive dependencies, minus those already sent on this stream. */
+  /** The file (always) and its transitive dependencies not yet sent on this stream, as grpc-go does. */
   withDependencies(file: DescribedFile, sent: Set<string>): Buffer[] {
     const out: Buffer[] = [];
     const visit = (f: DescribedFile) => {
-      if (sent.has(f.name)) return;
+      if (out.length > 0 && sent.has(f.name)) return;
       sent.add(f.name);
       out.push(f.bytes);
       for (const dep of f.deps) {
