@@ -24,7 +24,10 @@ test('defaults of every variable (RAND_SEED defaults to the start time)', () => 
 });
 
 test('a value that does not parse leaves the Go zero value, not the default', () => {
-  const { config, problems } = parseFakeServiceEnv({ ERROR_CODE: 'abc', HTTP_SERVER_WRITE_TIMEOUT: '10', ALLOW_CREDENTIALS: 'yes', ERROR_RATE: '0x1p-1' }, 0);
+  const { config, problems } = parseFakeServiceEnv(
+    { ERROR_CODE: 'abc', HTTP_SERVER_WRITE_TIMEOUT: '10', ALLOW_CREDENTIALS: 'yes', ERROR_RATE: '0x1p-1' },
+    0,
+  );
   assert.equal(config.errorCode, 0);
   assert.equal(config.serverWriteTimeoutNs, 0);
   assert.equal(config.allowCredentials, false);

@@ -15,13 +15,29 @@ const req = (over: Partial<EchoRequest> = {}): EchoRequest => ({
 const ctx = { namespace: 'ns', ingress: '', service: '', pod: 'p-1-2' };
 
 test('echoDocument: field order, headers grouped and sorted, tls only when present', () => {
-  const doc = echoDocument(req({ headers: [['X-B', '1'], ['Accept', '*/*'], ['X-B', '2']] }), '3000', ctx);
+  const doc = echoDocument(
+    req({
+      headers: [
+        ['X-B', '1'],
+        ['Accept', '*/*'],
+        ['X-B', '2'],
+      ],
+    }),
+    '3000',
+    ctx,
+  );
   assert.equal(
     doc,
     '{\n "path": "/",\n "host": "example.com",\n "method": "GET",\n "proto": "HTTP/1.1",\n "headers": {\n  "Accept": [\n   "*/*"\n  ],\n  "X-B": [\n   "1",\n   "2"\n  ]\n },\n "httpPort": "3000",\n "namespace": "ns",\n "ingress": "",\n "service": "",\n "pod": "p-1-2"\n}',
   );
   const withTls = JSON.parse(
-    echoDocument(req({ tls: { version: 'TLSv1.3', serverName: 'a', negotiatedProtocol: '', cipherSuite: 'TLS_AES_128_GCM_SHA256', peerCertificates: [] } }), '3000', ctx),
+    echoDocument(
+      req({
+        tls: { version: 'TLSv1.3', serverName: 'a', negotiatedProtocol: '', cipherSuite: 'TLS_AES_128_GCM_SHA256', peerCertificates: [] },
+      }),
+      '3000',
+      ctx,
+    ),
   ) as { tls: Record<string, string> };
   assert.deepEqual(Object.keys(withTls.tls), ['version', 'serverName', 'cipherSuite']);
 });

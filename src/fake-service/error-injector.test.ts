@@ -36,7 +36,11 @@ test('Go float-to-int conversion on amd64', () => {
 });
 
 test('a delay error sleeps ERROR_DELAY and returns the delay text with ERROR_CODE', async () => {
-  const inj = new ErrorInjector({ ...opts, errorRate: 1, errorType: 'delay', errorDelayNs: 2e9, errorCode: 504 }, quiet(), new ManualClock());
+  const inj = new ErrorInjector(
+    { ...opts, errorRate: 1, errorType: 'delay', errorDelayNs: 2e9, errorCode: 504 },
+    quiet(),
+    new ManualClock(),
+  );
   const slept: number[] = [];
   const r = await inj.do(async (ns) => void slept.push(ns));
   assert.deepEqual(r, { code: 504, error: 'Service delay automatically injected' });

@@ -88,10 +88,13 @@ test('header keys, query and form encoding, path escaping and ServeMux path clea
   assert.equal(canonicalHeaderKey('CONTENT-TYPE'), 'Content-Type');
   assert.equal(canonicalHeaderKey('bad key'), 'bad key');
   const form = parseGoQuery('b=2&a=1&a=x+y&bad=%zz');
-  assert.deepEqual([...form], [
-    ['b', ['2']],
-    ['a', ['1', 'x y']],
-  ]);
+  assert.deepEqual(
+    [...form],
+    [
+      ['b', ['2']],
+      ['a', ['1', 'x y']],
+    ],
+  );
   assert.equal(encodeGoForm(form), 'a=1&a=x+y&b=2');
   assert.equal(escapeGoPath('/a b/é'), '/a%20b/%C3%A9');
   assert.equal(cleanMuxPath('/a/../b/./c/'), '/b/c/');
@@ -108,7 +111,7 @@ test('time layouts: document microseconds, hclog milliseconds with zone, JSON wi
   assert.equal(formatGoTime(micros, 'stdlog', 0), '2024/01/04 13:57:54');
 });
 
-test('status texts are net/http\'s', () => {
+test("status texts are net/http's", () => {
   assert.equal(goStatusText(413), 'Request Entity Too Large');
   assert.equal(goStatusText(599), 'status code 599');
 });

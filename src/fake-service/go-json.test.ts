@@ -11,7 +11,7 @@ test('parseGoJson keeps raw text and reports encoding/json syntax errors', () =>
     ['', 'unexpected end of JSON input'],
     ['"Hello "World""', "invalid character 'W' after top-level value"],
     ['{"a" 1}', "invalid character '1' after object key"],
-    ['{"a": 1 "b"}', 'invalid character \'"\' after object key:value pair'],
+    ['{"a": 1 "b"}', "invalid character '\"' after object key:value pair"],
     ['[1 2]', "invalid character '2' after array element"],
     ['{1}', "invalid character '1' looking for beginning of object key string"],
     ['tru', 'unexpected end of JSON input'],

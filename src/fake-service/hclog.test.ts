@@ -31,14 +31,26 @@ test('multi-line values: "key=" on its own line, each line prefixed with "  | ",
   const { log, lines } = capture();
   log.info('Handling request gRPC request', 'context', 'key: a value: [1]\nkey: b value: [2]\n');
   log.info('Handle inbound request', 'request', 'GET / HTTP/1.1\nHost: x', 'after', 'v');
-  assert.equal(lines[0], '2024-01-04T13:57:54.123Z [INFO]  Handling request gRPC request:\n  context=\n  | key: a value: [1]\n  | key: b value: [2]\n  \n');
-  assert.equal(lines[1], '2024-01-04T13:57:54.123Z [INFO]  Handle inbound request:\n  request=\n  | GET / HTTP/1.1\n  | Host: x\n   after=v\n');
+  assert.equal(
+    lines[0],
+    '2024-01-04T13:57:54.123Z [INFO]  Handling request gRPC request:\n  context=\n  | key: a value: [1]\n  | key: b value: [2]\n  \n',
+  );
+  assert.equal(
+    lines[1],
+    '2024-01-04T13:57:54.123Z [INFO]  Handle inbound request:\n  request=\n  | GET / HTTP/1.1\n  | Host: x\n   after=v\n',
+  );
 });
 
 test('JSON lines: Go map key order, durations in nanoseconds, nested names', () => {
   const { log, lines } = capture(true);
-  log.named('a').named('b').info('Sleeping <now>', 'duration', dur(1500), 'MB', 3, 'data', { strings: ['x', 'y'] });
-  assert.equal(lines[0], '{"@level":"info","@message":"Sleeping \\u003cnow\\u003e","@module":"a.b","@timestamp":"2024-01-04T13:57:54.123000Z","MB":3,"data":["x","y"],"duration":1500}\n');
+  log
+    .named('a')
+    .named('b')
+    .info('Sleeping <now>', 'duration', dur(1500), 'MB', 3, 'data', { strings: ['x', 'y'] });
+  assert.equal(
+    lines[0],
+    '{"@level":"info","@message":"Sleeping \\u003cnow\\u003e","@module":"a.b","@timestamp":"2024-01-04T13:57:54.123000Z","MB":3,"data":["x","y"],"duration":1500}\n',
+  );
 });
 
 test('levels: unknown names mean info, off silences everything', () => {

@@ -17,7 +17,10 @@ test('the registry finds files by name and by any symbol they define, with or wi
     'gateway_api_conformance.echo_basic.grpcecho.Context.service_name',
   ])
     assert.equal(reg.fileContainingSymbol(s)?.name, 'grpcecho.proto', s);
-  assert.equal(reg.fileContainingSymbol('grpc.reflection.v1alpha.ServerReflectionRequest')?.name, 'grpc/reflection/v1alpha/reflection.proto');
+  assert.equal(
+    reg.fileContainingSymbol('grpc.reflection.v1alpha.ServerReflectionRequest')?.name,
+    'grpc/reflection/v1alpha/reflection.proto',
+  );
   assert.equal(reg.fileContainingSymbol('Nope'), undefined);
 });
 
@@ -26,7 +29,11 @@ test('file descriptors are what protoc writes: package, json_name, message type 
   const f = reg.file('grpc/reflection/v1/reflection.proto')!;
   const d = descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(f.bytes)) as {
     package: string;
-    messageType: { name: string; field: { name: string; jsonName: string; typeName?: string; oneofIndex?: number }[]; oneofDecl: { name: string }[] }[];
+    messageType: {
+      name: string;
+      field: { name: string; jsonName: string; typeName?: string; oneofIndex?: number }[];
+      oneofDecl: { name: string }[];
+    }[];
     service: { method: { clientStreaming?: boolean; serverStreaming?: boolean }[] }[];
   };
   assert.equal(d.package, 'grpc.reflection.v1');
@@ -34,7 +41,10 @@ test('file descriptors are what protoc writes: package, json_name, message type 
   assert.deepEqual(req.oneofDecl, [{ name: 'message_request' }]);
   const ext = req.field.find((x) => x.name === 'file_containing_extension')!;
   assert.deepEqual([ext.jsonName, ext.typeName, ext.oneofIndex], ['fileContainingExtension', '.grpc.reflection.v1.ExtensionRequest', 0]);
-  assert.deepEqual(d.service[0]!.method.map((m) => [m.clientStreaming, m.serverStreaming]), [[true, true]]);
+  assert.deepEqual(
+    d.service[0]!.method.map((m) => [m.clientStreaming, m.serverStreaming]),
+    [[true, true]],
+  );
   const sent = new Set<string>();
   assert.equal(reg.withDependencies(f, sent).length, 1);
   assert.equal(reg.withDependencies(f, sent).length, 1);

@@ -51,7 +51,11 @@ test('struct order, sorted maps and nested upstream documents', () => {
 test('a MESSAGE that breaks the JSON makes the encoder panic, as the original', () => {
   const r = emptyResponse();
   r.body = messageBody('say "hi"');
-  assert.throws(() => responseToJSON(r), (e: unknown) => e instanceof GoPanic && /^json: error calling MarshalJSON for type json.RawMessage: invalid character 'h'/.test(e.message));
+  assert.throws(
+    () => responseToJSON(r),
+    (e: unknown) =>
+      e instanceof GoPanic && /^json: error calling MarshalJSON for type json.RawMessage: invalid character 'h'/.test(e.message),
+  );
 });
 
 test('fromJSON keeps the body raw, matches keys case-insensitively, and rejects wrong types like json.Unmarshal', () => {
@@ -61,8 +65,14 @@ test('fromJSON keeps the body raw, matches keys case-insensitively, and rejects 
   assert.equal(parsed.response.body, '{"n": 1.0}');
   assert.equal(parsed.response.upstreamCalls.get('u')!.code, 3);
   assert.match(responseToJSON(parsed.response), /"body": \{\n {4}"n": 1\.0\n {2}\}/);
-  assert.deepEqual(responseFromJSON('{"code": "x"}'), { ok: false, error: 'json: cannot unmarshal string into Go struct field Response.code of type int' });
-  assert.deepEqual(responseFromJSON('{"code": 1.5}'), { ok: false, error: 'json: cannot unmarshal number 1.5 into Go struct field Response.code of type int' });
+  assert.deepEqual(responseFromJSON('{"code": "x"}'), {
+    ok: false,
+    error: 'json: cannot unmarshal string into Go struct field Response.code of type int',
+  });
+  assert.deepEqual(responseFromJSON('{"code": 1.5}'), {
+    ok: false,
+    error: 'json: cannot unmarshal number 1.5 into Go struct field Response.code of type int',
+  });
   assert.deepEqual(responseFromJSON('[]'), { ok: false, error: 'json: cannot unmarshal array into Go value of type response.Response' });
   assert.deepEqual(responseFromJSON('<html>'), { ok: false, error: "invalid character '<' looking for beginning of value" });
   assert.deepEqual(responseFromJSON('null'), { ok: true, response: emptyResponse() });

@@ -15,12 +15,21 @@ const certFile = path.join(dir, 'cert.pem');
 const keyFile = path.join(dir, 'key.pem');
 execFileSync(
   'openssl',
-  ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1'].concat([
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ]),
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '1',
+  ].concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']),
   { stdio: 'ignore' },
 );
 const ca = fs.readFileSync(certFile);
@@ -29,7 +38,15 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 /** An HTTPS GET offering these ALPN protocols (a browser offers h2 and http/1.1). */
 function httpsGet(port: number, p: string, alpn: string[]): Promise<{ status: number; body: string; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
-    const options = { host: '127.0.0.1', port, path: p, ca, servername: 'localhost', agent: false, ALPNProtocols: alpn } as https.RequestOptions;
+    const options = {
+      host: '127.0.0.1',
+      port,
+      path: p,
+      ca,
+      servername: 'localhost',
+      agent: false,
+      ALPNProtocols: alpn,
+    } as https.RequestOptions;
     const req = https.get(options, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
@@ -71,7 +88,10 @@ test('the echo backend on HTTPS_PORT reports the TLS session in `tls`', async ()
   );
   try {
     const res = await httpsGet(echo.ports.https!, '/secure', ['http/1.1']);
-    const doc = JSON.parse(res.body) as { proto: string; tls: { version: string; serverName: string; negotiatedProtocol?: string; cipherSuite: string } };
+    const doc = JSON.parse(res.body) as {
+      proto: string;
+      tls: { version: string; serverName: string; negotiatedProtocol?: string; cipherSuite: string };
+    };
     assert.equal(doc.proto, 'HTTP/1.1');
     assert.equal(doc.tls.negotiatedProtocol, 'http/1.1');
     assert.equal(doc.tls.version, 'TLSv1.3');
