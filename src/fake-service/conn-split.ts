@@ -97,6 +97,7 @@ export class ConnectionSplitter {
   #peers = new WeakMap<http2.Http2Session, Peer>();
   #pending: Peer | undefined;
   #sockets = new Set<net.Socket>();
+  #unclassified = new Set<net.Socket>();
 
   constructor(classify: Classifier, http1: http.Server, h2: http2.Http2Server) {
     this.#classify = classify;
@@ -116,16 +117,26 @@ export class ConnectionSplitter {
     return this.#sockets;
   }
 
+  /** Closes connections that have not sent a byte yet (shutdown: they hold no request). */
+  closeUnclassified(): void {
+    for (const s of this.#unclassified) s.destroy();
+  }
+
   /** Takes a freshly accepted (or TLS-decrypted) socket. */
   accept(socket: net.Socket): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    this.#unclassified.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#unclassified.delete(socket);
+    });
     socket.on('error', () => {});
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const route = this.#classify(head);
       if (route === undefined) return;
+      this.#unclassified.delete(socket);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.pause();

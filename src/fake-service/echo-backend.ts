@@ -505,7 +505,10 @@ export async function startEchoBackend(env: Env, opts: EchoBackendOptions = {}):
     port: httpPort,
     address: (main.address() as net.AddressInfo).address,
     requestURIs: handlers.requestURIs,
-    close: () => (closing ??= closeAll(servers, sockets, grace)),
+    close: () => {
+      splitter.closeUnclassified();
+      return (closing ??= closeAll(servers, sockets, grace));
+    },
   };
 }
 

@@ -311,7 +311,8 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
   });
   // net/http answers a malformed request with a bare 400 and closes; a read timeout just closes.
   httpServer.on('clientError', (e: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && e.code !== 'ERR_HTTP_REQUEST_TIMEOUT') socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+    if (socket.writable && e.code !== 'ERR_HTTP_REQUEST_TIMEOUT')
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
     else socket.destroy();
   });
 
@@ -562,6 +563,7 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of sessions) s.close();
     httpServer.closeIdleConnections();
+    splitter.closeUnclassified();
     const drained = Promise.all([
       serverClosed,
       new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { ManualClock } from '../../src/common/clock.js';
 import type { Random } from '../../src/common/random.js';
 import { callHandle, fakeServiceClient, httpRequest, startCaptured } from '../helpers/fake-service.js';
@@ -303,4 +304,26 @@ test('HTTP_SERVER_WRITE_TIMEOUT: a response ready after the write timeout is cut
   } finally {
     await fs.close();
   }
+});
+
+test('close(): requests in flight finish, silent connections are dropped, new connections are refused', async () => {
+  const fs = await startCaptured({ TIMING_50_PERCENTILE: '200ms' }, { shutdownGraceMs: 10_000 });
+  const silent = net.connect(fs.port, '127.0.0.1');
+  silent.on('error', () => {});
+  const silentClosed = new Promise<boolean>((r) => {
+    silent.once('close', () => r(true));
+    setTimeout(() => r(false), 5000).unref();
+  });
+  await new Promise<void>((r) => silent.once('connect', () => r()));
+  const inFlight = httpRequest(fs.port, '/');
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = performance.now();
+  await fs.close();
+  const took = performance.now() - t0;
+  assert.equal((await inFlight).status, 200);
+  assert.ok(took < 2000, `close took ${took} ms`);
+  assert.equal(await silentClosed, true);
+  await assert.rejects(httpRequest(fs.port, '/'), /ECONNREFUSED/);
+  assert.equal(await fs.closed, undefined);
+  silent.destroy();
 });
