@@ -1,6 +1,6 @@
 /** `legate fake-service` and `legate echo-backend`: the backends as processes, configured by environment variables. */
 import type { Command } from 'commander';
-import { startEchoBackend, startFakeService, type Env } from '../fake-service/index.js';
+import { ENV_SPECS, startEchoBackend, startFakeService, type Env } from '../fake-service/index.js';
 
 const SIGNALS = { SIGINT: 'interrupt', SIGTERM: 'terminated', SIGHUP: 'hangup', SIGQUIT: 'quit' } as const;
 
@@ -37,11 +37,28 @@ function stdlogTime(): string {
   return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** The variables and their defaults, as the original's --help lists them. */
+function envHelp(): string {
+  const rows = ENV_SPECS.map(([name, , kind, dflt]) => {
+    const shown =
+      name === 'RAND_SEED'
+        ? 'the start time'
+        : kind === 'duration'
+          ? `${Number(dflt) / 1e9}s`
+          : dflt === ''
+            ? 'no default'
+            : `'${String(dflt)}'`;
+    return `  ${name}  default: ${shown}`;
+  });
+  return `\nEnvironment variables (see docs/fake-service.md):\n${rows.join('\n')}\n`;
+}
+
 export function registerBackendCommands(program: Command, setCode: (code: number) => void): void {
   program
     .command('fake-service')
     .description('run a backend compatible with nicholasjackson/fake-service v0.26.2 (configured by its environment variables)')
     .option('-e, --env <KEY=VALUE...>', 'set an environment variable for the service (repeatable)')
+    .addHelpText('after', envHelp())
     .action(async (opts: { env?: string[] }) => {
       const env = environment(opts.env);
       if (typeof env === 'string') {

@@ -257,7 +257,8 @@ export function sendReply(stream: http2.ServerHttp2Stream, messages: Buffer[]): 
 export function finishWithStatus(stream: http2.ServerHttp2Stream, status: GrpcStatusError): void {
   if (stream.destroyed || stream.closed) return;
   const fields: http2.OutgoingHttpHeaders = {
-    'grpc-status': String(status.code),
+    // codes.Code is a uint32 in grpc-go: a negative ERROR_CODE wraps around.
+    'grpc-status': String(status.code >>> 0),
     'grpc-message': encodeGrpcMessage(status.message),
   };
   if (status.details) fields['grpc-status-details-bin'] = status.details.toString('base64').replace(/=+$/, '');
