@@ -176,6 +176,7 @@ function compileTarget(
   const forward: ForwardTarget = {
     routeName: route.name,
     pick,
+    clusterNotFoundStatus: a.clusterNotFoundStatus ?? 503,
     timeoutMs: to ? to.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
     grpcTimeout: to?.maxGrpcTimeoutMs !== undefined ? { maxMs: to.maxGrpcTimeoutMs, offsetMs: to.grpcTimeoutOffsetMs ?? 0 } : null,
     maxStreamDuration: msd

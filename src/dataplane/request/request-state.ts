@@ -28,6 +28,8 @@ export type ForwardTarget = {
   routeName: string;
   /** Weighted backend choice. */
   pick(): { cluster: Cluster; requestEdit: RequestHeaderEdit; responseEdit: ResponseHeaderEdit } | undefined;
+  /** Status when the picked cluster does not exist (Envoy's cluster_not_found_response_code). */
+  clusterNotFoundStatus: number;
   /** Route (global) timeout; 0 = none. */
   timeoutMs: number;
   /** Legacy gRPC timeouts (max_grpc_timeout set): the global timeout comes from grpc-timeout. */
@@ -156,7 +158,7 @@ export class RequestState implements AttemptOwner {
   #route(): void {
     const picked = this.#t.pick();
     if (!picked) {
-      this.#localReply(503, 'no cluster found', Flag.NC, 'cluster_not_found');
+      this.#localReply(this.#t.clusterNotFoundStatus, '', Flag.NC, 'cluster_not_found');
       return;
     }
     const cluster = picked.cluster;
