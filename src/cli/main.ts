@@ -9,7 +9,9 @@ import { stringify } from 'yaml';
 import { Diagnostics } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
 import { translate } from '../config/translate.js';
-import type { Diagnostic } from '../ir/diagnostic.js';
+
+import { formatDiagnostic } from './format.js';
+import { registerRun } from './run-command.js';
 
 const VERSION = '0.1.0';
 
@@ -92,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
       code = result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
     });
 
+  registerRun(program, (c) => (code = c));
+
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -165,9 +169,4 @@ async function loadAndTranslate(paths: string[]) {
   return { objects, result: translate(objects, {}, diags) };
 }
 
-/** `file:line:column: error E_CODE: message [Kind/ns/name field] (fix: ...)` */
-export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.file ? `${d.file}:${d.line ?? 1}:${d.column ?? 1}: ` : '';
-  const what = d.object ? ` [${d.object}${d.field ? ` ${d.field}` : ''}]` : '';
-  return `${where}${d.severity} ${d.code}: ${d.message}${what}${d.fix ? ` (fix: ${d.fix})` : ''}`;
-}
+export { formatDiagnostic };
