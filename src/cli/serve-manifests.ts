@@ -111,20 +111,28 @@ function isReloadNote(d: Diagnostic): boolean {
   return d.code === 'W_KEPT_PREVIOUS_VERSION' || d.code === 'W_OBJECT_REJECTED' || d.code === 'W_KEPT_LAST_GOOD_FILE';
 }
 
-/** `reload 3 applied (config 3): 1 updated, 0 added, 0 removed; 1 kept, 0 rejected [4.2 ms]` */
+/**
+ * `reload 3: config 3 applied: 7 objects, 0 added, 1 updated (HTTPRoute/default/web), 0 removed;
+ * 1 kept (...), 0 rejected; 1 error; 1 listener, 2 clusters [4.2 ms]`
+ */
 export function summary(r: ReloadResult): string {
-  const what = r.trigger === 'initial' ? 'loaded' : `reload ${r.version}`;
-  const status = r.applied ? `applied (config ${r.configVersion})` : `NOT applied, config ${r.configVersion} keeps running: ${r.error}`;
+  const what = r.trigger === 'initial' ? 'initial load' : `reload ${r.version}`;
+  const status = r.applied ? `config ${r.configVersion} applied` : `NOT applied (config ${r.configVersion} keeps running): ${r.error}`;
   const o = r.objects;
   const list = (n: string[]) => (n.length > 0 && n.length <= 3 ? ` (${n.join(', ')})` : '');
-  const parts = [
-    `${o.total} objects`,
-    `${o.added.length} added${r.trigger === 'initial' ? '' : list(o.added)}`,
-    `${o.updated.length} updated${list(o.updated)}`,
-    `${o.removed.length} removed${list(o.removed)}`,
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const parts = [`${plural(o.total, 'object')}`];
+  if (r.trigger !== 'initial')
+    parts.push(
+      `${o.added.length} added${list(o.added)}`,
+      `${o.updated.length} updated${list(o.updated)}`,
+      `${o.removed.length} removed${list(o.removed)}`,
+    );
+  const kept = [
+    `${r.kept.length} kept${list(r.kept.map((k) => k.object))}`,
+    `${r.rejected.length} rejected${list(r.rejected.map((k) => k.object))}`,
   ];
-  const kept = [`${r.kept.length} kept${list(r.kept.map((k) => k.object))}`, `${r.rejected.length} rejected${list(r.rejected.map((k) => k.object))}`];
-  if (r.keptFiles.length > 0) kept.push(`${r.keptFiles.length} file${r.keptFiles.length === 1 ? '' : 's'} kept at last good content`);
+  if (r.keptFiles.length > 0) kept.push(`${plural(r.keptFiles.length, 'file')} kept at last good content`);
   const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
-  return `${what} ${status}: ${parts.join(', ')}; ${kept.join(', ')}; ${errors} error${errors === 1 ? '' : 's'}; ${r.listeners} listener${r.listeners === 1 ? '' : 's'}, ${r.clusters} cluster${r.clusters === 1 ? '' : 's'} [${r.durationMs} ms]`;
+  return `${what}: ${status}: ${parts.join(', ')}; ${kept.join(', ')}; ${plural(errors, 'error')}; ${plural(r.listeners, 'listener')}, ${plural(r.clusters, 'cluster')} [${r.durationMs} ms]`;
 }

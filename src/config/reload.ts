@@ -272,7 +272,9 @@ export class ManifestReloader {
         } else {
           chosen.delete(id);
           rejected.push(note);
-          noteDiags.push(noteDiagnostic('W_OBJECT_REJECTED', `left out ${note.object} (no earlier good version) because: ${note.reason}`, cur));
+          noteDiags.push(
+            noteDiagnostic('W_OBJECT_REJECTED', `left out ${note.object} (no earlier good version) because: ${note.reason}`, cur),
+          );
         }
         changed = true;
       }

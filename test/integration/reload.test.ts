@@ -168,7 +168,10 @@ test('a YAML syntax error keeps the file at its last good content and reports fi
 });
 
 test('an object made invalid keeps its previous version; the rest of the same change applies', async () => {
-  const s = await serveDir({ 'gateway.yaml': GATEWAY + SERVICES, 'routes.yaml': route('one', '/one', 'svc-a') + route('two', '/two', 'svc-a') });
+  const s = await serveDir({
+    'gateway.yaml': GATEWAY + SERVICES,
+    'routes.yaml': route('one', '/one', 'svc-a') + route('two', '/two', 'svc-a'),
+  });
   try {
     s.write('routes.yaml', route('one', 'no-slash', 'svc-b') + route('two', '/two', 'svc-b'));
     const r = await s.nextReload();
@@ -261,8 +264,15 @@ spec:
     assert.deepEqual(r.objects.added, ['EndpointSlice/default/pool-2']);
     assert.equal(s.proxy.cluster(name), cluster, 'still the same live cluster');
     assert.equal(cluster.hosts.length, 3);
-    assert.equal(cluster.hosts.find((h) => h.port === bad.port), badHost, 'same Host object');
-    assert.equal(cluster.hosts.find((h) => h.port === good.port), goodHost);
+    assert.equal(
+      cluster.hosts.find((h) => h.port === bad.port),
+      badHost,
+      'same Host object',
+    );
+    assert.equal(
+      cluster.hosts.find((h) => h.port === good.port),
+      goodHost,
+    );
     assert.equal(goodHost.stats.rq_total, served, 'counters kept');
     assert.equal(badHost.healthFlags, '/failed_outlier_check', 'still ejected');
     assert.equal(cluster.outlierDetector!.stats.ejections_active, 1);

@@ -186,7 +186,11 @@ test('slowStartFactor follows Envoy: (t/window)^(1/aggression), floored, 1 after
 test('update: remaining hosts keep their object, ejection and slow-start clock; new ones start now; removed ones leave', () => {
   const clock = new ManualClock();
   const od = { ...outlierDetectionDefaults(), maxEjectionPercent: 100, consecutive5xx: 2 };
-  const base = { ...clusterDefaults('c', eps(3)), outlierDetection: od, slowStart: { windowMs: 10_000, aggression: 1, minWeightPercent: 10 } };
+  const base = {
+    ...clusterDefaults('c', eps(3)),
+    outlierDetection: od,
+    slowStart: { windowMs: 10_000, aggression: 1, minWeightPercent: 10 },
+  };
   const c = new Cluster(base, seededRandom(13), clock);
   try {
     const [h0, h1, h2] = c.hosts as [Host, Host, Host];
