@@ -117,7 +117,9 @@ function isReloadNote(d: Diagnostic): boolean {
  */
 export function summary(r: ReloadResult): string {
   const what = r.trigger === 'initial' ? 'initial load' : `reload ${r.version}`;
-  const status = r.applied ? `config ${r.configVersion} applied` : `NOT applied (config ${r.configVersion} keeps running): ${r.error}`;
+  const status = !r.applied
+    ? `NOT applied (config ${r.configVersion} keeps running): ${r.error}`
+    : `config ${r.configVersion} applied${r.error ? ` with a problem: ${r.error}` : ''}`;
   const o = r.objects;
   const list = (n: string[]) => (n.length > 0 && n.length <= 3 ? ` (${n.join(', ')})` : '');
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -25,7 +25,10 @@ import { listManifestFiles, objectIdentity, parseManifestText, UniqueObjects, ty
 import { ManifestWatcher } from './load/watch.js';
 import { translate, type TranslateOptions, type TranslateResult } from './translate.js';
 
-/** Where a new IR goes. `Proxy` fits; it throws to refuse a config and keeps the running one. */
+/**
+ * Where a new IR goes. `Proxy` fits: it throws to refuse a config and keeps the running one; an
+ * error with `applied: true` means the config runs but something went wrong (reported).
+ */
 export interface ConfigTarget {
   apply(config: ir.Config): Promise<void>;
 }
@@ -58,7 +61,7 @@ export type ReloadResult = {
   changedFiles: string[];
   /** Whether the new IR now runs. */
   applied: boolean;
-  /** Why it was not applied (the target refused it). */
+  /** Why it was not applied (the target refused it), or what went wrong while applying it. */
   error?: string;
   /** Objects in the applied set compared with the previous one (`Kind/namespace/name`). */
   objects: { added: string[]; updated: string[]; removed: string[]; total: number };
@@ -285,15 +288,17 @@ export class ManifestReloader {
     // 3. Apply as a whole; the target keeps its running config if it refuses.
     const config = this.#opts.prepare ? this.#opts.prepare(translation.config) : translation.config;
     let error: string | undefined;
+    let applied = true;
     const applyDiags: Diagnostic[] = [];
     try {
       await this.#opts.target?.apply(config);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
+      // An error marked `applied: true` reports a problem with a config that nonetheless runs.
+      applied = (e as { applied?: unknown }).applied === true;
       const ds = (e as { diagnostics?: unknown }).diagnostics;
       if (Array.isArray(ds)) applyDiags.push(...(ds as Diagnostic[]));
     }
-    const applied = error === undefined;
 
     const objects = diffObjects(this.#applied, chosen);
     if (applied) {

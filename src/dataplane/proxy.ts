@@ -34,6 +34,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** The new config runs, but a listener replaced on its own port could not bind again. */
+export class RebindError extends Error {
+  /** Tells a reloader the config did change (see ConfigTarget in config/reload.ts). */
+  readonly applied = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RebindError';
+  }
+}
+
 /**
  * The running data plane: listeners and clusters built from an IR. `apply` swaps in a new IR:
  * unchanged clusters keep their pools and counters, listeners get their new route tables
@@ -192,7 +202,7 @@ export class Proxy {
         failed.push(`${l.name}: ${(e as Error).message}`);
       }
     }
-    if (failed.length > 0) throw new Error(`the config is applied but listeners could not be bound again: ${failed.join('; ')}`);
+    if (failed.length > 0) throw new RebindError(`the config is applied but listeners could not be bound again: ${failed.join('; ')}`);
   }
 
   #newListener(l: ir.Listener, handler: RequestHandler): Listener {
