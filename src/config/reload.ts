@@ -129,6 +129,7 @@ export class ManifestReloader {
   #watcher: ManifestWatcher | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #watchQueued = false;
+  #started = false;
   #closed = false;
 
   constructor(opts: ManifestReloaderOptions) {
@@ -139,6 +140,8 @@ export class ManifestReloader {
 
   /** Loads, applies, then watches (unless `watch: false`). Resolves with the first result. */
   async start(): Promise<ReloadResult> {
+    if (this.#started || this.#closed) throw new Error('ManifestReloader.start() runs once');
+    this.#started = true;
     const result = await this.#exclusive(() => this.#reload('initial'));
     const paths = this.#sources.filter((s): s is string => typeof s === 'string');
     if (this.#opts.watch !== false && paths.length > 0 && !this.#closed) {
@@ -250,7 +253,10 @@ export class ManifestReloader {
       }
     }
     for (const file of this.#files.keys()) if (!files.has(file)) changedFiles.push(file);
-    if (trigger === 'watch' && changedFiles.length === 0) return undefined;
+    // Events that changed no text (a touch, an editor's temp file) make no reload; a file that
+    // cannot be read is reported each time.
+    const unreadable = load.items.some((d) => d.code === 'E_SOURCE_READ');
+    if (trigger === 'watch' && changedFiles.length === 0 && !unreadable) return undefined;
 
     // 2. Choose a version of each object: the new one, else the last good one, else none.
     const topts = typeof this.#opts.translateOptions === 'function' ? this.#opts.translateOptions() : (this.#opts.translateOptions ?? {});
