@@ -8,14 +8,15 @@ import type { Command } from 'commander';
 import type * as ir from '../ir/index.js';
 import { Diagnostics, type LoadedObject } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
-import { translate, type TranslateResult } from '../config/translate.js';
+import { ManifestReloader, type ReloadResult } from '../config/reload.js';
 import type { RuntimeEndpoints, ServicePort } from '../config/sources/kubernetes/endpoint-resolver.js';
-import { Proxy, ConfigError } from '../dataplane/proxy.js';
+import { Proxy } from '../dataplane/proxy.js';
 import { parseLocality } from '../dataplane/upstream/locality.js';
 import { createAccessLog } from '../dataplane/access-log.js';
 import { planDeployments, RUNTIME_CODES } from '../runtime/plan.js';
 import { runtimeEndpoints, Supervisor } from '../runtime/supervisor.js';
 import { formatDiagnostic } from './format.js';
+import { summary as reloadSummary } from './serve-manifests.js';
 
 export type RunOptions = {
   filename: string[];
@@ -25,6 +26,8 @@ export type RunOptions = {
   accessLog?: string;
   accessLogFormat?: string;
   quiet?: boolean;
+  /** Reload when files change (default true). */
+  watch?: boolean;
 };
 
 export function registerRun(program: Command, setCode: (code: number) => void): void {
@@ -38,6 +41,7 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
     .option('--access-log <path>', 'access log destination ("-" = stdout)')
     .option('--access-log-format <format>', 'text or json', 'text')
     .option('-q, --quiet', 'do not print backend log lines')
+    .option('--no-watch', 'do not reload when the files change')
     .action(async (opts: RunOptions) => {
       setCode(await run(opts));
     });
@@ -46,7 +50,9 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
 export type Running = {
   proxy: Proxy;
   supervisor: Supervisor;
-  result: TranslateResult;
+  reloader: ManifestReloader;
+  /** The IR being served (listener ports shifted). */
+  config(): ir.Config;
   stop(): Promise<void>;
 };
 
@@ -72,7 +78,8 @@ export async function startRun(
     backends.push(parsed);
   }
   const diags = new Diagnostics();
-  const objects = loadManifests(await readSources(opts.filename), diags);
+  const sources = await readSources(opts.filename);
+  const objects = loadManifests(sources, diags);
   const plans = planDeployments(objects, diags).filter((p) => !coveredByBackend(objects, p.namespace, p.labels, backends));
   // Unknown images whose Services all have --backend are fine.
   diags.items.splice(
@@ -84,14 +91,12 @@ export async function startRun(
   if (fatal.some((d) => d.code.startsWith('E_RUNTIME') || d.code === 'E_YAML_SYNTAX' || d.code === 'E_SOURCE_READ'))
     return { ok: false, error: fatal.map(formatDiagnostic).join('\n') };
 
-  // Declared before the supervisor starts: its state changes call scheduleRetranslate at once.
-  let proxy: Proxy | undefined;
-  let pending: NodeJS.Timeout | undefined;
-  let stopped = false;
   const supervisor = new Supervisor(plans, {
     ...(opts.quiet ? {} : { log: (l) => out(l + '\n') }),
-    onChange: () => scheduleRetranslate(),
+    // Endpoints follow the backends: translate again when one starts, crashes or comes back.
+    onChange: () => void reloader?.reloadNow(),
   });
+  let reloader: ManifestReloader | undefined;
   await supervisor.start();
   const fromRuntime = runtimeEndpoints(objects, supervisor);
   const endpoints: RuntimeEndpoints = (ns: string, svc: string, sp: ServicePort) => {
@@ -99,66 +104,57 @@ export async function startRun(
     if (b) return [{ address: b.host, port: b.port, weight: 1, priority: 0, hostname: `${b.host}:${b.port}` }];
     return fromRuntime(ns, svc, sp);
   };
-  const translateNow = (): TranslateResult => {
-    const result = translate(objects, { runtimeEndpoints: endpoints }, new Diagnostics());
-    result.config.listeners = result.config.listeners.map((l) => ({ ...l, port: l.port + offset }));
-    return result;
-  };
-  let result = translateNow();
-  for (const d of [...diags.items, ...result.diagnostics]) out(formatDiagnostic(d) + '\n');
 
   const where = opts.locality ?? process.env.LEGATE_LOCALITY;
   const accessLog = opts.accessLog
     ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text' })
     : undefined;
-  try {
-    proxy = await Proxy.start(result.config, {
-      ...(accessLog ? { accessLog } : {}),
-      ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
-    });
-  } catch (e) {
-    await supervisor.stop();
-    const err = e as NodeJS.ErrnoException;
-    if (e instanceof ConfigError) return { ok: false, error: `legate: ${e.message}` };
-    if (err.code === 'EACCES')
-      return {
-        ok: false,
-        error: `legate: cannot bind a listener: ${err.message}. Ports under 1024 need privileges: run with --port-offset 8000 (port 80 becomes 8080), or as root`,
-      };
-    if (err.code === 'EADDRINUSE')
-      return {
-        ok: false,
-        error: `legate: cannot bind a listener: ${err.message}. Another process uses that port: stop it, or shift every listener with --port-offset N`,
-      };
-    throw e;
-  }
-
-  // Backend state changes re-translate once per burst.
-  function scheduleRetranslate(): void {
-    if (pending || stopped || !proxy) return;
-    const live = proxy;
-    pending = setTimeout(() => {
-      pending = undefined;
-      if (stopped) return;
-      result = translateNow();
-      running.result = result;
-      live.apply(result.config).catch((e: unknown) => out(`legate: could not apply the new endpoints: ${(e as Error).message}\n`));
-    }, 50);
-  }
-  const running: Running = {
-    proxy: proxy!,
-    supervisor,
-    result,
-    stop: async () => {
-      stopped = true;
-      if (pending) clearTimeout(pending);
-      await proxy?.close(2000);
-      await supervisor.stop();
-      await accessLog?.close();
+  const proxy = new Proxy({
+    ...(accessLog ? { accessLog } : {}),
+    ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
+  });
+  let previous: ReloadResult | undefined;
+  reloader = new ManifestReloader({
+    sources,
+    target: proxy,
+    watch: opts.watch !== false,
+    translateOptions: () => ({ runtimeEndpoints: endpoints }),
+    prepare: (config) => ({ ...config, listeners: config.listeners.map((l) => ({ ...l, port: l.port + offset })) }),
+    onReload: (r) => {
+      if (r.trigger !== 'initial' && r.trigger !== 'manual') {
+        out(`${reloadSummary(r)}\n`);
+        const seen = new Set((previous?.diagnostics ?? []).map(formatDiagnostic));
+        for (const d of r.diagnostics) if (d.severity !== 'info' && !seen.has(formatDiagnostic(d))) out(formatDiagnostic(d) + '\n');
+      }
+      previous = r;
     },
+  });
+  const first = await reloader.start();
+  for (const d of [...diags.items.filter((d) => d.code.startsWith('E_RUNTIME')), ...first.diagnostics]) out(formatDiagnostic(d) + '\n');
+  const stop = async () => {
+    await reloader?.close();
+    await proxy.close(2000);
+    await supervisor.stop();
+    await accessLog?.close();
   };
-  out(summary(result.config, supervisor, offset));
-  return { ok: true, running };
+  if (!first.applied) {
+    await stop();
+    const error = first.error ?? 'the configuration was not applied';
+    if (/EACCES/.test(error))
+      return {
+        ok: false,
+        error: `legate: cannot bind a listener: ${error}. Ports under 1024 need privileges: run with --port-offset 8000 (port 80 becomes 8080), or as root`,
+      };
+    if (/EADDRINUSE/.test(error))
+      return {
+        ok: false,
+        error: `legate: cannot bind a listener: ${error}. Another process uses that port: stop it, or shift every listener with --port-offset N`,
+      };
+    return { ok: false, error: `legate: cannot start: ${error}` };
+  }
+  const config = proxy.config!;
+  out(summary(config, supervisor, offset));
+  return { ok: true, running: { proxy, supervisor, reloader, config: () => proxy.config!, stop } };
 }
 
 async function run(opts: RunOptions): Promise<number> {
