@@ -94,9 +94,10 @@ export async function startRun(
   const supervisor = new Supervisor(plans, {
     ...(opts.quiet ? {} : { log: (l) => out(l + '\n') }),
     // Endpoints follow the backends: translate again when one starts, crashes or comes back.
-    onChange: () => void reloader?.reloadNow(),
+    onChange: () => void late.reloader?.reloadNow(),
   });
-  let reloader: ManifestReloader | undefined;
+  // The reloader exists once the backends are up; their first state changes come before it.
+  const late: { reloader?: ManifestReloader } = {};
   await supervisor.start();
   const fromRuntime = runtimeEndpoints(objects, supervisor);
   const endpoints: RuntimeEndpoints = (ns: string, svc: string, sp: ServicePort) => {
@@ -114,7 +115,7 @@ export async function startRun(
     ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
   });
   let previous: ReloadResult | undefined;
-  reloader = new ManifestReloader({
+  const reloader = new ManifestReloader({
     sources,
     target: proxy,
     watch: opts.watch !== false,
@@ -129,10 +130,11 @@ export async function startRun(
       previous = r;
     },
   });
+  late.reloader = reloader;
   const first = await reloader.start();
   for (const d of [...diags.items.filter((d) => d.code.startsWith('E_RUNTIME')), ...first.diagnostics]) out(formatDiagnostic(d) + '\n');
   const stop = async () => {
-    await reloader?.close();
+    await reloader.close();
     await proxy.close(2000);
     await supervisor.stop();
     await accessLog?.close();
