@@ -10,6 +10,8 @@ import { Diagnostics } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
 import { translate } from '../config/translate.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
+import { registerCallCommand } from './call-command.js';
+import { registerLoadCommand } from './load-command.js';
 
 const VERSION = '0.1.0';
 
@@ -91,6 +93,9 @@ export async function main(argv: string[]): Promise<number> {
       for (const d of result.diagnostics) if (d.severity === 'error') process.stderr.write(formatDiagnostic(d) + '\n');
       code = result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
     });
+
+  registerCallCommand(program, (c) => (code = c));
+  registerLoadCommand(program, (c) => (code = c));
 
   try {
     await program.parseAsync(argv);
