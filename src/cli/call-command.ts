@@ -138,6 +138,7 @@ function httpText(res: HttpCallResult, verbose: boolean): string {
   let out = `HTTP/${res.httpVersion} ${res.status}${res.statusText ? ' ' + res.statusText : ''}\n`;
   if (verbose) out += res.headers.map(([k, v]) => `${k}: ${v}\n`).join('');
   out += '\n' + res.body.toString('utf8');
-  if (verbose && res.trailers.length) out += (res.body.length && !res.body.toString().endsWith('\n') ? '\n' : '') + res.trailers.map(([k, v]) => `${k}: ${v}\n`).join('');
+  if (verbose && res.trailers.length)
+    out += (res.body.length && !res.body.toString().endsWith('\n') ? '\n' : '') + res.trailers.map(([k, v]) => `${k}: ${v}\n`).join('');
   return out;
 }

@@ -35,7 +35,11 @@ export function tlsFrom(flags: ConnectionFlags, target: string): TlsOptions | un
       throw new UsageError(`cannot read --cacert ${flags.cacert}: ${(e as Error).message}`);
     }
   }
-  return { ...(flags.insecure ? { insecure: true } : {}), ...(ca ? { ca } : {}), ...(flags.servername ? { servername: flags.servername } : {}) };
+  return {
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(ca ? { ca } : {}),
+    ...(flags.servername ? { servername: flags.servername } : {}),
+  };
 }
 
 export function durationMs(text: string, flag: string): number {

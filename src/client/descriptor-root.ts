@@ -25,19 +25,24 @@ const SCALARS: Record<number, string> = {
 };
 const REPEATED = 3;
 
-/**
- * Builds a resolved protobufjs root from FileDescriptorProtos (any order) plus protobufjs's own
- * copies of well-known files the server did not send.
- */
-export function buildRoot(files: FileDesc[], common: Record<string, unknown>[] = []): protobuf.Root {
+/** Builds a resolved protobufjs root from FileDescriptorProtos, in any order. */
+export function buildRoot(files: FileDesc[]): protobuf.Root {
   const root = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor({ file: files });
   const maps: protobuf.MapField[] = [];
   for (const file of files) for (const m of file.messageType ?? []) restoreMaps(root, file.package ? `.${file.package}` : '', m, maps);
-  for (const json of common) root.addJSON((json as { nested: Record<string, protobuf.AnyNestedObject> }).nested);
   root.resolveAll();
   // resolveAll skips fields added after the root was first resolved.
   for (const f of maps) f.resolve();
   return root;
+}
+
+/** protobufjs's own copy of a well-known file (google/protobuf/*.proto) as a descriptor, for servers that leave them out. */
+export function commonFile(name: string): FileDesc | undefined {
+  const json = protobuf.common.get(name);
+  if (!json) return undefined;
+  const set = protobuf.Root.fromJSON(json).toDescriptor('proto3') as unknown as { file: FileDesc[] };
+  const file = set.file.find((f) => f.messageType?.length);
+  return file && { ...file, name, dependency: [] };
 }
 
 // protobufjs reads a map field from a descriptor as a repeated XxxEntry message; turn it back into

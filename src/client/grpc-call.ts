@@ -123,7 +123,9 @@ function explain(opts: SchemaOptions, what: string): (e: unknown) => never {
   return (e) => {
     if (!(e instanceof ReflectionError)) throw e;
     if (e.code === grpc.status.UNIMPLEMENTED)
-      throw new NoReflectionError(`${opts.address} does not offer server reflection (grpc.reflection.v1 or v1alpha); give the schema with --proto FILE`);
+      throw new NoReflectionError(
+        `${opts.address} does not offer server reflection (grpc.reflection.v1 or v1alpha); give the schema with --proto FILE`,
+      );
     if (e.code === grpc.status.NOT_FOUND) throw new UsageError(`the server does not know ${what}: ${e.message}`);
     throw new UsageError(`cannot reach server reflection at ${opts.address}: ${e.message}`);
   };
@@ -141,7 +143,8 @@ export function loadProtoFiles(files: readonly string[]): protobuf.Root {
   let root = protoRoots.get(key);
   if (!root) {
     try {
-      root = protobuf.loadSync([...files]);
+      // Original field names, as a descriptor from protoc has them; JSON names are derived.
+      root = new protobuf.Root().loadSync([...files], { keepCase: true });
       root.resolveAll();
     } catch (e) {
       throw new UsageError(`cannot load ${files.join(', ')}: ${(e as Error).message}`);

@@ -62,7 +62,8 @@ export function toMetadata(pairs: readonly HeaderPair[]): grpc.Metadata {
 export function metadataRecord(md: grpc.Metadata | undefined): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   if (!md) return out;
-  for (const [k, values] of Object.entries(md.toJSON())) out[k] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
+  for (const [k, values] of Object.entries(md.toJSON()))
+    out[k] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
   return out;
 }
 

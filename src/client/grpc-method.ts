@@ -90,7 +90,8 @@ function messageText(t: protobuf.Type, indent: string): string {
     const decl = f instanceof protobuf.MapField ? `map<${f.keyType}, ${type}>` : `${f.repeated ? 'repeated ' : ''}${type}`;
     lines.push(`${indent}  ${decl} ${f.name} = ${f.id};`);
   }
-  for (const n of t.nestedArray) if (n instanceof protobuf.Type && !n.options?.map_entry) lines.push(messageText(n, indent + '  ').trimEnd());
+  for (const n of t.nestedArray)
+    if (n instanceof protobuf.Type && !n.options?.map_entry) lines.push(messageText(n, indent + '  ').trimEnd());
   lines.push(`${indent}}`);
   return lines.join('\n') + '\n';
 }

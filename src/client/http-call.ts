@@ -112,7 +112,14 @@ function h2Call(url: URL, method: string, opts: HttpCallOptions, timeoutMs: numb
     stream.on('end', () => {
       clearTimeout(timer);
       session.close();
-      resolve({ httpVersion: '2', status, statusText: http.STATUS_CODES[status] ?? '', headers: resHeaders, trailers, body: Buffer.concat(chunks) });
+      resolve({
+        httpVersion: '2',
+        status,
+        statusText: http.STATUS_CODES[status] ?? '',
+        headers: resHeaders,
+        trailers,
+        body: Buffer.concat(chunks),
+      });
     });
     if (opts.body !== undefined) stream.end(opts.body);
   });

@@ -2,11 +2,13 @@
 // JSON names (lowerCamelCase) out, JSON or original names in, 64-bit integers as strings,
 // bytes as base64, enums by name, and the well-known types in their JSON forms.
 import protobuf from 'protobufjs';
+import { UsageError } from './headers.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Plain = Record<string, unknown>;
 
-export class JsonMappingError extends Error {
+/** A request that does not fit its message type (a usage mistake: nothing was sent). */
+export class JsonMappingError extends UsageError {
   override name = 'JsonMappingError';
 }
 
@@ -78,7 +80,8 @@ function messageFromJson(type: protobuf.Type, json: Json, path: string): Plain {
 
 function fieldFromJson(f: protobuf.Field, value: Json, path: string): unknown {
   if (f instanceof protobuf.MapField) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new JsonMappingError(`${path}: expected a JSON object (map)`);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new JsonMappingError(`${path}: expected a JSON object (map)`);
     const out: Plain = {};
     for (const [k, v] of Object.entries(value)) out[k] = singleFromJson(f, v, `${path}["${k}"]`);
     return out;
@@ -96,7 +99,9 @@ function singleFromJson(f: protobuf.FieldBase, value: Json, path: string): unkno
   if (t instanceof protobuf.Enum) {
     if (typeof value === 'number' && Number.isInteger(value)) return value;
     if (typeof value === 'string' && value in t.values) return t.values[value];
-    throw new JsonMappingError(`${path}: ${JSON.stringify(value)} is not a value of ${t.fullName.slice(1)} (${Object.keys(t.values).join(', ')})`);
+    throw new JsonMappingError(
+      `${path}: ${JSON.stringify(value)} is not a value of ${t.fullName.slice(1)} (${Object.keys(t.values).join(', ')})`,
+    );
   }
   return scalarFromJson(f.type, value, path);
 }
@@ -202,12 +207,21 @@ function messageToJson(type: protobuf.Type, msg: Plain): unknown {
     if (v === null || v === undefined) continue;
     if (f instanceof protobuf.MapField) {
       const entries = Object.entries(v as Plain);
-      if (entries.length > 0) out[jsonName(f.name)] = Object.fromEntries(entries.map(([k, x]) => [k, singleToJson(f, x)]));
+      if (entries.length > 0)
+        out[jsonName(f.name)] = Object.fromEntries(entries.map(([k, x]) => [mapKey(f.keyType, k), singleToJson(f, x)]));
     } else if (f.repeated) {
       if ((v as unknown[]).length > 0) out[jsonName(f.name)] = (v as unknown[]).map((x) => singleToJson(f, x));
     } else out[jsonName(f.name)] = singleToJson(f, v);
   }
   return out;
+}
+
+// protobufjs keys 64-bit map entries by an 8-character hash of the number.
+function mapKey(keyType: string, key: string): string {
+  if (!keyType.endsWith('64') || key.length !== 8 || !protobuf.util.Long) return key;
+  return protobuf.util.LongBits.fromHash(key)
+    .toLong(keyType === 'uint64' || keyType === 'fixed64')
+    .toString();
 }
 
 function singleToJson(f: protobuf.FieldBase, v: unknown): unknown {

@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
-import { buildRoot, type FileDesc } from './descriptor-root.js';
+import { buildRoot, commonFile, type FileDesc } from './descriptor-root.js';
 import { grpc, grpcClient, type GrpcTarget } from './grpc-channel.js';
 
 // The server reflection protocol (grpc/reflection/v1/reflection.proto; v1alpha has the same
@@ -9,7 +9,9 @@ const REFLECTION = protobuf.Root.fromJSON({
   nested: {
     ServerReflectionRequest: {
       oneofs: {
-        messageRequest: { oneof: ['fileByFilename', 'fileContainingSymbol', 'fileContainingExtension', 'allExtensionNumbersOfType', 'listServices'] },
+        messageRequest: {
+          oneof: ['fileByFilename', 'fileContainingSymbol', 'fileContainingExtension', 'allExtensionNumbersOfType', 'listServices'],
+        },
       },
       fields: {
         host: { type: 'string', id: 1 },
@@ -35,7 +37,9 @@ const REFLECTION = protobuf.Root.fromJSON({
       },
     },
     FileDescriptorResponse: { fields: { fileDescriptorProto: { rule: 'repeated', type: 'bytes', id: 1 } } },
-    ExtensionNumberResponse: { fields: { baseTypeName: { type: 'string', id: 1 }, extensionNumber: { rule: 'repeated', type: 'int32', id: 2 } } },
+    ExtensionNumberResponse: {
+      fields: { baseTypeName: { type: 'string', id: 1 }, extensionNumber: { rule: 'repeated', type: 'int32', id: 2 } },
+    },
     ListServiceResponse: { fields: { service: { rule: 'repeated', type: 'ServiceResponse', id: 1 } } },
     ServiceResponse: { fields: { name: { type: 'string', id: 1 } } },
     ErrorResponse: { fields: { errorCode: { type: 'int32', id: 1 }, errorMessage: { type: 'string', id: 2 } } },
@@ -73,8 +77,6 @@ export class ReflectionClient {
   #deadlineMs: number;
   #version: (typeof VERSIONS)[number] | undefined;
   #files = new Map<string, FileDesc>();
-  /** Well-known files the server did not have, from protobufjs's copies. */
-  #common = new Map<string, Record<string, unknown>>();
 
   constructor(target: GrpcTarget, opts: { metadata?: grpc.Metadata; deadlineMs?: number } = {}) {
     this.#client = grpcClient(target);
@@ -104,21 +106,21 @@ export class ReflectionClient {
     }
     this.#add(res);
     await this.#loadDependencies();
-    return buildRoot([...this.#files.values()], [...this.#common.values()]);
+    return buildRoot([...this.#files.values()]);
   }
 
   async #loadDependencies(): Promise<void> {
     for (;;) {
-      const missing = [...this.#files.values()].flatMap((f) => f.dependency ?? []).filter((d) => !this.#files.has(d) && !this.#common.has(d));
+      const missing = [...this.#files.values()].flatMap((f) => f.dependency ?? []).filter((d) => !this.#files.has(d));
       if (missing.length === 0) return;
       for (const name of new Set(missing)) {
         try {
           this.#add(await this.#ask({ fileByFilename: name }));
         } catch (e) {
           // Servers often leave the well-known types out; protobufjs carries them.
-          const common = protobuf.common.get(name);
+          const common = commonFile(name);
           if (!common) throw e;
-          this.#common.set(name, common as Record<string, unknown>);
+          this.#files.set(name, common);
           continue;
         }
         if (!this.#files.has(name)) throw new ReflectionError(`the server did not return ${name}`, grpc.status.NOT_FOUND);

@@ -6,7 +6,8 @@ import { ReflectionService } from '@grpc/reflection';
 /** dist/test/helpers/ -> <repo>/test/fixtures/ */
 const fixture = (name: string) => fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url));
 
-const options = { keepCase: false, longs: String, enums: String, defaults: false, oneofs: true } as const;
+// Original field names in the descriptors, as protoc-generated servers have.
+const options = { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true } as const;
 const fakeDef = protoLoader.loadSync(fixture('fake-service.proto'), options);
 const greeterDef = protoLoader.loadSync(fixture('greeter.proto'), options);
 
@@ -33,6 +34,10 @@ export type ReflectionServer = {
   count: Record<string, number>;
   /** Metadata of the last call per method name. */
   lastMetadata: Record<string, grpc.Metadata>;
+  /** :authority of the last call per method name. */
+  lastHost: Record<string, string>;
+  /** Size of the `data` field of the last FakeService.Handle request. */
+  lastDataBytes: number | undefined;
   /** Most FakeService.Handle calls in progress at once. */
   maxInFlight: number;
   close(): Promise<void>;
@@ -42,17 +47,20 @@ export type ReflectionServer = {
 export async function startReflectionServer(opts: ReflectionServerOptions = {}): Promise<ReflectionServer> {
   const count: Record<string, number> = {};
   const lastMetadata: Record<string, grpc.Metadata> = {};
+  const lastHost: Record<string, string> = {};
   let inFlight = 0;
-  const state = { maxInFlight: 0 };
-  const seen = (name: string, md: grpc.Metadata) => {
+  const state: { maxInFlight: number; lastDataBytes?: number } = { maxInFlight: 0 };
+  const seen = (name: string, call: { metadata: grpc.Metadata; getHost(): string }) => {
     count[name] = (count[name] ?? 0) + 1;
-    lastMetadata[name] = md;
+    lastMetadata[name] = call.metadata;
+    lastHost[name] = call.getHost();
     return count[name]!;
   };
   const server = new grpc.Server();
   server.addService(FakeService.service, {
     Handle(call: grpc.ServerUnaryCall<{ data?: Buffer }, unknown>, cb: grpc.sendUnaryData<unknown>) {
-      const n = seen('Handle', call.metadata);
+      const n = seen('Handle', call);
+      state.lastDataBytes = call.request.data?.length ?? 0;
       inFlight++;
       state.maxInFlight = Math.max(state.maxInFlight, inFlight);
       const answer = () => {
@@ -71,15 +79,15 @@ export async function startReflectionServer(opts: ReflectionServerOptions = {}):
       else answer();
     },
   });
-  type Hello = Record<string, unknown> & { name?: string; failCode?: number };
+  type Hello = Record<string, unknown> & { name?: string; fail_code?: number };
   server.addService(Greeter.service, {
     Hello(call: grpc.ServerUnaryCall<Hello, unknown>, cb: grpc.sendUnaryData<unknown>) {
-      seen('Hello', call.metadata);
+      seen('Hello', call);
       const req = call.request;
-      if (req.failCode) {
+      if (req.fail_code) {
         const md = new grpc.Metadata();
         md.set('x-reason', 'asked to fail');
-        cb({ code: req.failCode, details: `failing as asked for ${req.name ?? ''}`, metadata: md } as grpc.ServiceError);
+        cb({ code: req.fail_code, details: `failing as asked for ${req.name ?? ''}`, metadata: md } as grpc.ServiceError);
         return;
       }
       const metadata: Record<string, string> = {};
@@ -91,13 +99,13 @@ export async function startReflectionServer(opts: ReflectionServerOptions = {}):
       trailers.set('x-done', 'true');
       cb(null, { greeting: `hello ${req.name ?? ''}`, echo: req, metadata }, trailers);
     },
-    Count(call: grpc.ServerWritableStream<{ upTo?: number }, unknown>) {
-      seen('Count', call.metadata);
-      for (let n = 1; n <= (call.request.upTo ?? 0); n++) call.write({ n });
+    Count(call: grpc.ServerWritableStream<{ up_to?: number }, unknown>) {
+      seen('Count', call);
+      for (let n = 1; n <= (call.request.up_to ?? 0); n++) call.write({ n });
       call.end();
     },
     Sum(call: grpc.ServerReadableStream<{ value?: number }, unknown>, cb: grpc.sendUnaryData<unknown>) {
-      seen('Sum', call.metadata);
+      seen('Sum', call);
       let sum = 0;
       let n = 0;
       call.on('data', (m: { value?: number }) => {
@@ -107,7 +115,7 @@ export async function startReflectionServer(opts: ReflectionServerOptions = {}):
       call.on('end', () => cb(null, { sum, count: n }));
     },
     Chat(call: grpc.ServerDuplexStream<{ value?: number }, unknown>) {
-      seen('Chat', call.metadata);
+      seen('Chat', call);
       let sum = 0;
       let n = 0;
       call.on('data', (m: { value?: number }) => {
@@ -139,6 +147,10 @@ export async function startReflectionServer(opts: ReflectionServerOptions = {}):
     port,
     count,
     lastMetadata,
+    lastHost,
+    get lastDataBytes() {
+      return state.lastDataBytes;
+    },
     get maxInFlight() {
       return state.maxInFlight;
     },

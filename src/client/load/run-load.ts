@@ -126,7 +126,8 @@ async function prepare(o: LoadOptions, concurrency: number): Promise<Plan> {
   let request: Buffer;
   try {
     const method = await loadMethod(schema, name);
-    if (method.requestStream || method.responseStream) throw new UsageError(`${method.path} is a streaming method; legate load sends unary calls`);
+    if (method.requestStream || method.responseStream)
+      throw new UsageError(`${method.path} is a streaming method; legate load sends unary calls`);
     const messages = requestMessages(data, method);
     if (messages.length !== 1) throw new UsageError(`a unary call takes one request message, ${messages.length} given`);
     path = method.path;
@@ -211,7 +212,13 @@ async function drive(o: LoadOptions, plan: Plan, b: Bounds): Promise<LoadSummary
   const progress =
     o.onProgress &&
     setInterval(
-      () => o.onProgress!({ completed, elapsedMs: performance.now() - t0, durationMs: b.durationMs, ...(o.requests ? { requests: b.requests } : {}) }),
+      () =>
+        o.onProgress!({
+          completed,
+          elapsedMs: performance.now() - t0,
+          durationMs: b.durationMs,
+          ...(o.requests ? { requests: b.requests } : {}),
+        }),
       o.progressIntervalMs ?? 200,
     );
   // In-flight requests may outlive the duration by at most their own timeout.

@@ -63,7 +63,9 @@ export function formatSummary(s: LoadSummary): string {
   if (Object.keys(s.errors).length) lines.push(`  errors        ${counts(s.errors)}`);
   const l = s.latencyMs;
   if (s.requests > 0)
-    lines.push(`  latency       p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  (min ${ms(l.min)}, mean ${ms(l.mean)})`);
+    lines.push(
+      `  latency       p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  (min ${ms(l.min)}, mean ${ms(l.mean)})`,
+    );
 
   const withHeader = Object.values(s.attempts.counts).reduce((a, b) => a + b, 0);
   lines.push('');
