@@ -127,8 +127,14 @@ function explain(opts: SchemaOptions, what: string): (e: unknown) => never {
         `${opts.address} does not offer server reflection (grpc.reflection.v1 or v1alpha); give the schema with --proto FILE`,
       );
     if (e.code === grpc.status.NOT_FOUND) throw new UsageError(`the server does not know ${what}: ${e.message}`);
-    throw new UsageError(`cannot reach server reflection at ${opts.address}: ${e.message}`);
+    // Unreachable, TLS trouble, deadline: the call failed, the command was right.
+    throw new CallError(`cannot use server reflection at ${opts.address}: ${statusName(e.code)}: ${e.message}`);
   };
+}
+
+/** The server could not be asked (unreachable, TLS failure, deadline). */
+export class CallError extends Error {
+  override name = 'CallError';
 }
 
 /** The server has no reflection service (and no --proto files were given). */

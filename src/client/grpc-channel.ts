@@ -51,7 +51,7 @@ export function grpcClient(target: GrpcTarget, extra: grpc.ChannelOptions = {}):
 export function toMetadata(pairs: readonly HeaderPair[]): grpc.Metadata {
   const md = new grpc.Metadata();
   for (const [k, v] of pairs) {
-    if (k.startsWith(':')) throw new UsageError(`gRPC metadata cannot set the pseudo-header ${k} (use --authority for :authority)`);
+    if (k.startsWith(':') || k === 'host') throw new UsageError(`gRPC metadata cannot set ${k}: use --authority for the :authority`);
     if (k.endsWith('-bin')) md.add(k, Buffer.from(v, 'base64'));
     else md.add(k, v);
   }

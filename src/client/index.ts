@@ -1,5 +1,5 @@
 // The client tools behind `legate call` and `legate load`, usable from code.
-export { grpcCall, grpcList, grpcDescribe, loadMethod, NoReflectionError } from './grpc-call.js';
+export { grpcCall, grpcList, grpcDescribe, loadMethod, CallError, NoReflectionError } from './grpc-call.js';
 export type { GrpcCallOptions, GrpcCallResult, SchemaOptions } from './grpc-call.js';
 export type { GrpcTarget, TlsOptions } from './grpc-channel.js';
 export { statusName } from './grpc-channel.js';

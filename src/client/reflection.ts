@@ -168,7 +168,7 @@ export class ReflectionClient {
         else resolve(res);
       });
       call.on('error', (e: grpc.ServiceError) => {
-        if (!answered) reject(new ReflectionError(`server reflection failed: ${e.details || e.message}`, e.code));
+        if (!answered) reject(new ReflectionError(e.details || e.message, e.code));
       });
       call.on('status', (s: grpc.StatusObject) => {
         if (!answered) reject(new ReflectionError(`server reflection ended without an answer: ${s.details}`, s.code));

@@ -14,6 +14,14 @@ test('percentiles within the histogram precision (3 significant digits)', () => 
   assert.ok(Math.abs(s.mean - 50.05) <= 0.1, `mean ${s.mean}`);
 });
 
+test('percentiles never pass the maximum', () => {
+  const r = new LatencyRecorder();
+  for (const v of [1.0011, 2.0027, 3.0049, 7.0123]) r.recordMs(v);
+  const s = r.stats();
+  assert.ok(s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max, JSON.stringify(s));
+  assert.equal(s.max, 7.012);
+});
+
 test('buckets: linear for a narrow range, ratio-spaced for a long tail, counts add up', () => {
   const narrow = new LatencyRecorder();
   for (let i = 0; i < 100; i++) narrow.recordMs(10 + (i % 10));

@@ -21,14 +21,16 @@ export class LatencyRecorder {
   stats(): LatencyStats {
     const h = this.#h;
     if (h.totalCount === 0) return { min: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
-    const ms = (us: number) => Math.round(us) / 1000;
+    // Percentiles report the top of their bucket, which can pass the exact maximum: clamp.
+    const max = h.maxValue;
+    const ms = (us: number) => Math.round(Math.min(us, max)) / 1000;
     return {
       min: ms(h.minNonZeroValue),
       mean: ms(h.mean),
       p50: ms(h.getValueAtPercentile(50)),
       p90: ms(h.getValueAtPercentile(90)),
       p99: ms(h.getValueAtPercentile(99)),
-      max: ms(h.maxValue),
+      max: ms(max),
     };
   }
 

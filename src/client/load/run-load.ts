@@ -242,7 +242,7 @@ async function drive(o: LoadOptions, plan: Plan, b: Bounds): Promise<LoadSummary
     failed: completed - succeeded,
     successRate: completed ? succeeded / completed : 0,
     elapsedMs: Math.round(elapsedMs),
-    throughput: completed ? (completed * 1000) / elapsedMs : 0,
+    throughput: completed ? Math.round((completed * 10_000) / elapsedMs) / 10 : 0,
     stoppedBy,
     statusCodes,
     grpcStatus,
