@@ -170,9 +170,17 @@ test('a duration bounds the run; an abort ends it early', async () => {
     assert.ok(s.elapsedMs >= 300 && s.elapsedMs < 1000, `elapsed ${s.elapsedMs}`);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const aborted = await runLoad({ target: b.url, durationMs: 60_000, concurrency: 2, signal: controller.signal });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    // Many workers waiting for their turn (rate) all listen to the signal: no listener-leak warning.
+    const aborted = await runLoad({ target: b.url, durationMs: 60_000, concurrency: 20, rate: 50, signal: controller.signal });
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
     assert.equal(aborted.stoppedBy, 'aborted');
     assert.ok(aborted.elapsedMs < 1000, `elapsed ${aborted.elapsedMs}`);
+    assert.ok(aborted.requests >= 4 && aborted.requests <= 7, `requests ${aborted.requests}`);
+    assert.deepEqual(warnings, []);
   } finally {
     await b.close();
   }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grpc, statusName, toMetadata, type TlsOptions } from '../grpc-channel.js';
@@ -167,6 +168,8 @@ async function drive(o: LoadOptions, plan: Plan, b: Bounds): Promise<LoadSummary
   let started = 0;
   let stoppedBy: LoadSummary['stoppedBy'] = 'count';
 
+  // Every waiting worker listens to the abort signal.
+  if (o.signal) setMaxListeners(b.concurrency + 10, o.signal);
   const t0 = performance.now();
   const end = t0 + b.durationMs;
   const interval = b.rate ? 1000 / b.rate : 0;
