@@ -1,15 +1,6 @@
 import type { Command } from 'commander';
-import {
-  grpcCall,
-  grpcDescribe,
-  grpcList,
-  httpCall,
-  parseHeaders,
-  readData,
-  UsageError,
-  type GrpcCallResult,
-  type HttpCallResult,
-} from '../client/index.js';
+import { parseHeaders, readData, UsageError } from '../client/headers.js';
+import type { GrpcCallResult, HttpCallResult } from '../client/index.js';
 import { addConnectionOptions, durationMs, report, tlsFrom, type ConnectionFlags } from './client-options.js';
 
 type CallFlags = ConnectionFlags & {
@@ -54,6 +45,8 @@ async function call(target: string, method: string | undefined, symbol: string |
   const deadlineMs = f.deadline !== undefined ? durationMs(f.deadline, '--deadline') : undefined;
   const data = f.data !== undefined ? readData(f.data) : undefined;
   const json = f.output === 'json';
+  // Loaded here so that other commands do not pay for grpc-js and protobufjs.
+  const { grpcCall, grpcDescribe, grpcList, httpCall } = await import('../client/index.js');
 
   if (/^https?:\/\//i.test(target)) {
     if (method) throw new UsageError(`an HTTP call takes only the URL ("${method}" is extra); use -X for the HTTP method`);

@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { parseGoDuration } from '../common/durations.js';
-import { UsageError, type TlsOptions } from '../client/index.js';
+// Light imports only: the client modules (grpc-js, protobufjs) load when a client command runs.
+import { UsageError } from '../client/headers.js';
+import type { TlsOptions } from '../client/grpc-channel.js';
 
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 

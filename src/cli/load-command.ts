@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { parseGoDuration } from '../common/durations.js';
-import { formatSummary, parseHeaders, progressBar, readData, runLoad, UsageError, type LoadOptions } from '../client/index.js';
+import { parseHeaders, readData, UsageError } from '../client/headers.js';
+import type { LoadOptions } from '../client/index.js';
 import { addConnectionOptions, durationMs, report, tlsFrom, wholeNumber, type ConnectionFlags } from './client-options.js';
 
 type LoadFlags = ConnectionFlags & {
@@ -65,6 +66,8 @@ async function load(target: string, method: string | undefined, f: LoadFlags): P
   }
   const rate = f.rate === undefined ? undefined : Number(f.rate);
   if (rate !== undefined && !(rate > 0)) throw new UsageError(`--rate takes a positive number, not "${f.rate}"`);
+  // Loaded here so that other commands do not pay for grpc-js and protobufjs.
+  const { formatSummary, progressBar, runLoad } = await import('../client/index.js');
   const controller = new AbortController();
   const opts: LoadOptions = {
     target,

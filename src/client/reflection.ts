@@ -69,7 +69,7 @@ export class ReflectionError extends Error {
 
 /**
  * One reflection conversation with a server: v1 first, v1alpha when the server does not know v1.
- * Requests go one at a time over a bidi stream; descriptors are cached per file name.
+ * Each question is its own short bidi stream; descriptors are cached per file name.
  */
 export class ReflectionClient {
   #client: grpc.Client;

@@ -188,11 +188,11 @@ async function drive(o: LoadOptions, plan: Plan, b: Bounds): Promise<LoadSummary
     }
   };
   // Stop when asked, when the count is reached, or when the next start would fall after the end.
-  const mayStart = (at: number) => {
-    if (o.signal?.aborted) return void (stoppedBy = 'aborted');
-    if (started >= b.requests) return false;
-    if (at >= end) return void (stoppedBy = 'duration');
-    return true;
+  const mayStart = (at: number): boolean => {
+    if (o.signal?.aborted) stoppedBy = 'aborted';
+    else if (at >= end && started < b.requests) stoppedBy = 'duration';
+    else return started < b.requests;
+    return false;
   };
   const worker = async () => {
     for (;;) {

@@ -1,9 +1,8 @@
 import http2 from 'node:http2';
 import { Pool } from 'undici';
-import { grpc, grpcClient, type GrpcTarget } from '../grpc-channel.js';
+import { grpc, grpcClient, type GrpcTarget, type TlsOptions } from '../grpc-channel.js';
 import type { HeaderPair } from '../headers.js';
 import { tlsConnectOptions } from '../http-call.js';
-import type { TlsOptions } from '../grpc-channel.js';
 
 /** What one request ended as: a response (HTTP status and/or gRPC status) or a transport error. */
 export type Outcome = { status?: number; grpcCode?: number; attempts?: number; error?: string };
