@@ -4,8 +4,8 @@ import type { GrpcCallResult, HttpCallResult } from '../client/index.js';
 import { addConnectionOptions, durationMs, report, tlsFrom, type ConnectionFlags } from './client-options.js';
 
 type CallFlags = ConnectionFlags & {
-  header: string[];
-  proto: string[];
+  header?: string[];
+  proto?: string[];
   data?: string;
   deadline?: string;
   request?: string;
@@ -40,7 +40,7 @@ export function registerCallCommand(program: Command, setCode: (code: number) =>
 
 async function call(target: string, method: string | undefined, symbol: string | undefined, f: CallFlags): Promise<number> {
   if (f.output !== 'text' && f.output !== 'json') throw new UsageError(`--output must be "text" or "json", not "${f.output}"`);
-  const headers = parseHeaders(f.header);
+  const headers = parseHeaders(f.header ?? []);
   const tls = tlsFrom(f, target);
   const deadlineMs = f.deadline !== undefined ? durationMs(f.deadline, '--deadline') : undefined;
   const data = f.data !== undefined ? readData(f.data) : undefined;
@@ -70,7 +70,7 @@ async function call(target: string, method: string | undefined, symbol: string |
     metadata: headers,
     ...(f.authority ? { authority: f.authority } : {}),
     ...(tls ? { tls } : {}),
-    ...(f.proto.length ? { protoFiles: f.proto } : {}),
+    ...(f.proto?.length ? { protoFiles: f.proto } : {}),
     ...(deadlineMs !== undefined ? { reflectionTimeoutMs: Math.min(deadlineMs, 10_000) } : {}),
   };
   if (method === 'list') {

@@ -12,13 +12,13 @@ export type ConnectionFlags = { authority?: string; tls?: boolean; insecure?: bo
 
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option('-H, --header <name: value>', 'request header or gRPC metadata (repeatable)', collect, [])
+    .option('-H, --header <name: value>', 'request header or gRPC metadata (repeatable)', collect)
     .option('--authority <host>', ':authority / Host to send (what routes match on)')
     .option('--tls', 'gRPC over TLS (for HTTP the https:// scheme decides)')
     .option('--insecure', 'TLS without verifying the server certificate')
     .option('--cacert <file>', 'PEM file of the certificate authorities to trust')
     .option('--servername <name>', 'TLS server name (SNI and verification) when it differs from the address')
-    .option('--proto <file>', 'gRPC schema from a .proto file instead of server reflection (repeatable)', collect, []);
+    .option('--proto <file>', 'gRPC schema from a .proto file instead of server reflection (repeatable)', collect);
 }
 
 /** TLS settings from the flags: on for `--tls` (gRPC) or an https:// URL. */

@@ -5,8 +5,8 @@ import type { LoadOptions } from '../client/index.js';
 import { addConnectionOptions, durationMs, report, tlsFrom, wholeNumber, type ConnectionFlags } from './client-options.js';
 
 type LoadFlags = ConnectionFlags & {
-  header: string[];
-  proto: string[];
+  header?: string[];
+  proto?: string[];
   requests?: string;
   d?: string;
   duration?: string;
@@ -79,11 +79,11 @@ async function load(target: string, method: string | undefined, f: LoadFlags): P
     timeoutMs: durationMs(f.timeout, '--timeout'),
     ...(f.connections !== undefined ? { connections: wholeNumber(f.connections, '--connections') } : {}),
     ...(f.request ? { method: f.request } : {}),
-    headers: parseHeaders(f.header),
+    headers: parseHeaders(f.header ?? []),
     ...(data !== undefined ? { body: readData(data) } : {}),
     ...(f.authority ? { authority: f.authority } : {}),
     ...(f.http2 ? { http2: true } : {}),
-    ...(f.proto.length ? { protoFiles: f.proto } : {}),
+    ...(f.proto?.length ? { protoFiles: f.proto } : {}),
     signal: controller.signal,
   };
   const tls = tlsFrom(f, target);
