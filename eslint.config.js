@@ -23,7 +23,7 @@ export default tseslint.config(
     files: ['src/common/**/*.ts'],
     rules: restrict([
       layer(
-        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**', '**/client/**'],
         'common/ imports nothing of the project.',
       ),
     ]),
@@ -65,6 +65,15 @@ export default tseslint.config(
       layer(
         ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**'],
         'fake-service imports only common/.',
+      ),
+    ]),
+  },
+  {
+    files: ['src/client/**/*.ts'],
+    rules: restrict([
+      layer(
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        'client/ (legate call, legate load) imports only common/.',
       ),
     ]),
   },

@@ -13,6 +13,8 @@ import { translate } from '../config/translate.js';
 import { formatDiagnostic } from './format.js';
 import { registerRun } from './run-command.js';
 import { serveManifests } from './serve-manifests.js';
+import { registerCallCommand } from './call-command.js';
+import { registerLoadCommand } from './load-command.js';
 
 const VERSION = '0.1.0';
 
@@ -103,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   registerRun(program, (c) => (code = c));
+  registerCallCommand(program, (c) => (code = c));
+  registerLoadCommand(program, (c) => (code = c));
 
   try {
     await program.parseAsync(argv);
