@@ -10,6 +10,8 @@ import { Diagnostics } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
 import { translate } from '../config/translate.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
+import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
+import { registerProxyConfig } from './proxy-config-command.js';
 
 const VERSION = '0.1.0';
 
@@ -22,17 +24,22 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   let code = 0;
-  program
+  const serveCommand = program
     .command('serve')
     .description('run the proxy from an IR file (the JSON that `legate translate` will print)')
     .requiredOption('--ir <file>', 'IR JSON: { version, listeners, clusters }')
     .option('--access-log <path>', 'access log destination ("-" = stdout); overrides the IR')
     .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
-    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
-    .action(async (opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean; locality?: string }) => {
+    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)");
+  addAdminOptions(serveCommand).action(
+    async (
+      opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean; locality?: string } & AdminCliOptions,
+    ) => {
       code = await serve(opts);
-    });
+    },
+  );
+  registerProxyConfig(program, (c) => (code = c));
 
   program
     .command('check')
@@ -115,13 +122,15 @@ function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; er
   }
 }
 
-async function serve(opts: {
-  ir: string;
-  accessLog?: string;
-  accessLogFormat: string;
-  attemptTrace?: boolean;
-  locality?: string;
-}): Promise<number> {
+async function serve(
+  opts: {
+    ir: string;
+    accessLog?: string;
+    accessLogFormat: string;
+    attemptTrace?: boolean;
+    locality?: string;
+  } & AdminCliOptions,
+): Promise<number> {
   const loaded = readIr(opts.ir);
   if (!loaded.ok) {
     process.stderr.write(loaded.error + '\n');
@@ -149,11 +158,19 @@ async function serve(opts: {
     return 1;
   }
   for (const l of proxy.listeners) process.stdout.write(`listening ${l.name} ${l.address}:${l.port}\n`);
+  const admin = await startAdmin(opts, { proxy }, VERSION);
+  if (typeof admin === 'string') {
+    process.stderr.write(`legate: ${admin}\n`);
+    await proxy.close(0);
+    return 1;
+  }
+  if (admin) process.stdout.write(`admin ${admin.hostPort}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await admin?.close();
   await proxy.close(2000);
   await accessLog?.close();
   return 0;

@@ -9,6 +9,23 @@ import { createAccessLog, type AccessLogSink } from './access-log.js';
 import { buildClusters, buildHandler, loadTls } from './build.js';
 import { FaultLimiter } from './request/fault.js';
 import type { ProxyPlacement } from './upstream/locality.js';
+import { routeKey, StatsRegistry } from './stats/scopes.js';
+
+/** Envoy's server states as /ready reports them. */
+export type ServerState = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
+
+/** What a drain did, per listener. */
+export type DrainReport = {
+  durationMs: number;
+  listeners: {
+    name: string;
+    address: string;
+    port: number;
+    activeConnectionsAtStart: number;
+    activeRequestsAtStart: number;
+    forcedClosed: number;
+  }[];
+};
 
 export type ProxyOptions = {
   clock?: Clock;
@@ -46,6 +63,11 @@ export class Proxy {
   readonly #logs = new Map<string, AccessLogSink>();
   readonly #faults = new Map<string, FaultLimiter>();
   #config: ir.Config | null = null;
+  /** Listener and route stat scopes, kept across reloads. */
+  readonly statsRegistry = new StatsRegistry();
+  readonly #startedAt = Date.now();
+  #appliedAt: number | undefined;
+  #draining: Promise<DrainReport> | null = null;
 
   constructor(opts: ProxyOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
@@ -62,6 +84,39 @@ export class Proxy {
 
   get config(): ir.Config | null {
     return this.#config;
+  }
+
+  /** Wall-clock ms of the last successful apply. */
+  get appliedAt(): number | undefined {
+    return this.#appliedAt;
+  }
+
+  /** Wall-clock ms when this proxy was created. */
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
+  get state(): ServerState {
+    return this.#draining ? 'DRAINING' : this.#config ? 'LIVE' : 'PRE_INITIALIZING';
+  }
+
+  /**
+   * Stops accepting on every listener and lets in-flight requests finish (HTTP/1.1 connections
+   * close after their response, HTTP/2 sessions get GOAWAY); connections still open after
+   * `graceMs` are destroyed. Listeners stay in place (their stats stay readable). Idempotent.
+   */
+  drain(graceMs = 30_000): Promise<DrainReport> {
+    if (this.#draining) return this.#draining;
+    const started = performance.now();
+    const listeners = this.listeners;
+    this.#draining = Promise.all(
+      listeners.map(async (l) => {
+        const at = { activeConnectionsAtStart: l.stats.downstream_cx_active, activeRequestsAtStart: l.stats.downstream_rq_active };
+        const forcedClosed = await l.close(graceMs);
+        return { name: l.name, address: l.address, port: l.port, ...at, forcedClosed };
+      }),
+    ).then((ls) => ({ durationMs: Math.round(performance.now() - started), listeners: ls }));
+    return this.#draining;
   }
 
   /** Bound port of a listener (useful with port 0). */
@@ -108,6 +163,7 @@ export class Proxy {
         return f;
       },
       traceAll: this.#accessLogOverride !== undefined && this.#accessLogOverride !== null,
+      stats: this.statsRegistry,
     };
     // Compile every handler before touching live listeners, so a failure leaves them as they were.
     const handlers = new Map(config.listeners.map((l) => [l.name, buildHandler(l, clusters, ctx)]));
@@ -135,6 +191,7 @@ export class Proxy {
             maxHeadersCount: l.limits.maxHeadersCount,
             maxConcurrentStreams: l.limits.maxConcurrentStreams,
             idleTimeoutMs: l.limits.idleTimeoutMs,
+            stats: this.statsRegistry.http(l.name),
           },
           handlers.get(l.name)!,
         );
@@ -155,6 +212,11 @@ export class Proxy {
     }
     this.#clusters = clusters;
     this.#config = config;
+    this.#appliedAt = Date.now();
+    this.statsRegistry.retain(
+      names,
+      new Set(config.listeners.flatMap((l) => l.virtualHosts.flatMap((vh) => vh.routes.map((r) => routeKey(vh.name, r.name))))),
+    );
     // Retired clusters finish what they carry, then close.
     for (const c of retired) void c.close();
   }
