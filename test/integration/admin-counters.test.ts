@@ -52,6 +52,7 @@ const proxy = await Proxy.start(
     [
       cluster('backend', [be.port], { protocol: 'http1' }),
       limited,
+      // No panic routing: with its only host failing checks, the cluster has no healthy upstream.
       cluster('checked', [be.port], { protocol: 'http1', healthChecks: [hc], healthyPanicThreshold: 0 }),
     ],
   ),
@@ -106,6 +107,8 @@ test('a route timeout: 504 charged to cluster and route, upstream_rq_timeout on 
     'vhost.default.route.timeout.upstream_rq_504': 1,
     'vhost.default.route.timeout.upstream_rq_timeout': 1,
   });
+  const reset = await stats('^cluster\\.backend\\.upstream_rq_(tx|rx)_reset$');
+  assert.deepEqual(Object.fromEntries(reset), { 'cluster.backend.upstream_rq_rx_reset': 0, 'cluster.backend.upstream_rq_tx_reset': 1 });
 });
 
 test('fault abort, no route: http.<listener>.fault.* and no_route; the downstream code classes', async () => {

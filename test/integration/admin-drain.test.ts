@@ -4,6 +4,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { Proxy } from '../../src/dataplane/proxy.js';
@@ -85,4 +86,24 @@ test('drain finishes the in-flight HTTP/1.1 and HTTP/2 requests, then refuses ne
   assert.equal(again.status, 200);
   const stats = await (await fetch(`${admin.url}/stats?filter=^http\\.main\\.downstream_rq_2xx$`)).text();
   assert.equal(stats, 'http.main.downstream_rq_2xx: 2\n');
+});
+
+test('drain closes idle keep-alive connections at once instead of waiting for the timeout', async () => {
+  const p = await Proxy.start(config([route('all')], [cluster('backend', [be.port], { protocol: 'http1' })]));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const r = await h1Request(p.port('main'), { path: '/idle', agent });
+    assert.equal(r.status, 200);
+    const [socket] = Object.values(agent.freeSockets).flat();
+    assert.ok(socket, 'the connection is kept alive, idle');
+    const closed = new Promise<void>((resolve) => socket!.once('close', () => resolve()));
+    const report = await p.drain(5000);
+    await closed;
+    assert.equal(report.listeners[0]!.activeConnectionsAtStart, 1);
+    assert.equal(report.listeners[0]!.forcedClosed, 0);
+    assert.ok(report.durationMs < 2000, `drain took ${report.durationMs} ms`);
+  } finally {
+    agent.destroy();
+    await p.close(100);
+  }
 });

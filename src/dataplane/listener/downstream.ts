@@ -1,5 +1,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
+import type net from 'node:net';
 import type { Readable } from 'node:stream';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -77,11 +78,14 @@ export class H1Downstream implements Downstream {
   status = 0;
   resetByProxy = false;
   readonly #res: http.ServerResponse;
+  /** The connection (the listener closes it once idle while draining). */
+  readonly socket: net.Socket;
   bytesSent = 0;
   #done: ((aborted: boolean) => void) | null = null;
 
   constructor(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https', hook?: DownstreamDoneHook) {
     this.#res = res;
+    this.socket = req.socket;
     res.once('close', () => {
       const aborted = !res.writableFinished;
       this.#done?.(aborted);

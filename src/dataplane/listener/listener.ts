@@ -42,6 +42,11 @@ export class Listener {
   readonly #h1: http.Server;
   readonly #h2: http2.Http2Server;
   readonly #sockets = new Set<net.Socket>();
+  /**
+   * HTTP/1.1 connections and their requests in flight. http.Server's closeIdleConnections only
+   * knows sockets it accepted itself, so idle keep-alive connections are found here when closing.
+   */
+  readonly #h1Conns = new Map<net.Socket, { inflight: number }>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   #closing = false;
   /** The bound address, kept once the socket is closed (drained listeners still report it). */
@@ -80,6 +85,8 @@ export class Listener {
       }
       // Draining: answer what is in flight, then close the connection (Envoy's drain close).
       if (this.#closing) res.shouldKeepAlive = false;
+      const conn = this.#h1Conns.get(req.socket);
+      if (conn) conn.inflight++;
       st.downstream_rq_active++;
       this.#handler(new H1Downstream(req, res, scheme, onDone));
     });
@@ -139,6 +146,11 @@ export class Listener {
   readonly #onRequestDone = (ds: Downstream, aborted: boolean): void => {
     const st = this.stats;
     st.downstream_rq_active--;
+    if (ds instanceof H1Downstream) {
+      const conn = this.#h1Conns.get(ds.socket);
+      // A keep-alive connection that has gone idle while closing is closed now.
+      if (conn && --conn.inflight === 0 && this.#closing) ds.socket.end();
+    }
     const status = ds.status;
     if (status > 0) {
       st.downstream_rq_completed++;
@@ -201,7 +213,11 @@ export class Listener {
       const st = this.stats;
       st.downstream_cx_http1_total++;
       st.downstream_cx_http1_active++;
-      socket.once('close', () => st.downstream_cx_http1_active--);
+      this.#h1Conns.set(socket, { inflight: 0 });
+      socket.once('close', () => {
+        st.downstream_cx_http1_active--;
+        this.#h1Conns.delete(socket);
+      });
       this.#h1.emit('connection', socket);
       socket.resume();
     }
@@ -243,10 +259,11 @@ export class Listener {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sessions) s.close();
-    this.#h1.closeIdleConnections();
+    for (const [socket, c] of this.#h1Conns) if (c.inflight === 0) socket.end();
     const deadline = Date.now() + graceMs;
     while (this.#sockets.size > 0 && Date.now() < deadline) {
-      this.#h1.closeIdleConnections();
+      // A connection still being sniffed, or one that went idle without a request finishing.
+      for (const [socket, c] of this.#h1Conns) if (c.inflight === 0) socket.end();
       await new Promise((r) => setTimeout(r, 20));
     }
     const forced = this.#sockets.size;

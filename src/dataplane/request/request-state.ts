@@ -492,6 +492,8 @@ export class RequestState implements AttemptOwner {
 
   #cancelAttempt(a: UpstreamAttempt, decision: string): void {
     if (!a.trace.decision) a.trace.decision = decision;
+    // A stream that was sent upstream and is now reset by legate (Envoy's upstream_rq_tx_reset).
+    if (!a.done && a.poolReady) this.#cluster!.stats.upstream_rq_tx_reset++;
     a.cancel();
     this.#finishAttempt(a, false);
   }
