@@ -32,8 +32,8 @@ function query(url: URL): StatsQuery | string {
   return q;
 }
 
-function collect(ctx: AdminContext) {
-  return collectStats(ctx.sources.proxy, { localRuntime: ctx.sources.localRuntimeStats });
+function collect(ctx: AdminContext, sorted = true) {
+  return collectStats(ctx.sources.proxy, { localRuntime: ctx.sources.localRuntimeStats, sorted });
 }
 
 export function stats(ctx: AdminContext, req: AdminRequest): AdminResponse {
@@ -49,7 +49,7 @@ export function statsPrometheus(ctx: AdminContext, req: AdminRequest): AdminResp
   return {
     status: 200,
     contentType: 'text/plain; version=0.0.4; charset=utf-8',
-    body: renderPrometheus(selectStats(collect(ctx), q)),
+    body: renderPrometheus(selectStats(collect(ctx, false), q)),
   };
 }
 

@@ -48,6 +48,8 @@ export type LocalRuntimeStats = {
 export type CollectOptions = {
   /** Stats of the local runtime's processes, when something runs them. */
   localRuntime?: (() => LocalRuntimeStats) | undefined;
+  /** Sort by name (default true); the Prometheus renderer orders by family itself. */
+  sorted?: boolean;
 };
 
 const CODE = /_rq_(\d{3})$/;
@@ -111,7 +113,7 @@ export function listenerStatPrefix(address: string, port: number): string {
 
 const SERVER_STATE_CODE = { LIVE: 0, DRAINING: 1, PRE_INITIALIZING: 2 } as const;
 
-/** Every stat of the proxy, sorted by name. */
+/** Every stat of the proxy, sorted by name unless asked not to. */
 export function collectStats(proxy: Proxy, opts: CollectOptions = {}): Stat[] {
   const out: Stat[] = [];
   const root = new Scope(out, '', '', []);
@@ -161,7 +163,7 @@ export function collectStats(proxy: Proxy, opts: CollectOptions = {}): Stat[] {
 
   if (opts.localRuntime) root.child('local_runtime').catalog(LOCAL_RUNTIME_STATS, opts.localRuntime());
 
-  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (opts.sorted !== false) out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return out;
 }
 
