@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { Proxy } from '../../src/dataplane/proxy.js';
 import { AdminServer } from '../../src/admin/admin-server.js';
 import { proxyConfig, formatTable, adminBaseUrl } from '../../src/cli/proxy-config-command.js';
-import { parseAdminAddress } from '../../src/cli/admin-options.js';
+import { parseAdminAddress, startAdmin } from '../../src/cli/admin-options.js';
 import { outlierDetectionDefaults } from '../../src/ir/index.js';
 import { config, cluster, route } from '../helpers/ir.js';
 import { closedPort, h1Backend, h1Request } from '../helpers/backends.js';
@@ -186,4 +186,18 @@ test('legate serve with an explicit admin address that is taken exits 1 and says
     taken.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('startAdmin: off with --no-admin; a non-loopback address warns; one that cannot be bound is an error', async () => {
+  assert.equal(await startAdmin({ admin: false }, { proxy }, 'v'), null);
+  const warnings: string[] = [];
+  // 192.0.2.1 (TEST-NET-1) is never a local address: the bind fails after the warning.
+  const r = await startAdmin({ adminAddress: '192.0.2.1:0' }, { proxy }, 'v', (s) => warnings.push(s));
+  assert.match(String(r), /^cannot start the admin API on 192\.0\.2\.1:0: .*EADDRNOTAVAIL/);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /reachable from other machines/);
+  const local = await startAdmin({ adminAddress: '127.0.0.1:0' }, { proxy }, 'v', (s) => warnings.push(s));
+  assert.ok(local instanceof AdminServer);
+  assert.equal(warnings.length, 1, 'no warning for loopback');
+  await local.close();
 });
