@@ -83,6 +83,14 @@ export default tseslint.config(
   },
   {
     files: ['src/admin/**/*.ts'],
-    rules: restrict([layer(['**/config/**'], 'admin/ reads snapshots; it does not translate manifests.')]),
+    rules: restrict([
+      layer(['**/config/**'], 'admin/ reads snapshots; it does not translate manifests.'),
+      layer(['**/runtime/**', '**/cli/**', '**/fake-service/**'], 'admin/ reads the proxy; the CLI and the runtime hand it what it shows.'),
+      layer(
+        ['**/dataplane/request/**', '**/dataplane/router/**', '**/dataplane/listener/**', '**/dataplane/http/**', '**/dataplane/build.js'],
+        "admin/ reads the data plane's public surface: proxy.ts, stats/ and the upstream types.",
+      ),
+      { group: ['**/dataplane/upstream/**'], allowTypeImports: true, message: 'admin/ only reads upstream objects (type imports).' },
+    ]),
   },
 );
