@@ -17,6 +17,7 @@ import { registerCallCommand } from './call-command.js';
 import { registerLoadCommand } from './load-command.js';
 import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
 import { registerProxyConfig } from './proxy-config-command.js';
+import { registerBackendCommands } from './fake-service-command.js';
 
 const VERSION = '0.1.0';
 
@@ -112,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRun(program, (c) => (code = c));
   registerCallCommand(program, (c) => (code = c));
   registerLoadCommand(program, (c) => (code = c));
+  registerBackendCommands(program, (c) => (code = c));
 
   try {
     await program.parseAsync(argv);
