@@ -1,7 +1,7 @@
 // npm start: the first seed's manifest (grpc-routing.yaml), unchanged, on this machine. legate
 // starts the fake-service Deployment (ERROR_RATE 0.5, ERROR_CODE 14), serves the Gateway with the
 // GRPCRoute and the BackendTrafficPolicy's retry, then sends 200 calls through the gateway and
-// 200 straight to fake-service: through the gateway they all succeed, directly about half fail.
+// 200 straight to fake-service: through the gateway about 95% succeed, directly half fail.
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -65,7 +65,8 @@ export type EchoRequest = {
 export type TLSInfo = { version: string; serverName: string; negotiatedProtocol: string; cipherSuite: string; peerCertificates: string[] };
 
 /** A complete answer: status, header lines in order, body; or a connection reset. */
-export type EchoReply = { kind: 'response'; status: number; headers: [string, string][]; body: Buffer } | { kind: 'reset' } | { kind: 'hijack-unsupported' };
+export type EchoReply =
+  { kind: 'response'; status: number; headers: [string, string][]; body: Buffer } | { kind: 'reset' } | { kind: 'hijack-unsupported' };
 
 const JSON_HEADERS: [string, string][] = [
   ['Content-Type', 'application/json'],
@@ -240,7 +241,8 @@ export class EchoHandlers {
   /** The h2c port's only handler. */
   async h2c(req: EchoRequest): Promise<EchoReply> {
     const upgrade = req.headers.find(([k]) => k === 'Upgrade')?.[1] ?? '';
-    if (req.proto !== 'HTTP/2.0' && upgrade !== 'h2c') return { kind: 'response', status: 400, headers: [], body: Buffer.from('Expected h2c request') };
+    if (req.proto !== 'HTTP/2.0' && upgrade !== 'h2c')
+      return { kind: 'response', status: 400, headers: [], body: Buffer.from('Expected h2c request') };
     return this.echo(req);
   }
 }
@@ -283,7 +285,8 @@ function writeRawReply(socket: Duplex, input: EchoReply | { kind: 'redirect'; lo
     return;
   }
   const lines = [`HTTP/1.1 ${reply.status} ${goStatusText(reply.status)}`, ...reply.headers.map(([k, v]) => `${k}: ${v}`)];
-  if (reply.body.length > 0 && !reply.headers.some(([k]) => k.toLowerCase() === 'content-type')) lines.push('Content-Type: text/plain; charset=utf-8');
+  if (reply.body.length > 0 && !reply.headers.some(([k]) => k.toLowerCase() === 'content-type'))
+    lines.push('Content-Type: text/plain; charset=utf-8');
   lines.push(`Content-Length: ${reply.body.length}`, `Date: ${new Date().toUTCString()}`, 'Connection: close');
   socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), reply.body]));
 }
@@ -298,7 +301,10 @@ function tlsInfo(socket: tls.TLSSocket): TLSInfo {
     seen.add(cert);
     const b64 = cert.raw.toString('base64').replace(/.{64}/g, '$&\n');
     certs.push(`-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`);
-    cert = (cert as tls.DetailedPeerCertificate).issuerCertificate !== cert ? (cert as tls.DetailedPeerCertificate).issuerCertificate : undefined;
+    cert =
+      (cert as tls.DetailedPeerCertificate).issuerCertificate !== cert
+        ? (cert as tls.DetailedPeerCertificate).issuerCertificate
+        : undefined;
     if (cert && !('raw' in cert)) cert = undefined;
   }
   return {
@@ -336,7 +342,10 @@ async function toEchoRequest(req: http.IncomingMessage | http2.Http2ServerReques
     remoteAddr: peer ?? remoteAddr(socket),
   };
   if (socket && socket instanceof tls.TLSSocket) out.tls = tlsInfo(socket);
-  const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const ct = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (['POST', 'PUT', 'PATCH'].includes(method) && ct === 'application/x-www-form-urlencoded') {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -413,7 +422,8 @@ export async function startEchoBackend(env: Env, opts: EchoBackendOptions = {}):
       const er = await toEchoRequest(req);
       const reply = await handlers.route(er);
       if (reply === undefined) return writeReply(res, { kind: 'response', status: 400, headers: [], body: Buffer.from('Bad Request') });
-      if (reply.kind === 'redirect') return writeReply(res, { kind: 'response', status: 301, headers: [['Location', reply.location]], body: Buffer.alloc(0) });
+      if (reply.kind === 'redirect')
+        return writeReply(res, { kind: 'response', status: 301, headers: [['Location', reply.location]], body: Buffer.alloc(0) });
       writeReply(res, reply);
     })().catch(() => req.socket?.destroy());
   };
@@ -440,7 +450,11 @@ export async function startEchoBackend(env: Env, opts: EchoBackendOptions = {}):
   stdout(`Starting server, listening on port ${httpPortText} (http)\n`);
 
   // H2C_PORT: HTTP/1.1 and HTTP/2 with prior knowledge, every path to the echo handler.
-  const onH2c = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse, peer?: string) => {
+  const onH2c = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+    peer?: string,
+  ) => {
     void (async () => writeReply(res, await handlers.h2c(await toEchoRequest(req, peer))))().catch(() => req.socket?.destroy());
   };
   const h2cHttp1 = http.createServer((req, res) => onH2c(req, res));
@@ -571,7 +585,10 @@ async function startGrpcEcho(
   stdout(`plaintext server listening at ${host}:${port}\n`);
   let httpsPort: number | undefined;
   if ((env['TLS_SERVER_CERT'] ?? '') !== '' && (env['TLS_SERVER_PRIV_KEY'] ?? '') !== '') {
-    const secure = http2.createSecureServer({ cert: fs.readFileSync(env['TLS_SERVER_CERT']!), key: fs.readFileSync(env['TLS_SERVER_PRIV_KEY']!) });
+    const secure = http2.createSecureServer({
+      cert: fs.readFileSync(env['TLS_SERVER_CERT']!),
+      key: fs.readFileSync(env['TLS_SERVER_PRIV_KEY']!),
+    });
     serve(secure, true);
     httpsPort = await listen(secure, opts.httpsPort ?? portFrom(env, 'HTTPS_PORT', 8443), host);
     stdout(`secure server listening at ${host}:${httpsPort}\n`);

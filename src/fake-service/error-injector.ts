@@ -88,7 +88,8 @@ export class ErrorInjector {
     this.#count++;
     const o = this.#opts;
     // Built on the first request, as the original does lazily.
-    if (o.rateLimitRPS > 0 && !this.#limiter) this.#limiter = new TokenBucket(o.rateLimitRPS, Number(goFloatToInt(o.rateLimitRPS)), this.#clock);
+    if (o.rateLimitRPS > 0 && !this.#limiter)
+      this.#limiter = new TokenBucket(o.rateLimitRPS, Number(goFloatToInt(o.rateLimitRPS)), this.#clock);
     if (this.#limiter && !this.#limiter.allow()) {
       this.#log.info('Rate limiting service');
       return { code: o.rateLimitCode, error: ERROR_RATE_LIMIT };

@@ -112,7 +112,12 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
     nowMicros,
     ...(opts.tzOffsetMin !== undefined ? { tzOffsetMin: opts.tzOffsetMin } : {}),
   });
-  const tracerOpts = { serviceName: cfg.name, listenAddress: cfg.listenAddress, nowMicros, logSink: (l: string) => void process.stderr.write(l) };
+  const tracerOpts = {
+    serviceName: cfg.name,
+    listenAddress: cfg.listenAddress,
+    nowMicros,
+    logSink: (l: string) => void process.stderr.write(l),
+  };
   let tracer: Tracer = noopTracer;
   if (cfg.zipkinEndpoint !== '') tracer = zipkinTracer(cfg.zipkinEndpoint, tracerOpts);
   if (cfg.datadogTracingHost !== '') tracer = datadogTracer(`${cfg.datadogTracingHost}:${cfg.datadogTracingPort}`, tracerOpts);
@@ -136,8 +141,16 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
     clock,
   );
   const cores = cfg.loadCPUCores === -1 ? os.availableParallelism() : cfg.loadCPUCores;
-  const cpuPercentage = cfg.loadCPUAllocated !== 0 ? (cfg.loadCPUAllocated / (cfg.loadCPUClockSpeed * cores)) * cfg.loadCPUPercentage : cfg.loadCPUPercentage;
-  const load = new LoadGenerator(cores, cpuPercentage, cfg.loadMemoryAllocated, cfg.loadMemoryVariance, logger.named('load_generator'), random);
+  const cpuPercentage =
+    cfg.loadCPUAllocated !== 0 ? (cfg.loadCPUAllocated / (cfg.loadCPUClockSpeed * cores)) * cfg.loadCPUPercentage : cfg.loadCPUPercentage;
+  const load = new LoadGenerator(
+    cores,
+    cpuPercentage,
+    cfg.loadMemoryAllocated,
+    cfg.loadMemoryVariance,
+    logger.named('load_generator'),
+    random,
+  );
   const nextBody = requestGenerator(cfg.upstreamRequestBody, cfg.upstreamRequestSize, cfg.upstreamRequestVariance, cfg.seed, random);
   const upstream = new UpstreamClient({
     keepAlives: cfg.upstreamClientKeepAlives,
@@ -222,7 +235,12 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
   }
 
   function statusDetails(code: number, text: string, resp: FakeResponse): Buffer {
-    return encodeStatusDetails(code, text, 'Response', ResponseType.encode(ResponseType.create({ Message: responseToJSON(resp) })).finish());
+    return encodeStatusDetails(
+      code,
+      text,
+      'Response',
+      ResponseType.encode(ResponseType.create({ Message: responseToJSON(resp) })).finish(),
+    );
   }
 
   const formatTime = (micros: number) => {
@@ -324,9 +342,7 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
         return write(res, started, () => goRedirect(req, res, clean + suffix));
       }
     }
-    const pattern = patterns
-      .filter((p) => (p.endsWith('/') ? path.startsWith(p) : path === p))
-      .sort((a, b) => b.length - a.length)[0];
+    const pattern = patterns.filter((p) => (p.endsWith('/') ? path.startsWith(p) : path === p)).sort((a, b) => b.length - a.length)[0];
     switch (pattern) {
       case undefined:
         req.resume();
@@ -390,7 +406,14 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
     goRespond(res, 200, UI_PAGE, { 'Content-Type': 'text/html; charset=utf-8' });
   }
 
-  async function serveRoot(req: http.IncomingMessage, res: http.ServerResponse, started: number, target: string, path: string, rawQuery: string): Promise<void> {
+  async function serveRoot(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    started: number,
+    target: string,
+    path: string,
+    rawQuery: string,
+  ): Promise<void> {
     if (cfg.readyRootPathWaitTillReady && !ready) {
       req.resume();
       logger.info('Service not ready');
@@ -404,7 +427,10 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
     let form: string | undefined;
     if (req.method === 'POST') {
       const values = new Map<string, string[]>();
-      const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const ct = String(req.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
       if (ct === 'application/x-www-form-urlencoded') {
         const chunks: Buffer[] = [];
         for await (const c of req) chunks.push(c as Buffer);
@@ -457,7 +483,10 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
       const text = responseToJSON(resp);
       return () => write(res, started, () => goRespond(res, injected.code, text));
     }
-    const results = uris.length > 0 ? await callUpstreams(hq, { path, headers: headerLines }, (u) => u.startsWith('http://') || u.startsWith('https://')) : [];
+    const results =
+      uris.length > 0
+        ? await callUpstreams(hq, { path, headers: headerLines }, (u) => u.startsWith('http://') || u.startsWith('https://'))
+        : [];
     for (const r of results) resp.upstreamCalls.set(r.uri, r.response);
     const failed = results.find((r) => r.error !== undefined);
     if (failed) {

@@ -88,11 +88,11 @@ export function parseGoInt(text: string): GoParse<number> {
   const base = prefix === '0x' ? 16 : prefix === '0b' ? 2 : prefix === '0o' || prefix === '0' ? 8 : 10;
   const digit = base === 16 ? '[0-9a-fA-F]' : base === 2 ? '[01]' : base === 8 ? '[0-7]' : '[0-9]';
   // Underscores only with a base prefix, each between digits (or right after the prefix).
-  const ok = prefix
-    ? new RegExp(`^_?${digit}+(_${digit}+)*$`).test(digits)
-    : new RegExp(`^${digit}+$`).test(digits);
+  const ok = prefix ? new RegExp(`^_?${digit}+(_${digit}+)*$`).test(digits) : new RegExp(`^${digit}+$`).test(digits);
   if (!ok) return syntax;
-  const big = BigInt((m[1] === '-' ? '-' : '') + (base === 10 ? '' : base === 16 ? '0x' : base === 8 ? '0o' : '0b') + digits.replaceAll('_', ''));
+  const big = BigInt(
+    (m[1] === '-' ? '-' : '') + (base === 10 ? '' : base === 16 ? '0x' : base === 8 ? '0o' : '0b') + digits.replaceAll('_', ''),
+  );
   if (big > 9223372036854775807n || big < -9223372036854775808n)
     return { ok: false, error: `strconv.ParseInt: parsing ${goQuote(text)}: value out of range` };
   return { ok: true, value: Number(big) };
@@ -225,7 +225,10 @@ function unescapeQuery(s: string): string | undefined {
   try {
     return decodeURIComponent(s.replaceAll('+', ' '));
   } catch {
-    return Buffer.from(s.replaceAll('+', ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+    return Buffer.from(
+      s.replaceAll('+', ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
   }
 }
 

@@ -163,7 +163,13 @@ export class GrpcServer {
     if (!isGrpc) return earlyAbort(stream, 415, 3, `invalid gRPC request content-type "${contentType}"`, !ended());
     if (malformedTimeout) return earlyAbort(stream, 400, 13, `malformed grpc-timeout: ${String(headers['grpc-timeout'])}`, !ended());
     if (headers[':method'] !== 'POST')
-      return earlyAbort(stream, 405, 13, `Received a HEADERS frame with :method "${String(headers[':method'])}" which should be POST`, !ended());
+      return earlyAbort(
+        stream,
+        405,
+        13,
+        `Received a HEADERS frame with :method "${String(headers[':method'])}" which should be POST`,
+        !ended(),
+      );
 
     const path = String(headers[':path'] ?? '');
     const call: GrpcCall = {
@@ -232,7 +238,10 @@ function flatten(headers: Headers): string[] {
 }
 
 function respondHeaders(stream: http2.ServerHttp2Stream): void {
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions);
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, {
+    waitForTrailers: true,
+    sendDate: false,
+  } as http2.ServerStreamResponseOptions);
 }
 
 /** Headers, the messages, then trailers with status OK. */
@@ -258,7 +267,10 @@ export function finishWithStatus(stream: http2.ServerHttp2Stream, status: GrpcSt
     return;
   }
   const clientOpen = !stream.readableEnded;
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...fields }, { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions);
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...fields }, {
+    endStream: true,
+    sendDate: false,
+  } as http2.ServerStreamResponseOptions);
   // grpc-go resets a stream the client has not half-closed yet, with NO_ERROR.
   if (clientOpen) stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }

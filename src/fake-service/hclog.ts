@@ -69,7 +69,9 @@ export class Logger {
     if (!this.enabled(level)) return;
     const micros = this.#opts.nowMicros();
     this.#opts.sink(
-      this.#opts.json ? jsonLine(micros, this.#opts.tzOffsetMin, this.#name, level, msg, kv) : textLine(micros, this.#opts.tzOffsetMin, this.#name, level, msg, kv),
+      this.#opts.json
+        ? jsonLine(micros, this.#opts.tzOffsetMin, this.#name, level, msg, kv)
+        : textLine(micros, this.#opts.tzOffsetMin, this.#name, level, msg, kv),
     );
   }
 }

@@ -93,7 +93,8 @@ export function reflectionServices(registry: ProtoRegistry): GrpcService[] {
                 notFound('proto: not found');
               } else if (req.all_extension_numbers_of_type !== undefined) {
                 const name = req.all_extension_numbers_of_type;
-                if (registry.fileContainingSymbol(name)) reply['all_extension_numbers_response'] = { base_type_name: name, extension_number: [] };
+                if (registry.fileContainingSymbol(name))
+                  reply['all_extension_numbers_response'] = { base_type_name: name, extension_number: [] };
                 else notFound('proto: not found');
               } else if (req.list_services !== undefined) {
                 reply['list_services_response'] = { service: registry.services.map((name) => ({ name })) };

@@ -63,8 +63,16 @@ function toGoValue(r: FakeResponse): Map<string, GoValue> {
   if (r.startTime) o.set('start_time', r.startTime);
   if (r.endTime) o.set('end_time', r.endTime);
   if (r.duration) o.set('duration', r.duration);
-  if (r.headers.size) o.set('headers', sortedMap(r.headers, (v) => v));
-  if (r.cookies.size) o.set('cookies', sortedMap(r.cookies, (v) => v));
+  if (r.headers.size)
+    o.set(
+      'headers',
+      sortedMap(r.headers, (v) => v),
+    );
+  if (r.cookies.size)
+    o.set(
+      'cookies',
+      sortedMap(r.cookies, (v) => v),
+    );
   if (r.body) {
     const check = parseGoJson(r.body);
     if (!check.ok) throw new GoPanic(`json: error calling MarshalJSON for type json.RawMessage: ${check.error}`);

@@ -59,7 +59,17 @@ export class ServiceLog {
   }
 
   serviceStarted(name: string, upstreamURIs: string, upstreamWorkers: number, listenAddress: string): void {
-    this.log.info('Started service', 'name', name, 'upstreamURIs', upstreamURIs, 'upstreamWorkers', String(upstreamWorkers), 'listenAddress', listenAddress);
+    this.log.info(
+      'Started service',
+      'name',
+      name,
+      'upstreamURIs',
+      upstreamURIs,
+      'upstreamWorkers',
+      String(upstreamWorkers),
+      'listenAddress',
+      listenAddress,
+    );
     this.#metrics.increment('service.started', []);
   }
 
@@ -127,7 +137,13 @@ export class ServiceLog {
   }
 
   /** "Calling upstream service" for an HTTP upstream; `inject` receives the trace headers to send. */
-  callHTTPUpstream(parent: Span, url: string, method: string, request: () => string, inject: (name: string, value: string) => void): LogProcess {
+  callHTTPUpstream(
+    parent: Span,
+    url: string,
+    method: string,
+    request: () => string,
+    inject: (name: string, value: string) => void,
+  ): LogProcess {
     const span = this.#tracer.startSpan('call_upstream', parent.context, 'CLIENT');
     span.log('upstream.type', 'http');
     span.setTag('http.url', url);
@@ -180,7 +196,14 @@ export function printContext(md: GrpcMetadata): string {
 }
 
 /** formatRequest: request line, Host, then each header value on its own line (names lower case). */
-export function formatRequest(method: string, url: string, proto: string, host: string, headers: [string, string][], form?: string): string {
+export function formatRequest(
+  method: string,
+  url: string,
+  proto: string,
+  host: string,
+  headers: [string, string][],
+  form?: string,
+): string {
   const lines = [`${method} ${url} ${proto}`, `Host: ${host}`];
   for (const [k, v] of headers) lines.push(`${k.toLowerCase()}: ${v}`);
   if (method === 'POST') lines.push('\n', form ?? '');

@@ -51,10 +51,24 @@ const CODE_NAMES = [
 export const grpcCodeName = (code: number) => CODE_NAMES[code] ?? `Code(${code})`;
 
 /** Headers Go's client transport never takes from Request.Header, and hop-by-hop headers. */
-const NOT_COPIED = new Set(['host', 'content-length', 'transfer-encoding', 'trailer', 'connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']);
+const NOT_COPIED = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'trailer',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'upgrade',
+]);
 
 /** Runs the calls with `workers` in parallel, as the original worker pool (0 workers: no calls). */
-export async function runWorkers(uris: string[], workers: number, call: (uri: string) => Promise<UpstreamResult>): Promise<UpstreamResult[]> {
+export async function runWorkers(
+  uris: string[],
+  workers: number,
+  call: (uri: string) => Promise<UpstreamResult>,
+): Promise<UpstreamResult[]> {
   if (workers < 0) throw new GoPanic('sync: negative WaitGroup counter');
   const n = Math.min(workers, uris.length);
   const done: UpstreamResult[] = [];
@@ -105,7 +119,10 @@ export class UpstreamClient {
     );
     const result = parts
       ? await this.#doHTTP(parts, uri, method, body, headers, inbound)
-      : { code: -1, error: `Error communicating with upstream service: ${method[0]}${method.slice(1).toLowerCase()} "${uri}": unsupported protocol scheme` };
+      : {
+          code: -1,
+          error: `Error communicating with upstream service: ${method[0]}${method.slice(1).toLowerCase()} "${uri}": unsupported protocol scheme`,
+        };
     process.setMetadata('response', String(result.code));
     process.setError(result.error);
     let response = emptyResponse();
@@ -209,10 +226,13 @@ export class UpstreamClient {
       );
       req.on('socket', () => log.gotConnection(req.reusedSocket));
       req.on('error', (e: NodeJS.ErrnoException) => settle({ code: -1, error: wrap(goDialError(e, url)) }));
-      const timer = setTimeout(() => {
-        req.destroy();
-        settle({ code: -1, error: wrap('context deadline exceeded (Client.Timeout exceeded while awaiting headers)') });
-      }, this.#opts.timeoutMs || 2 ** 31 - 1);
+      const timer = setTimeout(
+        () => {
+          req.destroy();
+          settle({ code: -1, error: wrap('context deadline exceeded (Client.Timeout exceeded while awaiting headers)') });
+        },
+        this.#opts.timeoutMs || 2 ** 31 - 1,
+      );
       timer.unref();
       req.end(body.length > 0 ? body : undefined);
     });
@@ -299,7 +319,16 @@ export class UpstreamClient {
 }
 
 /** Response metadata grpc-go keeps out of header and trailer maps (content-type stays). */
-const GRPC_CLIENT_DROPPED = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin', 'grpc-encoding', 'grpc-timeout', 'grpc-message-type', 'te', 'user-agent']);
+const GRPC_CLIENT_DROPPED = new Set([
+  'grpc-status',
+  'grpc-message',
+  'grpc-status-details-bin',
+  'grpc-encoding',
+  'grpc-timeout',
+  'grpc-message-type',
+  'te',
+  'user-agent',
+]);
 
 /** Go's dial and read errors, in its words, for the common cases. */
 function goDialError(e: NodeJS.ErrnoException, url: URL): string {

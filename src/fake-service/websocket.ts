@@ -77,7 +77,8 @@ export function serveWebSocketEcho(req: http.IncomingMessage, socket: Duplex, he
     return false;
   }
   socket.write(
-    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' + `Sec-WebSocket-Accept: ${websocketAccept(key)}\r\n\r\n`,
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${websocketAccept(key)}\r\n\r\n`,
   );
   onOpen?.();
   let pending: Buffer = head;

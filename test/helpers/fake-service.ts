@@ -33,15 +33,22 @@ export async function startCaptured(env: Record<string, string>, opts: FakeServi
 export type HttpResult = { status: number; statusMessage: string; headers: http.IncomingHttpHeaders; body: string };
 
 /** One HTTP/1.1 request on a fresh connection. */
-export function httpRequest(port: number, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult> {
+export function httpRequest(
+  port: number,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, statusMessage: res.statusMessage ?? '', headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, statusMessage: res.statusMessage ?? '', headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
     req.end(init.body);
@@ -60,19 +67,25 @@ export function callHandle(client: grpc.Client & Record<string, unknown>, metada
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   return new Promise((resolve) => {
     let headers = new grpc.Metadata();
-    const call = (client['Handle'] as (r: object, m: grpc.Metadata, o: object, cb: (e: grpc.ServiceError | null, r?: { Message: string }) => void) => grpc.ClientUnaryCall)(
-      { data: Buffer.alloc(0) },
-      md,
-      { deadline: Date.now() + 10_000 },
-      (error, reply) => resolve(error ? { ok: false, error } : { ok: true, message: reply!.Message, headers }),
+    const call = (
+      client['Handle'] as (
+        r: object,
+        m: grpc.Metadata,
+        o: object,
+        cb: (e: grpc.ServiceError | null, r?: { Message: string }) => void,
+      ) => grpc.ClientUnaryCall
+    )({ data: Buffer.alloc(0) }, md, { deadline: Date.now() + 10_000 }, (error, reply) =>
+      resolve(error ? { ok: false, error } : { ok: true, message: reply!.Message, headers }),
     );
     call.on('metadata', (m) => (headers = m));
   });
 }
 
 export function grpcEchoClient(port: number): grpc.Client & Record<string, unknown> {
-  return new echo.gateway_api_conformance.echo_basic.grpcecho.GrpcEcho(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client &
-    Record<string, unknown>;
+  return new echo.gateway_api_conformance.echo_basic.grpcecho.GrpcEcho(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as grpc.Client & Record<string, unknown>;
 }
 
 export function reflectionClient(port: number): grpc.Client & Record<string, unknown> {

@@ -11,7 +11,14 @@ const ENV = { NAMESPACE: 'gateway-conformance-infra', POD_NAME: 'infra-backend-v
 
 async function start(env: Record<string, string> = ENV): Promise<EchoBackendHandle & { out: string[] }> {
   const out: string[] = [];
-  const h = await startEchoBackend(env, { host: '127.0.0.1', httpPort: 0, h2cPort: 0, httpsPort: 0, stdout: (l) => out.push(l), shutdownGraceMs: 200 });
+  const h = await startEchoBackend(env, {
+    host: '127.0.0.1',
+    httpPort: 0,
+    h2cPort: 0,
+    httpsPort: 0,
+    stdout: (l) => out.push(l),
+    shutdownGraceMs: 200,
+  });
   return Object.assign(h, { out });
 }
 
@@ -87,7 +94,10 @@ test('/health, /status/NNN (only an exact three-digit request-URI) and the trail
 test('the retry simulator fails per uuid until succeedAfter: a TCP reset, or responseCode when given', async () => {
   const echo = await start();
   try {
-    assert.deepEqual([(await httpRequest(echo.port, '/retry/x')).status, (await httpRequest(echo.port, '/retry/x')).body], [400, 'uuid is required']);
+    assert.deepEqual(
+      [(await httpRequest(echo.port, '/retry/x')).status, (await httpRequest(echo.port, '/retry/x')).body],
+      [400, 'uuid is required'],
+    );
     const path = '/retry/a?uuid=u1&succeedAfter=2';
     await assert.rejects(httpRequest(echo.port, path), /ECONNRESET|socket hang up/);
     await assert.rejects(httpRequest(echo.port, path), /ECONNRESET|socket hang up/);
@@ -169,8 +179,10 @@ test('gRPC mode: Echo and EchoTwo answer the assertions with the pod context, Ec
   const client = grpcEchoClient(echo.port);
   const call = (method: string, md: grpc.Metadata) =>
     new Promise<{ error: grpc.ServiceError | null; reply?: Record<string, unknown> }>((resolve) =>
-      (client[method] as (r: object, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: Record<string, unknown>) => void) => void)({}, md, (error, reply) =>
-        resolve({ error, ...(reply ? { reply } : {}) }),
+      (client[method] as (r: object, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: Record<string, unknown>) => void) => void)(
+        {},
+        md,
+        (error, reply) => resolve({ error, ...(reply ? { reply } : {}) }),
       ),
     );
   const refl = reflectionClient(echo.port);
@@ -195,7 +207,11 @@ test('gRPC mode: Echo and EchoTwo answer the assertions with the pod context, Ec
     const [list] = await reflect(refl, [{ list_services: '' }]);
     assert.deepEqual(
       (list!['list_services_response'] as { service: { name: string }[] }).service.map((s) => s.name),
-      ['gateway_api_conformance.echo_basic.grpcecho.GrpcEcho', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
+      [
+        'gateway_api_conformance.echo_basic.grpcecho.GrpcEcho',
+        'grpc.reflection.v1.ServerReflection',
+        'grpc.reflection.v1alpha.ServerReflection',
+      ],
     );
   } finally {
     client.close();

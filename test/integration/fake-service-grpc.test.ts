@@ -10,10 +10,13 @@ import { callHandle, fakeServiceClient, fixture, reflect, reflectionClient, star
 const T0 = Date.UTC(2024, 0, 4, 13, 57, 54, 123);
 
 /** google.rpc.Status with Any details, decoded independently of the server's code. */
-const statusRoot = protobuf.parse(`syntax = "proto3";
+const statusRoot = protobuf.parse(
+  `syntax = "proto3";
 message Any { string type_url = 1; bytes value = 2; }
 message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
-message Response { string Message = 1; }`, { keepCase: true }).root;
+message Response { string Message = 1; }`,
+  { keepCase: true },
+).root;
 
 test('FakeService/Handle answers the document with type gRPC, code 0 and no uri', async () => {
   const fs = await startCaptured({ NAME: 'grpc-api' }, { clock: new ManualClock(T0) });
@@ -56,12 +59,19 @@ test('ERROR_CODE is sent as the raw gRPC status: 14 is UNAVAILABLE, the default 
     assert.equal(r1.error.details, 'Service error automatically injected');
     const bin = r1.error.metadata.get('grpc-status-details-bin')[0] as Buffer;
     const Status = statusRoot.lookupType('Status');
-    const status = Status.toObject(Status.decode(bin), { bytes: Buffer }) as { code: number; message: string; details: { type_url: string; value: Buffer }[] };
+    const status = Status.toObject(Status.decode(bin), { bytes: Buffer }) as {
+      code: number;
+      message: string;
+      details: { type_url: string; value: Buffer }[];
+    };
     assert.equal(status.code, 14);
     assert.equal(status.message, 'Service error automatically injected');
     assert.equal(status.details[0]!.type_url, 'type.googleapis.com/Response');
     const Response = statusRoot.lookupType('Response');
-    const doc = JSON.parse((Response.decode(status.details[0]!.value) as unknown as { Message: string }).Message) as Record<string, unknown>;
+    const doc = JSON.parse((Response.decode(status.details[0]!.value) as unknown as { Message: string }).Message) as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(Object.keys(doc), ['name', 'type', 'ip_addresses', 'code', 'error']);
     assert.equal(doc['code'], 14);
 
@@ -96,7 +106,10 @@ test('gRPC as grpc-go answers it: 415 for a non-gRPC HTTP/2 request, UNIMPLEMENT
     assert.equal(plain['grpc-status'], '3');
     assert.equal(plain['grpc-message'], 'invalid gRPC request content-type ""');
     const unknownService = await request({ ':path': '/Nope/Handle', ':method': 'POST', 'content-type': 'application/grpc' });
-    assert.deepEqual([unknownService[':status'], unknownService['grpc-status'], unknownService['grpc-message']], [200, '12', 'unknown service Nope']);
+    assert.deepEqual(
+      [unknownService[':status'], unknownService['grpc-status'], unknownService['grpc-message']],
+      [200, '12', 'unknown service Nope'],
+    );
     const unknownMethod = await request({ ':path': '/FakeService/Other', ':method': 'POST', 'content-type': 'application/grpc' });
     assert.equal(unknownMethod['grpc-message'], 'unknown method Other for service FakeService');
     const ok = await request({ ':path': '/FakeService/Handle', ':method': 'POST', 'content-type': 'application/grpc' });
@@ -131,7 +144,10 @@ test('server reflection v1 lists FakeService and serves a file descriptor that d
     assert.equal(file.name, 'api.proto');
     assert.equal(file.package, undefined);
     assert.equal(file.syntax, 'proto3');
-    assert.deepEqual(file.service[0]!.method.map((m) => [m.name, m.inputType, m.outputType]), [['Handle', '.Request', '.Response']]);
+    assert.deepEqual(
+      file.service[0]!.method.map((m) => [m.name, m.inputType, m.outputType]),
+      [['Handle', '.Request', '.Response']],
+    );
     assert.deepEqual(
       file.messageType.map((m) => [m.name, m.field.map((f) => [f.name, f.number, f.type, f.jsonName])]),
       [
@@ -150,10 +166,20 @@ test('server reflection v1 lists FakeService and serves a file descriptor that d
 
 test('server reflection v1alpha answers on its own service name', async () => {
   const fs = await startCaptured({});
-  const def = (await import('@grpc/proto-loader')).default.loadSync(fixture('reflection.proto'), { keepCase: true, oneofs: true, defaults: true });
-  const method = def['grpc.reflection.v1.ServerReflection'] as unknown as Record<string, grpc.MethodDefinition<object, Record<string, unknown>>>;
+  const def = (await import('@grpc/proto-loader')).default.loadSync(fixture('reflection.proto'), {
+    keepCase: true,
+    oneofs: true,
+    defaults: true,
+  });
+  const method = def['grpc.reflection.v1.ServerReflection'] as unknown as Record<
+    string,
+    grpc.MethodDefinition<object, Record<string, unknown>>
+  >;
   const info = method['ServerReflectionInfo']!;
-  const Alpha = grpc.makeGenericClientConstructor({ ServerReflectionInfo: { ...info, path: '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo' } }, 'x');
+  const Alpha = grpc.makeGenericClientConstructor(
+    { ServerReflectionInfo: { ...info, path: '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo' } },
+    'x',
+  );
   const client = new Alpha(`127.0.0.1:${fs.port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, unknown>;
   try {
     const [r] = await reflect(client, [{ file_by_filename: 'api.proto' }]);

@@ -60,7 +60,11 @@ test('an inbound HTTP request is logged as formatRequest prints it; a POST form 
   const svc = await startCaptured({}, { clock: new ManualClock(T0) });
   try {
     await httpRequest(svc.port, '/x?y=1', { headers: { 'x-request-id': 'abc' } });
-    await httpRequest(svc.port, '/f?b=2', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+    await httpRequest(svc.port, '/f?b=2', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+    });
     const text = svc.text();
     assert.ok(
       text.includes(
@@ -68,7 +72,10 @@ test('an inbound HTTP request is logged as formatRequest prints it; a POST form 
       ),
       text,
     );
-    assert.ok(text.includes(`  | POST /f?b=2 HTTP/1.1\n  | Host: 127.0.0.1:${svc.port}\n  | content-type: application/x-www-form-urlencoded\n`), text);
+    assert.ok(
+      text.includes(`  | POST /f?b=2 HTTP/1.1\n  | Host: 127.0.0.1:${svc.port}\n  | content-type: application/x-www-form-urlencoded\n`),
+      text,
+    );
     assert.ok(text.includes('  | \n  | \n  | a=1&b=2\n  \n'), text);
   } finally {
     await svc.close();
@@ -95,7 +102,11 @@ test('LOG_FORMAT=json writes one object per line with sorted keys; LOG_LEVEL fil
     injected,
     '{"@level":"info","@message":"Injecting error","@module":"error_injector","@timestamp":"2025-02-19T06:06:12.653000Z","error_percentage":1,"error_type":"http_error","request_count":1}\n',
   );
-  assert.ok(json.logs.some((l) => l === '{"@level":"info","@message":"Finished handling request","@timestamp":"2025-02-19T06:06:12.653000Z","duration":0}\n'));
+  assert.ok(
+    json.logs.some(
+      (l) => l === '{"@level":"info","@message":"Finished handling request","@timestamp":"2025-02-19T06:06:12.653000Z","duration":0}\n',
+    ),
+  );
 
   const quiet = await startCaptured({ LOG_LEVEL: 'error', ERROR_RATE: '1' }, { clock: new ManualClock(T0) });
   await httpRequest(quiet.port, '/');
@@ -129,10 +140,14 @@ test('TRACING_ZIPKIN: B3 context joined and propagated upstream, spans reported,
     await httpRequest(api.port, '/', { headers: { 'X-B3-TraceId': traceId, 'X-B3-SpanId': 'a2fb4a1d1a96d312', 'X-B3-Sampled': '1' } });
     await api.close();
     await backend.close();
-    const names = spans.map((s) => `${String(s['localEndpoint'] && (s['localEndpoint'] as { serviceName: string }).serviceName)}:${String(s['name'])}`).sort();
+    const names = spans
+      .map((s) => `${String(s['localEndpoint'] && (s['localEndpoint'] as { serviceName: string }).serviceName)}:${String(s['name'])}`)
+      .sort();
     assert.deepEqual(names, ['api:call_upstream', 'api:handle_request', 'backend:handle_request']);
     for (const s of spans) assert.equal(s['traceId'], traceId);
-    const serverSpan = spans.find((s) => s['name'] === 'handle_request' && (s['localEndpoint'] as { serviceName: string }).serviceName === 'api')!;
+    const serverSpan = spans.find(
+      (s) => s['name'] === 'handle_request' && (s['localEndpoint'] as { serviceName: string }).serviceName === 'api',
+    )!;
     assert.deepEqual([serverSpan['id'], serverSpan['kind'], serverSpan['shared']], ['a2fb4a1d1a96d312', 'SERVER', true]);
     assert.match(api.text(), new RegExp(`Finished handling request: duration=\\S+ span_id=a2fb4a1d1a96d312 trace_id=${traceId}\\n`));
     // The backend's server span joined the client span of the call.
@@ -157,7 +172,10 @@ test('METRICS_DATADOG_HOST: DogStatsD timings with the service and env tags', as
     await httpRequest(svc.port, '/');
     for (let i = 0; i < 100 && !packets.some((p) => p.startsWith('handle.request.http:')); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(packets.includes('service.started:1|c|#service:web,env:production'), packets.join('\n'));
-    assert.ok(packets.some((p) => /^handle\.request\.http:[0-9.]+\|ms\|#service:web,env:production,response:200$/.test(p)), packets.join('\n'));
+    assert.ok(
+      packets.some((p) => /^handle\.request\.http:[0-9.]+\|ms\|#service:web,env:production,response:200$/.test(p)),
+      packets.join('\n'),
+    );
   } finally {
     await svc.close();
     socket.close();

@@ -39,7 +39,10 @@ test('a chain over HTTP and gRPC: upstream_calls keyed by URI (sorted), nested d
     assert.match(inbound, /\n {2}\| GET \/items HTTP\/1\.1\n/);
     assert.match(inbound, /\n {2}\| x-request-id: abc-123\n/);
     assert.match(inbound, /Handling request gRPC request:\n/);
-    assert.match(api.text(), /\[INFO\] {2}Calling upstream service: uri=http:\/\/127\.0\.0\.1:\d+ type=HTTP\n {2}request=\n {2}\| GET http:\/\/127\.0\.0\.1:\d+ HTTP\/1\.1\n/);
+    assert.match(
+      api.text(),
+      /\[INFO\] {2}Calling upstream service: uri=http:\/\/127\.0\.0\.1:\d+ type=HTTP\n {2}request=\n {2}\| GET http:\/\/127\.0\.0\.1:\d+ HTTP\/1\.1\n/,
+    );
     assert.match(api.text(), /\[INFO\] {2}Calling upstream service: uri=grpc:\/\/127\.0\.0\.1:\d+ type=gRPC\n/);
   } finally {
     await api.close();
@@ -81,7 +84,10 @@ test('a failing HTTP upstream: 500 with code 500 and no error at the top, the up
     const up = doc.upstream_calls![uri]!;
     assert.equal(up.code, 503);
     assert.equal(up.error, `Error processing upstream request: ${uri}/a, expected code 200, got 503`);
-    assert.match(api.text(), /\[ERROR\] Error processing upstream request: error="Error processing upstream request: http:\/\/127\.0\.0\.1:\d+\/a, expected code 200, got 503"\n/);
+    assert.match(
+      api.text(),
+      /\[ERROR\] Error processing upstream request: error="Error processing upstream request: http:\/\/127\.0\.0\.1:\d+\/a, expected code 200, got 503"\n/,
+    );
     assert.match(api.text(), /\[ERROR\] Error handling request: error="Error processing upstream request: /);
   } finally {
     await api.close();
@@ -102,7 +108,10 @@ test('a failing gRPC upstream under a gRPC entry point: INTERNAL (13) with the n
     const res = await httpRequest(front.port, '/');
     const doc = JSON.parse(res.body) as Doc;
     const up = doc.upstream_calls![uri]!;
-    assert.deepEqual([up.name, up.type, up.code, up.error], ['backend', 'gRPC', 14, 'rpc error: code = Unavailable desc = Service error automatically injected']);
+    assert.deepEqual(
+      [up.name, up.type, up.code, up.error],
+      ['backend', 'gRPC', 14, 'rpc error: code = Unavailable desc = Service error automatically injected'],
+    );
   } finally {
     client.close();
     await front.close();
@@ -117,7 +126,10 @@ test('an unreachable HTTP upstream: code -1 and Go-style transport error text', 
     assert.equal(res.status, 500);
     const up = (JSON.parse(res.body) as Doc).upstream_calls!['http://127.0.0.1:1']!;
     assert.equal(up.code, -1);
-    assert.equal(up.error, 'Error communicating with upstream service: Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused');
+    assert.equal(
+      up.error,
+      'Error communicating with upstream service: Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused',
+    );
   } finally {
     await api.close();
   }
