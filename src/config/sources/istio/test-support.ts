@@ -30,11 +30,21 @@ export function service(name: string, ports: string[], extra: { namespace?: stri
   };
 }
 
-export function virtualService(name: string, spec: Record<string, unknown>, namespace = 'default', meta: Record<string, unknown> = {}): Manifest {
+export function virtualService(
+  name: string,
+  spec: Record<string, unknown>,
+  namespace = 'default',
+  meta: Record<string, unknown> = {},
+): Manifest {
   return { apiVersion: NET, kind: 'VirtualService', metadata: { name, namespace, ...meta }, spec };
 }
 
-export function destinationRule(name: string, spec: Record<string, unknown>, namespace = 'default', meta: Record<string, unknown> = {}): Manifest {
+export function destinationRule(
+  name: string,
+  spec: Record<string, unknown>,
+  namespace = 'default',
+  meta: Record<string, unknown> = {},
+): Manifest {
   return { apiVersion: NET, kind: 'DestinationRule', metadata: { name, namespace, ...meta }, spec };
 }
 
@@ -42,7 +52,12 @@ export function serviceEntry(name: string, spec: Record<string, unknown>, namesp
   return { apiVersion: NET, kind: 'ServiceEntry', metadata: { name, namespace }, spec };
 }
 
-export function workloadEntry(name: string, spec: Record<string, unknown>, namespace = 'default', labels?: Record<string, string>): Manifest {
+export function workloadEntry(
+  name: string,
+  spec: Record<string, unknown>,
+  namespace = 'default',
+  labels?: Record<string, string>,
+): Manifest {
   return { apiVersion: NET, kind: 'WorkloadEntry', metadata: { name, namespace, ...(labels ? { labels } : {}) }, spec };
 }
 
@@ -95,7 +110,8 @@ export function listener(r: Run, name: string): ir.Listener {
 export function vhost(r: Run, listenerName: string, domain: string): ir.VirtualHost {
   const l = listener(r, listenerName);
   const vh = l.virtualHosts.find((v) => v.domains.includes(domain));
-  if (!vh) throw new Error(`no virtual host for ${domain} on ${listenerName}: ${l.virtualHosts.map((v) => v.domains.join(' ')).join(' | ')}`);
+  if (!vh)
+    throw new Error(`no virtual host for ${domain} on ${listenerName}: ${l.virtualHosts.map((v) => v.domains.join(' ')).join(' | ')}`);
   return vh;
 }
 

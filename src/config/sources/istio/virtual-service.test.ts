@@ -20,7 +20,11 @@ const REVIEWS = service('reviews', ['http:9080']);
 
 /** One VirtualService for `reviews` with one HTTP rule routing to it plus `rule`. */
 function withRule(rule: Record<string, unknown>, extra: Manifest[] = []) {
-  return run([REVIEWS, ...extra, virtualService('reviews', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }], ...rule }] })]);
+  return run([
+    REVIEWS,
+    ...extra,
+    virtualService('reviews', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }], ...rule }] }),
+  ]);
 }
 
 type Rejected = { name: string; rule: Record<string, unknown>; field: string; message: string };
@@ -28,51 +32,206 @@ type Rejected = { name: string; rule: Record<string, unknown>; field: string; me
 // Istio's webhook rules for an HTTP rule (config-apis.md 3.3-3.5, 6 #22): each rejects the whole
 // VirtualService with Istio's message at the field's path.
 const rejected: Rejected[] = [
-  { name: 'negative attempts', rule: { retries: { attempts: -1 } }, field: 'spec.http[0].retries.attempts', message: 'attempts cannot be negative' },
-  ...[
-    { perTryTimeout: '1s' },
-    { retryOn: '5xx' },
-    { retryRemoteLocalities: false },
-    { attempts: 0, retryOn: 'reset' },
-  ].map((retries) => ({
+  {
+    name: 'negative attempts',
+    rule: { retries: { attempts: -1 } },
+    field: 'spec.http[0].retries.attempts',
+    message: 'attempts cannot be negative',
+  },
+  ...[{ perTryTimeout: '1s' }, { retryOn: '5xx' }, { retryRemoteLocalities: false }, { attempts: 0, retryOn: 'reset' }].map((retries) => ({
     name: `attempts 0 (or unset) with ${JSON.stringify(retries)}`,
     rule: { retries },
     field: 'spec.http[0].retries',
     message: 'http retry policy configured when attempts are set to 0 (disabled)',
   })),
-  { name: 'unknown retryOn token', rule: { retries: { attempts: 1, retryOn: '5xx,bogus' } }, field: 'spec.http[0].retries.retryOn', message: '"bogus" is not a valid retryOn policy' },
+  {
+    name: 'unknown retryOn token',
+    rule: { retries: { attempts: 1, retryOn: '5xx,bogus' } },
+    field: 'spec.http[0].retries.retryOn',
+    message: '"bogus" is not a valid retryOn policy',
+  },
   // The webhook splits on "," without trimming: " reset" is not a token (translation trims later).
-  { name: 'retryOn with a space after the comma', rule: { retries: { attempts: 1, retryOn: '5xx, reset' } }, field: 'spec.http[0].retries.retryOn', message: '" reset" is not a valid retryOn policy' },
-  { name: 'retryOn with an empty item', rule: { retries: { attempts: 1, retryOn: '5xx,,reset' } }, field: 'spec.http[0].retries.retryOn', message: '"" is not a valid retryOn policy' },
-  { name: 'retryOn status code without a reason phrase', rule: { retries: { attempts: 1, retryOn: '599' } }, field: 'spec.http[0].retries.retryOn', message: '"599" is not a valid retryOn policy' },
-  { name: 'retryOn status code 0', rule: { retries: { attempts: 1, retryOn: '0' } }, field: 'spec.http[0].retries.retryOn', message: '"0" is not a valid retryOn policy' },
-  { name: 'retryOn in upper case', rule: { retries: { attempts: 1, retryOn: 'Reset' } }, field: 'spec.http[0].retries.retryOn', message: '"Reset" is not a valid retryOn policy' },
-  { name: 'perTryTimeout under 1ms', rule: { retries: { attempts: 1, perTryTimeout: '500us' } }, field: 'spec.http[0].retries.perTryTimeout', message: 'duration must be greater than 1ms' },
-  { name: 'perTryTimeout 0s', rule: { retries: { attempts: 1, perTryTimeout: '0s' } }, field: 'spec.http[0].retries.perTryTimeout', message: 'duration must be greater than 1ms' },
-  { name: 'perTryTimeout with sub-ms precision', rule: { retries: { attempts: 1, perTryTimeout: '1.5ms' } }, field: 'spec.http[0].retries.perTryTimeout', message: 'only durations to ms precision are supported' },
-  { name: 'perTryTimeout not a duration', rule: { retries: { attempts: 1, perTryTimeout: '10' } }, field: 'spec.http[0].retries.perTryTimeout', message: 'is not a duration' },
-  { name: 'backoff under 1ms', rule: { retries: { attempts: 1, backoff: '100us' } }, field: 'spec.http[0].retries.backoff', message: 'duration must be greater than 1ms' },
-  { name: 'timeout 0s (unset means no timeout, 0s is refused)', rule: { timeout: '0s' }, field: 'spec.http[0].timeout', message: 'duration must be greater than 1ms' },
+  {
+    name: 'retryOn with a space after the comma',
+    rule: { retries: { attempts: 1, retryOn: '5xx, reset' } },
+    field: 'spec.http[0].retries.retryOn',
+    message: '" reset" is not a valid retryOn policy',
+  },
+  {
+    name: 'retryOn with an empty item',
+    rule: { retries: { attempts: 1, retryOn: '5xx,,reset' } },
+    field: 'spec.http[0].retries.retryOn',
+    message: '"" is not a valid retryOn policy',
+  },
+  {
+    name: 'retryOn status code without a reason phrase',
+    rule: { retries: { attempts: 1, retryOn: '599' } },
+    field: 'spec.http[0].retries.retryOn',
+    message: '"599" is not a valid retryOn policy',
+  },
+  {
+    name: 'retryOn status code 0',
+    rule: { retries: { attempts: 1, retryOn: '0' } },
+    field: 'spec.http[0].retries.retryOn',
+    message: '"0" is not a valid retryOn policy',
+  },
+  {
+    name: 'retryOn in upper case',
+    rule: { retries: { attempts: 1, retryOn: 'Reset' } },
+    field: 'spec.http[0].retries.retryOn',
+    message: '"Reset" is not a valid retryOn policy',
+  },
+  {
+    name: 'perTryTimeout under 1ms',
+    rule: { retries: { attempts: 1, perTryTimeout: '500us' } },
+    field: 'spec.http[0].retries.perTryTimeout',
+    message: 'duration must be greater than 1ms',
+  },
+  {
+    name: 'perTryTimeout 0s',
+    rule: { retries: { attempts: 1, perTryTimeout: '0s' } },
+    field: 'spec.http[0].retries.perTryTimeout',
+    message: 'duration must be greater than 1ms',
+  },
+  {
+    name: 'perTryTimeout with sub-ms precision',
+    rule: { retries: { attempts: 1, perTryTimeout: '1.5ms' } },
+    field: 'spec.http[0].retries.perTryTimeout',
+    message: 'only durations to ms precision are supported',
+  },
+  {
+    name: 'perTryTimeout not a duration',
+    rule: { retries: { attempts: 1, perTryTimeout: '10' } },
+    field: 'spec.http[0].retries.perTryTimeout',
+    message: 'is not a duration',
+  },
+  {
+    name: 'backoff under 1ms',
+    rule: { retries: { attempts: 1, backoff: '100us' } },
+    field: 'spec.http[0].retries.backoff',
+    message: 'duration must be greater than 1ms',
+  },
+  {
+    name: 'timeout 0s (unset means no timeout, 0s is refused)',
+    rule: { timeout: '0s' },
+    field: 'spec.http[0].timeout',
+    message: 'duration must be greater than 1ms',
+  },
   { name: 'timeout 0', rule: { timeout: '0' }, field: 'spec.http[0].timeout', message: 'duration must be greater than 1ms' },
-  { name: 'timeout with µs', rule: { timeout: '2500us' }, field: 'spec.http[0].timeout', message: 'only durations to ms precision are supported' },
-  { name: 'timeout 1.0001s', rule: { timeout: '1.0001s' }, field: 'spec.http[0].timeout', message: 'only durations to ms precision are supported' },
-  { name: 'fixedDelay under 1ms', rule: { fault: { delay: { fixedDelay: '0.1ms', percentage: { value: 1 } } } }, field: 'spec.http[0].fault.delay.fixedDelay', message: 'duration must be greater than 1ms' },
-  { name: 'delay percentage over 100', rule: { fault: { delay: { fixedDelay: '1s', percentage: { value: 100.5 } } } }, field: 'spec.http[0].fault.delay.percentage.value', message: 'percentage 100.5 is neither 0.0, nor in range [0.0001, 100.0]' },
-  { name: 'abort percentage below 0.0001', rule: { fault: { abort: { httpStatus: 503, percentage: { value: 0.00001 } } } }, field: 'spec.http[0].fault.abort.percentage.value', message: 'percentage 0.00001 is neither 0.0, nor in range [0.0001, 100.0]' },
-  { name: 'abort percentage negative', rule: { fault: { abort: { httpStatus: 503, percentage: { value: -1 } } } }, field: 'spec.http[0].fault.abort.percentage.value', message: 'is neither 0.0, nor in range' },
-  { name: 'httpStatus 199', rule: { fault: { abort: { httpStatus: 199 } } }, field: 'spec.http[0].fault.abort.httpStatus', message: 'HTTP status 199 is not in range 200-599' },
-  { name: 'httpStatus 600', rule: { fault: { abort: { httpStatus: 600 } } }, field: 'spec.http[0].fault.abort.httpStatus', message: 'HTTP status 600 is not in range 200-599' },
-  { name: 'grpcStatus as a number', rule: { fault: { abort: { grpcStatus: '14' } } }, field: 'spec.http[0].fault.abort.grpcStatus', message: 'gRPC status "14" is not supported' },
-  { name: 'grpcStatus in lower case', rule: { fault: { abort: { grpcStatus: 'unavailable' } } }, field: 'spec.http[0].fault.abort.grpcStatus', message: 'gRPC status "unavailable" is not supported' },
-  { name: 'fault with neither delay nor abort', rule: { fault: {} }, field: 'spec.http[0].fault', message: 'fault must have an abort and/or a delay' },
-  { name: 'exponentialDelay', rule: { fault: { delay: { exponentialDelay: '1s' } } }, field: 'spec.http[0].fault.delay.exponentialDelay', message: 'exponentialDelay not supported yet' },
-  { name: 'http2Error', rule: { fault: { abort: { http2Error: 'CANCEL' } } }, field: 'spec.http[0].fault.abort.http2Error', message: 'HTTP/2 abort fault injection not supported yet' },
-  { name: 'redirect with route', rule: { redirect: { uri: '/x' } }, field: 'spec.http[0]', message: 'HTTP route cannot contain both route and redirect' },
-  { name: 'redirect code outside 3xx', rule: { route: undefined, redirect: { uri: '/x', redirectCode: 200 } }, field: 'spec.http[0].redirect.redirectCode', message: '200 is not a valid redirect code, must be 3xx' },
-  { name: 'redirect scheme', rule: { route: undefined, redirect: { scheme: 'ftp' } }, field: 'spec.http[0].redirect.scheme', message: 'invalid redirect scheme, must be "http" or "https"' },
-  { name: 'header match key not lower case', rule: { match: [{ headers: { 'X-User': { exact: 'a' } } }] }, field: 'spec.http[0].match[0].headers.X-User', message: 'header match X-User must be in lowercase' },
-  { name: 'two kinds in one string match', rule: { match: [{ uri: { exact: '/a', prefix: '/b' } }] }, field: 'spec.http[0].match[0].uri', message: 'only one of exact, prefix or regex may be set' },
-  { name: 'invalid regex', rule: { match: [{ uri: { regex: '(' } }] }, field: 'spec.http[0].match[0].uri.regex', message: 'is not a valid regex' },
+  {
+    name: 'timeout with µs',
+    rule: { timeout: '2500us' },
+    field: 'spec.http[0].timeout',
+    message: 'only durations to ms precision are supported',
+  },
+  {
+    name: 'timeout 1.0001s',
+    rule: { timeout: '1.0001s' },
+    field: 'spec.http[0].timeout',
+    message: 'only durations to ms precision are supported',
+  },
+  {
+    name: 'fixedDelay under 1ms',
+    rule: { fault: { delay: { fixedDelay: '0.1ms', percentage: { value: 1 } } } },
+    field: 'spec.http[0].fault.delay.fixedDelay',
+    message: 'duration must be greater than 1ms',
+  },
+  {
+    name: 'delay percentage over 100',
+    rule: { fault: { delay: { fixedDelay: '1s', percentage: { value: 100.5 } } } },
+    field: 'spec.http[0].fault.delay.percentage.value',
+    message: 'percentage 100.5 is neither 0.0, nor in range [0.0001, 100.0]',
+  },
+  {
+    name: 'abort percentage below 0.0001',
+    rule: { fault: { abort: { httpStatus: 503, percentage: { value: 0.00001 } } } },
+    field: 'spec.http[0].fault.abort.percentage.value',
+    message: 'percentage 0.00001 is neither 0.0, nor in range [0.0001, 100.0]',
+  },
+  {
+    name: 'abort percentage negative',
+    rule: { fault: { abort: { httpStatus: 503, percentage: { value: -1 } } } },
+    field: 'spec.http[0].fault.abort.percentage.value',
+    message: 'is neither 0.0, nor in range',
+  },
+  {
+    name: 'httpStatus 199',
+    rule: { fault: { abort: { httpStatus: 199 } } },
+    field: 'spec.http[0].fault.abort.httpStatus',
+    message: 'HTTP status 199 is not in range 200-599',
+  },
+  {
+    name: 'httpStatus 600',
+    rule: { fault: { abort: { httpStatus: 600 } } },
+    field: 'spec.http[0].fault.abort.httpStatus',
+    message: 'HTTP status 600 is not in range 200-599',
+  },
+  {
+    name: 'grpcStatus as a number',
+    rule: { fault: { abort: { grpcStatus: '14' } } },
+    field: 'spec.http[0].fault.abort.grpcStatus',
+    message: 'gRPC status "14" is not supported',
+  },
+  {
+    name: 'grpcStatus in lower case',
+    rule: { fault: { abort: { grpcStatus: 'unavailable' } } },
+    field: 'spec.http[0].fault.abort.grpcStatus',
+    message: 'gRPC status "unavailable" is not supported',
+  },
+  {
+    name: 'fault with neither delay nor abort',
+    rule: { fault: {} },
+    field: 'spec.http[0].fault',
+    message: 'fault must have an abort and/or a delay',
+  },
+  {
+    name: 'exponentialDelay',
+    rule: { fault: { delay: { exponentialDelay: '1s' } } },
+    field: 'spec.http[0].fault.delay.exponentialDelay',
+    message: 'exponentialDelay not supported yet',
+  },
+  {
+    name: 'http2Error',
+    rule: { fault: { abort: { http2Error: 'CANCEL' } } },
+    field: 'spec.http[0].fault.abort.http2Error',
+    message: 'HTTP/2 abort fault injection not supported yet',
+  },
+  {
+    name: 'redirect with route',
+    rule: { redirect: { uri: '/x' } },
+    field: 'spec.http[0]',
+    message: 'HTTP route cannot contain both route and redirect',
+  },
+  {
+    name: 'redirect code outside 3xx',
+    rule: { route: undefined, redirect: { uri: '/x', redirectCode: 200 } },
+    field: 'spec.http[0].redirect.redirectCode',
+    message: '200 is not a valid redirect code, must be 3xx',
+  },
+  {
+    name: 'redirect scheme',
+    rule: { route: undefined, redirect: { scheme: 'ftp' } },
+    field: 'spec.http[0].redirect.scheme',
+    message: 'invalid redirect scheme, must be "http" or "https"',
+  },
+  {
+    name: 'header match key not lower case',
+    rule: { match: [{ headers: { 'X-User': { exact: 'a' } } }] },
+    field: 'spec.http[0].match[0].headers.X-User',
+    message: 'header match X-User must be in lowercase',
+  },
+  {
+    name: 'two kinds in one string match',
+    rule: { match: [{ uri: { exact: '/a', prefix: '/b' } }] },
+    field: 'spec.http[0].match[0].uri',
+    message: 'only one of exact, prefix or regex may be set',
+  },
+  {
+    name: 'invalid regex',
+    rule: { match: [{ uri: { regex: '(' } }] },
+    field: 'spec.http[0].match[0].uri.regex',
+    message: 'is not a valid regex',
+  },
 ];
 
 for (const c of rejected)
@@ -87,14 +246,22 @@ for (const c of rejected)
 
 const weights: { name: string; route: { weight?: number }[]; message: string; field: string }[] = [
   { name: 'a negative weight', route: [{ weight: -1 }, { weight: 101 }], message: 'weight -1 < 0', field: 'spec.http[0].route[0].weight' },
-  { name: 'several destinations all weight 0', route: [{ weight: 0 }, { weight: 0 }], message: 'total destination weight = 0', field: 'spec.http[0].route' },
+  {
+    name: 'several destinations all weight 0',
+    route: [{ weight: 0 }, { weight: 0 }],
+    message: 'total destination weight = 0',
+    field: 'spec.http[0].route',
+  },
   { name: 'several destinations with no weights', route: [{}, {}], message: 'total destination weight = 0', field: 'spec.http[0].route' },
 ];
 for (const c of weights)
   test(`VirtualService rejected: ${c.name}`, () => {
     const r = run([
       REVIEWS,
-      virtualService('reviews', { hosts: ['reviews'], http: [{ route: c.route.map((w) => ({ destination: { host: 'reviews' }, ...w })) }] }),
+      virtualService('reviews', {
+        hosts: ['reviews'],
+        http: [{ route: c.route.map((w) => ({ destination: { host: 'reviews' }, ...w })) }],
+      }),
     ]);
     const hit = r.diags.items.find((d) => d.code === 'E_ISTIO_INVALID' && d.field === c.field);
     assert.ok(hit, JSON.stringify(codes(r)));
@@ -102,7 +269,16 @@ for (const c of weights)
   });
 
 const accepted: { name: string; rule: Record<string, unknown> }[] = [
-  { name: 'retryOn with every Envoy token Istio allows', rule: { retries: { attempts: 1, retryOn: '5xx,gateway-error,reset,reset-before-request,connect-failure,retriable-4xx,refused-stream,retriable-status-codes,retriable-headers,envoy-ratelimited,cancelled,deadline-exceeded,internal,resource-exhausted,unavailable' } } },
+  {
+    name: 'retryOn with every Envoy token Istio allows',
+    rule: {
+      retries: {
+        attempts: 1,
+        retryOn:
+          '5xx,gateway-error,reset,reset-before-request,connect-failure,retriable-4xx,refused-stream,retriable-status-codes,retriable-headers,envoy-ratelimited,cancelled,deadline-exceeded,internal,resource-exhausted,unavailable',
+      },
+    },
+  },
   { name: 'retryOn with status codes', rule: { retries: { attempts: 1, retryOn: '503,429,418' } } },
   { name: 'retryOn empty with attempts 0 (nothing configured)', rule: { retries: { attempts: 0, retryOn: '' } } },
   { name: 'attempts 0 alone', rule: { retries: { attempts: 0 } } },
@@ -153,11 +329,24 @@ test('a timeout sets both the route timeout and the max gRPC timeout', () => {
 
 const convert: { retries: Record<string, unknown>; want: Partial<ir.RetryPolicy> | undefined }[] = [
   { retries: { attempts: 0 }, want: undefined },
-  { retries: { attempts: 3 }, want: { numRetries: 3, retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'], retriableStatusCodes: [] } },
+  {
+    retries: { attempts: 3 },
+    want: {
+      numRetries: 3,
+      retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
+      retriableStatusCodes: [],
+    },
+  },
   { retries: { attempts: 2, retryOn: '503,reset' }, want: { retryOn: ['reset', 'retriable-status-codes'], retriableStatusCodes: [503] } },
   { retries: { attempts: 2, retryOn: '503' }, want: { retryOn: ['retriable-status-codes'], retriableStatusCodes: [503] } },
-  { retries: { attempts: 2, retryOn: 'gateway-error,connect-failure' }, want: { retryOn: ['gateway-error', 'connect-failure'], retriableStatusCodes: [] } },
-  { retries: { attempts: 2, retryOn: 'retriable-status-codes,500,502' }, want: { retryOn: ['retriable-status-codes'], retriableStatusCodes: [500, 502] } },
+  {
+    retries: { attempts: 2, retryOn: 'gateway-error,connect-failure' },
+    want: { retryOn: ['gateway-error', 'connect-failure'], retriableStatusCodes: [] },
+  },
+  {
+    retries: { attempts: 2, retryOn: 'retriable-status-codes,500,502' },
+    want: { retryOn: ['retriable-status-codes'], retriableStatusCodes: [500, 502] },
+  },
   { retries: { attempts: 1, perTryTimeout: '250ms' }, want: { perTryTimeoutMs: 250 } },
   { retries: { attempts: 1, retryIgnorePreviousHosts: false }, want: { previousHosts: false } },
   { retries: { attempts: 1, backoff: '100ms' }, want: { backoff: { baseIntervalMs: 100, maxIntervalMs: 1000 } } },
@@ -191,8 +380,15 @@ test('fault: unset percentage is 0% (never fires), given percentages are per mil
 
 test('weights: one destination gets 100 whatever its weight; with several, weight 0 is dropped', () => {
   const dr = destinationRule('reviews', { host: 'reviews', subsets: ['v1', 'v2', 'v3'].map((v) => ({ name: v, labels: { version: v } })) });
-  const one = run([REVIEWS, dr, virtualService('r', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 7 }] }] })]);
-  assert.deepEqual(onlyRoute(one).action, { kind: 'forward', clusters: [{ cluster: 'outbound|9080|v1|reviews.default.svc.cluster.local', weight: 100 }] });
+  const one = run([
+    REVIEWS,
+    dr,
+    virtualService('r', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' }, weight: 7 }] }] }),
+  ]);
+  assert.deepEqual(onlyRoute(one).action, {
+    kind: 'forward',
+    clusters: [{ cluster: 'outbound|9080|v1|reviews.default.svc.cluster.local', weight: 100 }],
+  });
   const several = run([
     REVIEWS,
     dr,
@@ -236,7 +432,10 @@ test('short names resolve against the VirtualService namespace, not the Service 
   assert.ok(cluster(r, 'outbound|9080||reviews.prod.svc.cluster.local'));
   const warnings = r.diags.items.filter((d) => d.code === 'W_ISTIO_REFERENCED_RESOURCE_NOT_FOUND').map((d) => `${d.object} ${d.message}`);
   assert.equal(warnings.length, 2, warnings.join('\n'));
-  assert.ok(warnings[0]!.startsWith('VirtualService/default/b Referenced host not found: "reviews.default.svc.cluster.local"'), warnings[0]);
+  assert.ok(
+    warnings[0]!.startsWith('VirtualService/default/b Referenced host not found: "reviews.default.svc.cluster.local"'),
+    warnings[0],
+  );
   assert.ok(warnings[1]!.startsWith('VirtualService/default/c Referenced host not found: "reviews.prod"'), warnings[1]);
 });
 
@@ -299,7 +498,10 @@ test('rule order is kept and each match of a rule becomes a route; match.port se
     virtualService('r', {
       hosts: ['reviews'],
       http: [
-        { match: [{ uri: { prefix: '/a' } }, { headers: { 'x-b': { exact: '1' } } }], route: [{ destination: { host: 'reviews', port: { number: 9080 } } }] },
+        {
+          match: [{ uri: { prefix: '/a' } }, { headers: { 'x-b': { exact: '1' } } }],
+          route: [{ destination: { host: 'reviews', port: { number: 9080 } } }],
+        },
         { match: [{ port: 9090 }], route: [{ destination: { host: 'reviews', port: { number: 9090 } } }] },
         { route: [{ destination: { host: 'reviews', port: { number: 9080 } } }] },
       ],
@@ -322,7 +524,8 @@ test('a destination of a multi-port service without a port takes the listener po
     service('reviews', ['http:9080', 'http-admin:9090']),
     virtualService('r', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }),
   ]);
-  const on = (port: number) => (vhost(r, `mesh-${port}`, 'reviews').routes[0]!.action as { clusters: ir.WeightedCluster[] }).clusters[0]!.cluster;
+  const on = (port: number) =>
+    (vhost(r, `mesh-${port}`, 'reviews').routes[0]!.action as { clusters: ir.WeightedCluster[] }).clusters[0]!.cluster;
   assert.equal(on(9080), 'outbound|9080||reviews.default.svc.cluster.local');
   assert.equal(on(9090), 'outbound|9090||reviews.default.svc.cluster.local');
 });
@@ -355,15 +558,15 @@ test('matches: methods, authority, headers, withoutHeaders, query parameters, ig
 });
 
 test('redirect defaults to 301; direct response; rewrite of a prefix match replaces the prefix', () => {
-  const redirect = run([
-    REVIEWS,
-    virtualService('r', { hosts: ['reviews'], http: [{ redirect: { uri: '/new', authority: 'other' } }] }),
-  ]);
+  const redirect = run([REVIEWS, virtualService('r', { hosts: ['reviews'], http: [{ redirect: { uri: '/new', authority: 'other' } }] })]);
   assert.deepEqual(onlyRoute(redirect).action, {
     kind: 'redirect',
     redirect: { statusCode: 301, host: 'other', path: { kind: 'full', value: '/new' } },
   });
-  const direct = run([REVIEWS, virtualService('r', { hosts: ['reviews'], http: [{ directResponse: { status: 418, body: { string: 'tea' } } }] })]);
+  const direct = run([
+    REVIEWS,
+    virtualService('r', { hosts: ['reviews'], http: [{ directResponse: { status: 418, body: { string: 'tea' } } }] }),
+  ]);
   assert.deepEqual(onlyRoute(direct).action, { kind: 'direct', response: { status: 418, body: 'tea' } });
   const rewrite = withRule({ match: [{ uri: { prefix: '/v1/' } }], rewrite: { uri: '/', authority: 'backend' } });
   assert.deepEqual(onlyRoute(rewrite).rewrite, { path: { kind: 'prefix', value: '/' }, authority: 'backend' });
@@ -381,7 +584,10 @@ test('mirrors: absent percentage is 100%, explicit 0 mirrors nothing', () => {
         {
           route: [{ destination: { host: 'reviews' } }],
           mirror: { host: 'shadow' },
-          mirrors: [{ destination: { host: 'shadow' }, percentage: { value: 0 } }, { destination: { host: 'shadow' }, percentage: { value: 5 } }],
+          mirrors: [
+            { destination: { host: 'shadow' }, percentage: { value: 0 } },
+            { destination: { host: 'shadow' }, percentage: { value: 5 } },
+          ],
         },
       ],
     }),
@@ -395,7 +601,12 @@ test('mirrors: absent percentage is 100%, explicit 0 mirrors nothing', () => {
 test('match.gateways names are resolved against the VirtualService namespace', () => {
   const r = run([
     REVIEWS,
-    { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'default' }, spec: { servers: [{ port: { number: 8080, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] } },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: 'default' },
+      spec: { servers: [{ port: { number: 8080, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] },
+    },
     virtualService('r', {
       hosts: ['reviews.example.com'],
       gateways: ['gw'],
@@ -440,11 +651,16 @@ test('header edits: request and response set/add/remove, lower-cased; per-destin
   const route = onlyRoute(r);
   assert.deepEqual(route.requestHeaders, { set: [{ name: 'x-a', value: '1' }], remove: ['x-b'] });
   assert.deepEqual(route.responseHeaders, { add: [{ name: 'x-c', value: '2' }] });
-  assert.deepEqual((route.action as { clusters: ir.WeightedCluster[] }).clusters[0]!.requestHeaders, { set: [{ name: 'x-d', value: '3' }] });
+  assert.deepEqual((route.action as { clusters: ir.WeightedCluster[] }).clusters[0]!.requestHeaders, {
+    set: [{ name: 'x-d', value: '3' }],
+  });
 });
 
 test('listeners come out on 127.0.0.1 per HTTP service port; the seed VirtualService is served there', () => {
-  const r = run([service('example-app', ['http:8080:9090']), virtualService('example-app', { hosts: ['*'], http: [{ match: [{ port: 8080 }], route: [{ destination: { host: 'example-app' } }] }] })]);
+  const r = run([
+    service('example-app', ['http:8080:9090']),
+    virtualService('example-app', { hosts: ['*'], http: [{ match: [{ port: 8080 }], route: [{ destination: { host: 'example-app' } }] }] }),
+  ]);
   const l = listener(r, 'mesh-8080');
   assert.equal(l.address, '127.0.0.1');
   assert.equal(l.port, 8080);
