@@ -96,8 +96,27 @@ test('two mesh VirtualServices for one host: the older wins (IST0109)', () => {
     virtualService('older', { hosts: ['reviews'], http: route('reviews') }, 'default', { creationTimestamp: '2024-01-01T00:00:00Z' }),
   ]);
   assert.deepEqual(clustersOf(vhost(r, 'mesh-9080', 'reviews').routes[0]!), ['outbound|9080||reviews.default.svc.cluster.local']);
-  assert.ok(codes(r).every((c) => c === 'W_ISTIO_CONFLICTING_VIRTUAL_SERVICE_HOST spec.hosts'));
-  assert.equal(codes(r).length, 4, 'one warning per domain the newer one loses');
+  assert.deepEqual(codes(r), ['W_ISTIO_CONFLICTING_VIRTUAL_SERVICE_HOST spec.hosts']);
+  assert.match(
+    r.diags.items[0]!.message,
+    /VirtualServices VirtualService\/default\/older and VirtualService\/default\/newer both define host reviews.default.svc.cluster.local/,
+  );
+});
+
+test('a name goes to the most specific host: an exact host beats an older * or *.suffix VirtualService, silently', () => {
+  const r = run([
+    service('reviews', ['http:9080']),
+    service('ratings', ['http:9080']),
+    virtualService('all', { hosts: ['*'], http: route('ratings') }, 'default', { creationTimestamp: '2024-01-01T00:00:00Z' }),
+    virtualService('ns', { hosts: ['*.default.svc.cluster.local'], http: route('ratings') }, 'default', {
+      creationTimestamp: '2024-01-02T00:00:00Z',
+    }),
+    virtualService('reviews', { hosts: ['reviews'], http: route('reviews') }, 'default', { creationTimestamp: '2024-01-03T00:00:00Z' }),
+  ]);
+  assert.deepEqual(codes(r), ['W_ISTIO_MESH_WILDCARD_HOST spec.hosts[0]']);
+  assert.equal(vhost(r, 'mesh-9080', 'reviews').name, 'VirtualService/default/reviews:9080');
+  assert.equal(vhost(r, 'mesh-9080', 'ratings').name, 'VirtualService/default/ns:9080');
+  assert.deepEqual(vhost(r, 'mesh-9080', '*').domains, ['*']);
 });
 
 // --- Istio Gateways -------------------------------------------------------------------------------
