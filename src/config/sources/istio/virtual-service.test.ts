@@ -519,7 +519,7 @@ test('rule order is kept and each match of a rule becomes a route; match.port se
   assert.deepEqual(vhost(r, 'mesh-9080', 'reviews').routes[0]!.match.path, { kind: 'prefix', value: '/a', segmentAware: false });
 });
 
-test('a destination of a multi-port service without a port takes the listener port', () => {
+test('a destination of a multi-port service without a port takes the listener port (IST0112 warning)', () => {
   const r = run([
     service('reviews', ['http:9080', 'http-admin:9090']),
     virtualService('r', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }),
@@ -528,6 +528,7 @@ test('a destination of a multi-port service without a port takes the listener po
     (vhost(r, `mesh-${port}`, 'reviews').routes[0]!.action as { clusters: ir.WeightedCluster[] }).clusters[0]!.cluster;
   assert.equal(on(9080), 'outbound|9080||reviews.default.svc.cluster.local');
   assert.equal(on(9090), 'outbound|9090||reviews.default.svc.cluster.local');
+  assert.deepEqual(codes(r), ['W_ISTIO_DESTINATION_PORT_REQUIRED spec.http[0].route[0].destination']);
 });
 
 test('matches: methods, authority, headers, withoutHeaders, query parameters, ignoreUriCase', () => {

@@ -9,7 +9,7 @@ import { ISTIO, ENVOY } from '../../../ir/defaults.js';
 import { retryPolicyDefaults } from '../../../ir/builders.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 import { compileRegex, RegexSyntaxError } from '../../../common/regex.js';
-import { objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
+import { formatPath, objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
 import { FAULT_SCOPE_ANNOTATION } from '../envoy-gateway/build-fault.js';
 import type { IstioClusters } from './clusters.js';
 import { ISTIO_CODES } from './codes.js';
@@ -294,6 +294,18 @@ function buildRoute(
 function resolveDestination(vs: ParsedVirtualService, d: IstioDestination, path: Path, rc: RouteContext) {
   const host = resolveShortname(d.host, vs.object.metadata.namespace);
   const ref = rc.clusters.resolve(host, d.port?.number, d.subset, rc.listenerPort);
+  if (ref.ok && ref.portInferred) {
+    const key = `${objectRef(vs.object)} ${formatPath(path)} port`;
+    if (!rc.reported.has(key)) {
+      rc.reported.add(key);
+      rc.diags.warning(
+        ISTIO_CODES.PORT_SELECTOR_REQUIRED,
+        `${host} has more than one port and this destination names none (IST0112); legate, as a sidecar, uses the port the request came in on`,
+        { object: vs.object, path },
+        'add port: {number: N} to the destination',
+      );
+    }
+  }
   if (!ref.ok) {
     const key = `${objectRef(vs.object)} ${ref.name}`;
     if (!rc.reported.has(key)) {
