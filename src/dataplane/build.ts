@@ -1,7 +1,8 @@
 /**
  * IR -> runtime. The only data-plane module that reads IR types: it compiles route tables,
  * resolves defaults once, and creates live clusters. Reloads diff clusters by name and content so
- * pools and counters of unchanged clusters survive.
+ * pools, counters and host state of unchanged clusters survive, and clusters whose endpoints
+ * change keep the hosts that remain.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,7 +11,7 @@ import { ENVOY } from '../ir/defaults.js';
 import { retryPolicyDefaults } from '../ir/builders.js';
 import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
-import { Cluster } from './upstream/cluster.js';
+import { Cluster, IN_PLACE_CLUSTER_FIELDS } from './upstream/cluster.js';
 import type { ProxyPlacement } from './upstream/locality.js';
 import { combineHash, hashString } from './upstream/hash.js';
 import type { Downstream } from './listener/downstream.js';
@@ -61,6 +62,19 @@ export function clusterKey(c: ir.Cluster): string {
   return JSON.stringify(c, (k, v) => (k === 'origin' ? undefined : v));
 }
 
+/** The part of a cluster's configuration that a live cluster cannot take in place. */
+function rebuildKey(c: ir.Cluster): string {
+  return JSON.stringify(c, function (this: unknown, k, v) {
+    return k === 'origin' || (this === c && IN_PLACE_CLUSTER_FIELDS.has(k)) ? undefined : v;
+  });
+}
+
+/**
+ * The clusters of a new config, reusing live ones: an unchanged cluster is kept as is; one whose
+ * endpoints or balancing changed is kept and updated in place (`updates`, to run when the config
+ * commits: its hosts keep their state); any other change builds a new cluster (`created`) and
+ * retires the old one, as Envoy does for a CDS update.
+ */
 export function buildClusters(
   config: ir.Config,
   previous: Map<string, { key: string; cluster: Cluster }>,
@@ -69,15 +83,25 @@ export function buildClusters(
   placement?: ProxyPlacement,
 ) {
   const next = new Map<string, { key: string; cluster: Cluster }>();
+  const created: Cluster[] = [];
+  const updates: { cluster: Cluster; config: ir.Cluster }[] = [];
   const retired: Cluster[] = [];
   for (const c of config.clusters) {
     const key = clusterKey(c);
     const prev = previous.get(c.name);
-    if (prev && prev.key === key) next.set(c.name, prev);
-    else next.set(c.name, { key, cluster: new Cluster(c, random, clock, placement) });
+    if (prev && prev.key === key) {
+      next.set(c.name, prev);
+    } else if (prev && rebuildKey(prev.cluster.config) === rebuildKey(c)) {
+      next.set(c.name, { key, cluster: prev.cluster });
+      updates.push({ cluster: prev.cluster, config: c });
+    } else {
+      const cluster = new Cluster(c, random, clock, placement);
+      created.push(cluster);
+      next.set(c.name, { key, cluster });
+    }
   }
-  for (const [name, prev] of previous) if (next.get(name) !== prev) retired.push(prev.cluster);
-  return { clusters: next, retired };
+  for (const [name, prev] of previous) if (next.get(name)?.cluster !== prev.cluster) retired.push(prev.cluster);
+  return { clusters: next, created, updates, retired };
 }
 
 /** Compiles one listener's virtual hosts into its request handler. */

@@ -3,7 +3,7 @@ import { validate } from '../ir/validate.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { systemRandom, type Random } from '../common/random.js';
-import { Listener } from './listener/listener.js';
+import { Listener, type RequestHandler } from './listener/listener.js';
 import type { Cluster } from './upstream/cluster.js';
 import { createAccessLog, type AccessLogSink } from './access-log.js';
 import { buildClusters, buildHandler, loadTls } from './build.js';
@@ -19,6 +19,9 @@ export type ProxyOptions = {
   placement?: ProxyPlacement;
 };
 
+/** How long a replaced or removed listener keeps serving the connections it has. */
+const LISTENER_DRAIN_MS = 30_000;
+
 export class ConfigError extends Error {
   readonly diagnostics: Diagnostic[];
   constructor(diagnostics: Diagnostic[]) {
@@ -28,6 +31,16 @@ export class ConfigError extends Error {
     );
     this.name = 'ConfigError';
     this.diagnostics = diagnostics;
+  }
+}
+
+/** The new config runs, but a listener replaced on its own port could not bind again. */
+export class RebindError extends Error {
+  /** Tells a reloader the config did change (see ConfigTarget in config/reload.ts). */
+  readonly applied = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RebindError';
   }
 }
 
@@ -41,7 +54,9 @@ export class Proxy {
   readonly #random: Random;
   readonly #accessLogOverride: AccessLogSink | null | undefined;
   readonly #placement: ProxyPlacement | undefined;
-  readonly #listeners = new Map<string, { key: string; listener: Listener }>();
+  readonly #listeners = new Map<string, { key: string; address: string; port: number; listener: Listener }>();
+  /** Replaced or removed listeners finishing their requests. */
+  readonly #draining = new Set<Listener>();
   #clusters = new Map<string, { key: string; cluster: Cluster }>();
   readonly #logs = new Map<string, AccessLogSink>();
   readonly #faults = new Map<string, FaultLimiter>();
@@ -92,12 +107,21 @@ export class Proxy {
     return [...this.#listeners.values()].map((l) => l.listener);
   }
 
-  /** Validates and applies a config. Throws ConfigError and keeps the running config when invalid. */
+  /**
+   * Validates and applies a config. Throws (ConfigError, a bind error) and keeps the running
+   * config when it cannot: new clusters are built, route tables compiled and new ports bound
+   * before anything running changes. Then, at once: clusters whose endpoints changed take them
+   * (hosts that remain keep their state), listeners get their new route tables (requests in
+   * flight finish on the table they started with), and removed listeners drain.
+   */
   async apply(config: ir.Config): Promise<void> {
     const errors = validate(config).filter((d) => d.severity === 'error');
     if (errors.length > 0) throw new ConfigError(errors);
 
-    const { clusters, retired } = buildClusters(config, this.#clusters, this.#random, this.#clock, this.#placement);
+    const built = buildClusters(config, this.#clusters, this.#random, this.#clock, this.#placement);
+    const abandon = () => {
+      for (const c of built.created) c.destroy();
+    };
     const ctx = {
       clock: this.#clock,
       random: this.#random,
@@ -109,54 +133,98 @@ export class Proxy {
       },
       traceAll: this.#accessLogOverride !== undefined && this.#accessLogOverride !== null,
     };
-    // Compile every handler before touching live listeners, so a failure leaves them as they were.
-    const handlers = new Map(config.listeners.map((l) => [l.name, buildHandler(l, clusters, ctx)]));
+    let handlers: Map<string, RequestHandler>;
+    try {
+      handlers = new Map(config.listeners.map((l) => [l.name, buildHandler(l, built.clusters, ctx)]));
+    } catch (e) {
+      abandon();
+      throw e;
+    }
 
-    const started: Listener[] = [];
+    // Bind every new socket that does not take over a running one's address and port.
+    const started = new Map<string, Listener>();
+    const rebind: ir.Listener[] = [];
     try {
       for (const l of config.listeners) {
         const key = listenerKey(l);
         const existing = this.#listeners.get(l.name);
-        if (existing && existing.key === key) {
-          existing.listener.setHandler(handlers.get(l.name)!);
+        if (existing?.key === key) continue;
+        if (existing && l.port !== 0 && existing.address === l.address && existing.port === l.port) {
+          rebind.push(l);
           continue;
         }
-        if (existing) {
-          await existing.listener.close(0);
-          this.#listeners.delete(l.name);
-        }
-        const listener = new Listener(
-          {
-            name: l.name,
-            address: l.address,
-            port: l.port,
-            tls: loadTls(l.tls),
-            maxRequestHeadersKb: l.limits.maxRequestHeadersKb,
-            maxHeadersCount: l.limits.maxHeadersCount,
-            maxConcurrentStreams: l.limits.maxConcurrentStreams,
-            idleTimeoutMs: l.limits.idleTimeoutMs,
-          },
-          handlers.get(l.name)!,
-        );
+        const listener = this.#newListener(l, handlers.get(l.name)!);
         await listener.listen();
-        started.push(listener);
-        this.#listeners.set(l.name, { key, listener });
+        started.set(l.name, listener);
       }
     } catch (e) {
-      for (const l of started) await l.close(0);
+      for (const l of started.values()) await l.close(0);
+      abandon();
       throw e;
+    }
+
+    // Commit: nothing below depends on user input.
+    for (const u of built.updates) u.cluster.update(u.config);
+    for (const l of config.listeners) {
+      const existing = this.#listeners.get(l.name);
+      const listener = started.get(l.name);
+      if (listener) {
+        if (existing) this.#drain(existing.listener);
+        this.#listeners.set(l.name, { key: listenerKey(l), address: l.address, port: l.port, listener });
+      } else if (existing) {
+        // Also a listener about to be bound again: until then it serves with the new routes.
+        existing.listener.setHandler(handlers.get(l.name)!);
+      }
     }
     const names = new Set(config.listeners.map((l) => l.name));
     for (const [name, l] of this.#listeners) {
       if (!names.has(name)) {
         this.#listeners.delete(name);
-        await l.listener.close();
+        this.#drain(l.listener);
       }
     }
-    this.#clusters = clusters;
+    this.#clusters = built.clusters;
     this.#config = config;
     // Retired clusters finish what they carry, then close.
-    for (const c of retired) void c.close();
+    for (const c of built.retired) void c.close();
+
+    // A listener whose TLS or limits changed on the same port: the old socket must go first.
+    const failed: string[] = [];
+    for (const l of rebind) {
+      const old = this.#listeners.get(l.name)!;
+      this.#listeners.delete(l.name);
+      this.#drain(old.listener);
+      const listener = this.#newListener(l, handlers.get(l.name)!);
+      try {
+        await listener.listen();
+        this.#listeners.set(l.name, { key: listenerKey(l), address: l.address, port: l.port, listener });
+      } catch (e) {
+        failed.push(`${l.name}: ${(e as Error).message}`);
+      }
+    }
+    if (failed.length > 0) throw new RebindError(`the config is applied but listeners could not be bound again: ${failed.join('; ')}`);
+  }
+
+  #newListener(l: ir.Listener, handler: RequestHandler): Listener {
+    return new Listener(
+      {
+        name: l.name,
+        address: l.address,
+        port: l.port,
+        tls: loadTls(l.tls),
+        maxRequestHeadersKb: l.limits.maxRequestHeadersKb,
+        maxHeadersCount: l.limits.maxHeadersCount,
+        maxConcurrentStreams: l.limits.maxConcurrentStreams,
+        idleTimeoutMs: l.limits.idleTimeoutMs,
+      },
+      handler,
+    );
+  }
+
+  /** Stops accepting on a listener that is replaced or removed; its requests in flight finish. */
+  #drain(listener: Listener): void {
+    this.#draining.add(listener);
+    void listener.close(LISTENER_DRAIN_MS).finally(() => this.#draining.delete(listener));
   }
 
   #accessLogFor(l: ir.Listener): AccessLogSink | null {
@@ -173,6 +241,7 @@ export class Proxy {
 
   async close(graceMs = 1000): Promise<void> {
     await Promise.all([...this.#listeners.values()].map((l) => l.listener.close(graceMs)));
+    await Promise.all([...this.#draining].map((l) => l.close(graceMs)));
     this.#listeners.clear();
     await Promise.all([...this.#clusters.values()].map((c) => c.cluster.close()));
     for (const c of this.#clusters.values()) c.cluster.destroy();

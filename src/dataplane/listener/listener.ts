@@ -38,6 +38,8 @@ export class Listener {
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   #closing = false;
+  #closed: Promise<void> | undefined;
+  #deadline = Infinity;
 
   constructor(opts: ListenerOptions, handler: RequestHandler) {
     this.name = opts.name;
@@ -183,15 +185,20 @@ export class Listener {
 
   /**
    * Stops accepting, lets in-flight requests finish (HTTP/2 GOAWAY, HTTP/1.1 keep-alive closed
-   * after the current response) and destroys what is left after `graceMs`.
+   * after the current response) and destroys what is left after `graceMs`. Calling it again
+   * (a drain under way, then shutdown) can only shorten the grace period.
    */
-  async close(graceMs = 5000): Promise<void> {
+  close(graceMs = 5000): Promise<void> {
+    this.#deadline = Math.min(this.#deadline, Date.now() + graceMs);
+    return (this.#closed ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sessions) s.close();
     this.#h1.closeIdleConnections();
-    const deadline = Date.now() + graceMs;
-    while (this.#sockets.size > 0 && Date.now() < deadline) {
+    while (this.#sockets.size > 0 && Date.now() < this.#deadline) {
       this.#h1.closeIdleConnections();
       await new Promise((r) => setTimeout(r, 20));
     }
