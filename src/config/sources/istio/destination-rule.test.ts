@@ -536,3 +536,11 @@ test('effectivePolicy records where each block came from', () => {
   assert.deepEqual(Object.keys(q), ['outlierDetection']);
   assert.deepEqual(q.outlierDetection!.path, ['spec', 'trafficPolicy', 'portLevelSettings', 0, 'outlierDetection']);
 });
+
+test('a rule with a workloadSelector is skipped (legate is not a selected workload); tunnel is not applied', () => {
+  const sel = clusterUnder({ workloadSelector: { matchLabels: { app: 'client' } }, trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } });
+  assert.deepEqual(codes(sel.r), ['W_ISTIO_NOT_APPLIED spec.workloadSelector']);
+  assert.equal(sel.c.lbPolicy, 'least_request');
+  const tunnel = clusterUnder(tp({ tunnel: { protocol: 'CONNECT', targetHost: 'proxy', targetPort: 8080 } }));
+  assert.deepEqual(codes(tunnel.r), [`W_ISTIO_NOT_APPLIED ${P}.tunnel`]);
+});

@@ -55,6 +55,22 @@ export class DestinationRules {
       }
       validateDestinationRule(ctx, spec);
       if (!ctx.ok) continue;
+      if (spec.workloadSelector) {
+        // Such a rule applies only to the sidecars of the selected workloads, which legate is not.
+        diags.warning(
+          ISTIO_CODES.NOT_APPLIED,
+          `${objectRef(o)} has a workloadSelector: it applies only to the selected workloads' sidecars, and legate is not one of them; it is skipped`,
+          { object: o, path: ['spec', 'workloadSelector'] },
+          'remove workloadSelector to apply the rule to every client',
+        );
+        continue;
+      }
+      for (const f of ['tunnel', 'proxyProtocol'] as const)
+        if (spec.trafficPolicy?.[f])
+          diags.warning(ISTIO_CODES.NOT_APPLIED, `trafficPolicy.${f} is not applied by legate`, {
+            object: o,
+            path: ['spec', 'trafficPolicy', f],
+          });
       const resolved = resolveShortname(host, o.metadata.namespace);
       const known = [...registry.services.keys()].some((h) => covers(resolved, h) || covers(h, resolved));
       if (!known)

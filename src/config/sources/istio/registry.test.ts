@@ -111,7 +111,12 @@ const schema: { name: string; spec: Record<string, unknown>; field: string; mess
     message: 'must be one of "NONE"',
   },
   { name: 'hosts as a string', spec: { hosts: 'a.example.com' }, field: 'spec.hosts', message: 'must be a list (the API server' },
-  { name: 'a weight that is not whole', spec: { hosts: ['a.example.com'], endpoints: [{ address: '10.0.0.1', weight: 1.5 }] }, field: 'spec.endpoints[0].weight', message: 'must be a whole number (the API server' },
+  {
+    name: 'a weight that is not whole',
+    spec: { hosts: ['a.example.com'], endpoints: [{ address: '10.0.0.1', weight: 1.5 }] },
+    field: 'spec.endpoints[0].weight',
+    message: 'must be a whole number (the API server',
+  },
 ];
 for (const c of schema)
   test(`ServiceEntry schema error: ${c.name}`, () => {

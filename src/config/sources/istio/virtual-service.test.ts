@@ -666,3 +666,16 @@ test('listeners come out on 127.0.0.1 per HTTP service port; the seed VirtualSer
   assert.equal(l.address, '127.0.0.1');
   assert.equal(l.port, 8080);
 });
+
+test('tls and tcp routes and corsPolicy are reported as not applied', () => {
+  const r = run([
+    REVIEWS,
+    virtualService('r', {
+      hosts: ['reviews'],
+      tcp: [{ route: [{ destination: { host: 'reviews' } }] }],
+      http: [{ corsPolicy: { allowOrigins: [{ exact: 'https://a.example' }] }, route: [{ destination: { host: 'reviews' } }] }],
+    }),
+  ]);
+  assert.deepEqual(codes(r), ['W_ISTIO_NOT_APPLIED spec.tcp', 'W_ISTIO_NOT_APPLIED spec.http[0].corsPolicy']);
+  assert.equal(onlyRoute(r).name, 'default/r/http[0]');
+});

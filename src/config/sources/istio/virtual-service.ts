@@ -106,6 +106,20 @@ export function parseVirtualService(o: LoadedObject, diags: Diagnostics): Parsed
     );
     return undefined;
   }
+  for (const kind of ['tls', 'tcp'] as const)
+    if ((spec[kind]?.length ?? 0) > 0)
+      diags.warning(
+        ISTIO_CODES.NOT_APPLIED,
+        `${kind} routes are not served: legate proxies HTTP, HTTP/2 and gRPC; only the http rules apply`,
+        { object: o, path: ['spec', kind] },
+      );
+  (spec.http ?? []).forEach((r, i) => {
+    if (r.corsPolicy)
+      diags.warning(ISTIO_CODES.NOT_APPLIED, 'corsPolicy is not applied yet: no CORS headers are added, preflights go to the backend', {
+        object: o,
+        path: ['spec', 'http', i, 'corsPolicy'],
+      });
+  });
   const gateways = (spec.gateways && spec.gateways.length > 0 ? spec.gateways : ['mesh']).map((g) => resolveGatewayName(g, ns));
   if (gateways.includes('mesh'))
     spec.hosts.forEach((h, i) => {
