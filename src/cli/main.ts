@@ -13,6 +13,10 @@ import { translate } from '../config/translate.js';
 import { formatDiagnostic } from './format.js';
 import { registerRun } from './run-command.js';
 import { serveManifests } from './serve-manifests.js';
+import { registerCallCommand } from './call-command.js';
+import { registerLoadCommand } from './load-command.js';
+import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
+import { registerProxyConfig } from './proxy-config-command.js';
 
 const VERSION = '0.1.0';
 
@@ -25,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   let code = 0;
-  program
+  const serveCommand = program
     .command('serve')
     .description('run the proxy from manifests (-f, reloaded when they change) or from an IR file (--ir)')
     .option('-f, --filename <path...>', 'manifest files or directories ("-" = standard input, not watched)')
@@ -34,15 +38,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--access-log <path>', 'access log destination ("-" = stdout); overrides the IR')
     .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
-    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
-    .action(async (opts: ServeOptions & { filename?: string[]; watch: boolean }) => {
-      if ((opts.filename === undefined) === (opts.ir === undefined)) {
-        process.stderr.write('legate serve: give either -f FILE_OR_DIR... or --ir FILE\n');
-        code = 2;
-        return;
-      }
-      code = opts.filename ? await serveManifests({ ...opts, filename: opts.filename }) : await serve({ ...opts, ir: opts.ir! });
-    });
+    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)");
+  addAdminOptions(serveCommand).action(async (opts: ServeOptions & AdminCliOptions & { filename?: string[]; watch: boolean }) => {
+    if ((opts.filename === undefined) === (opts.ir === undefined)) {
+      process.stderr.write('legate serve: give either -f FILE_OR_DIR... or --ir FILE\n');
+      code = 2;
+      return;
+    }
+    code = opts.filename
+      ? await serveManifests({ ...opts, filename: opts.filename }, undefined, undefined, VERSION)
+      : await serve({ ...opts, ir: opts.ir! });
+  });
+  registerProxyConfig(program, (c) => (code = c));
 
   program
     .command('check')
@@ -103,6 +110,8 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   registerRun(program, (c) => (code = c));
+  registerCallCommand(program, (c) => (code = c));
+  registerLoadCommand(program, (c) => (code = c));
 
   try {
     await program.parseAsync(argv);
@@ -129,7 +138,7 @@ function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; er
 
 type ServeOptions = { ir?: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean; locality?: string };
 
-async function serve(opts: ServeOptions & { ir: string }): Promise<number> {
+async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Promise<number> {
   const loaded = readIr(opts.ir);
   if (!loaded.ok) {
     process.stderr.write(loaded.error + '\n');
@@ -157,11 +166,19 @@ async function serve(opts: ServeOptions & { ir: string }): Promise<number> {
     return 1;
   }
   for (const l of proxy.listeners) process.stdout.write(`listening ${l.name} ${l.address}:${l.port}\n`);
+  const admin = await startAdmin(opts, { proxy }, VERSION);
+  if (typeof admin === 'string') {
+    process.stderr.write(`legate: ${admin}\n`);
+    await proxy.close(0);
+    return 1;
+  }
+  if (admin) process.stdout.write(`admin ${admin.hostPort}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await admin?.close();
   await proxy.close(2000);
   await accessLog?.close();
   return 0;

@@ -16,9 +16,11 @@ import { createAccessLog } from '../dataplane/access-log.js';
 import { planDeployments, RUNTIME_CODES } from '../runtime/plan.js';
 import { runtimeEndpoints, Supervisor } from '../runtime/supervisor.js';
 import { formatDiagnostic } from './format.js';
+import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
+import { configState } from './config-state.js';
 import { summary as reloadSummary } from './serve-manifests.js';
 
-export type RunOptions = {
+export type RunOptions = AdminCliOptions & {
   filename: string[];
   portOffset?: string;
   backend?: string[];
@@ -31,7 +33,7 @@ export type RunOptions = {
 };
 
 export function registerRun(program: Command, setCode: (code: number) => void): void {
-  program
+  const cmd = program
     .command('run')
     .description('run a whole manifest locally: backends for known images, the proxy on every listener')
     .requiredOption('-f, --filename <path...>', 'manifest files or directories')
@@ -41,10 +43,10 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
     .option('--access-log <path>', 'access log destination ("-" = stdout)')
     .option('--access-log-format <format>', 'text or json', 'text')
     .option('-q, --quiet', 'do not print backend log lines')
-    .option('--no-watch', 'do not reload when the files change')
-    .action(async (opts: RunOptions) => {
-      setCode(await run(opts));
-    });
+    .option('--no-watch', 'do not reload when the files change');
+  addAdminOptions(cmd).action(async (opts: RunOptions) => {
+    setCode(await run(opts));
+  });
 }
 
 export type Running = {
@@ -133,7 +135,9 @@ export async function startRun(
   late.reloader = reloader;
   const first = await reloader.start();
   for (const d of [...diags.items.filter((d) => d.code.startsWith('E_RUNTIME')), ...first.diagnostics]) out(formatDiagnostic(d) + '\n');
+  let admin: Awaited<ReturnType<typeof startAdmin>> = null;
   const stop = async () => {
+    if (admin && typeof admin !== 'string') await admin.close();
     await reloader.close();
     await proxy.close(2000);
     await supervisor.stop();
@@ -154,8 +158,16 @@ export async function startRun(
       };
     return { ok: false, error: `legate: cannot start: ${error}` };
   }
+  admin = await startAdmin(opts, { proxy, configState: configState(reloader, opts.filename) }, '0.1.0', out);
+  if (typeof admin === 'string') {
+    const error = admin;
+    admin = null;
+    await stop();
+    return { ok: false, error: `legate: ${error}` };
+  }
   const config = proxy.config!;
   out(summary(config, supervisor, offset));
+  if (admin) out(`admin API  http://${admin.hostPort}/\n`);
   return { ok: true, running: { proxy, supervisor, reloader, config: () => proxy.config!, stop } };
 }
 

@@ -9,8 +9,10 @@ import { readSources } from '../config/load/load-manifests.js';
 import { ManifestReloader, type ReloadResult } from '../config/reload.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
 import { formatDiagnostic } from './format.js';
+import { startAdmin, type AdminCliOptions } from './admin-options.js';
+import { configState } from './config-state.js';
 
-export type ServeManifestsOptions = {
+export type ServeManifestsOptions = AdminCliOptions & {
   filename: string[];
   watch: boolean;
   accessLog?: string;
@@ -27,7 +29,12 @@ const processOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) =>
  * Runs until SIGINT/SIGTERM (or `stop` resolves); SIGHUP reloads now. Returns 1 when nothing can
  * run: the first load yields no listener, or the proxy cannot apply it.
  */
-export async function serveManifests(opts: ServeManifestsOptions, stop?: Promise<void>, out: Out = processOut): Promise<number> {
+export async function serveManifests(
+  opts: ServeManifestsOptions,
+  stop?: Promise<void>,
+  out: Out = processOut,
+  version = '0.1.0',
+): Promise<number> {
   if (opts.accessLogFormat !== 'text' && opts.accessLogFormat !== 'json') {
     out.stderr(`legate: --access-log-format must be "text" or "json", not "${opts.accessLogFormat}"\n`);
     return 1;
@@ -60,7 +67,9 @@ export async function serveManifests(opts: ServeManifestsOptions, stop?: Promise
   });
   const first = await reloader.start();
   for (const d of first.diagnostics) out.stderr(formatDiagnostic(d) + '\n');
+  let admin: Awaited<ReturnType<typeof startAdmin>> = null;
   const shutdown = async (code: number) => {
+    if (admin && typeof admin !== 'string') await admin.close();
     await reloader.close();
     await proxy.close(2000);
     await accessLog?.close();
@@ -76,6 +85,13 @@ export async function serveManifests(opts: ServeManifestsOptions, stop?: Promise
   }
   out.stdout(`${summary(first)}\n`);
   for (const l of proxy.listeners) out.stdout(`listening ${l.name} ${l.address}:${l.port}\n`);
+  admin = await startAdmin(opts, { proxy, configState: configState(reloader, opts.filename) }, version, out.stderr);
+  if (typeof admin === 'string') {
+    out.stderr(`legate: ${admin}\n`);
+    admin = null;
+    return shutdown(1);
+  }
+  if (admin) out.stdout(`admin ${admin.hostPort}\n`);
   const watched = opts.filename.filter((f) => f !== '-');
   if (opts.watch && watched.length > 0) out.stdout(`watching ${watched.join(' ')} for changes\n`);
 

@@ -22,6 +22,7 @@ import { downstreamEntry, type AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
 import { compileRetryPolicy } from './request/retry-policy.js';
 import { compileFault, FaultLimiter } from './request/fault.js';
+import type { StatsRegistry } from './stats/scopes.js';
 import {
   RequestState,
   type ForwardTarget,
@@ -52,6 +53,8 @@ export type BuildContext = {
   faultsFor: (listener: ir.Listener) => FaultLimiter;
   /** Collect the attempt trace even without an access log in the IR (an overriding sink). */
   traceAll: boolean;
+  /** Listener and route stat scopes kept across reloads. */
+  stats?: StatsRegistry | undefined;
 };
 
 /** Used when a trusted client asks for retries with x-envoy-retry-on and the route has no policy. */
@@ -108,8 +111,9 @@ export function buildClusters(
 export function buildHandler(listener: ir.Listener, clusters: Map<string, { cluster: Cluster }>, ctx: BuildContext): RequestHandler {
   const accessLog = ctx.accessLogFor(listener);
   const table = compileRouteTable<RouteTarget>(listener.virtualHosts, (route, vh, parts) =>
-    compileTarget(route, vh, parts, clusters, ctx.random),
+    compileTarget(route, vh, parts, clusters, ctx.random, ctx.stats),
   );
+  const http = ctx.stats?.http(listener.name).counters;
   const trusted = trustCheck(listener.trustedCidrs);
   const reqCtx: RequestContext = {
     clock: ctx.clock,
@@ -120,6 +124,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     faults: ctx.faultsFor(listener),
     emptyRetryPolicy: EMPTY_RETRY_POLICY,
     wantTrace: listener.accessLog ? listener.accessLog.format === 'json' || listener.accessLog.attemptTrace === true : ctx.traceAll,
+    http,
   };
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
 
@@ -128,6 +133,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     const m = vh ? table.matchRoute(vh, ds) : undefined;
     const rc = trusted(ds.remoteAddress) ? trustedCtx : reqCtx;
     if (!m) {
+      if (http) http.no_route++;
       localOnly(ds, rc, 404, '', Flag.NR, 'route_not_found', undefined);
       return;
     }
@@ -137,9 +143,11 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
         new RequestState(ds, t.forward, rc).start();
         return;
       case 'redirect':
+        if (http) http.rq_redirect++;
         localOnly(ds, rc, t.status, '', 0, 'direct_response', t.routeName, ['location', t.location(ds)]);
         return;
       case 'direct':
+        if (http) http.rq_direct_response++;
         localOnly(ds, rc, t.status, t.body, 0, 'direct_response', t.routeName, undefined, t.contentType);
         return;
     }
@@ -152,6 +160,7 @@ function compileTarget(
   parts: RouteParts,
   clusters: Map<string, { cluster: Cluster }>,
   random: Random,
+  stats?: StatsRegistry,
 ): RouteTarget {
   const a = route.action;
   if (a.kind === 'redirect') {
@@ -216,6 +225,7 @@ function compileTarget(
     rewriteAuthority: parts.authorityRewrite ?? null,
     includeAttemptCountInRequest: vh.includeAttemptCountInRequest ?? false,
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
+    stats: stats?.route(vh.name, route.name),
   };
   return { kind: 'forward', forward };
 }

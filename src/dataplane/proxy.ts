@@ -9,6 +9,23 @@ import { createAccessLog, type AccessLogSink } from './access-log.js';
 import { buildClusters, buildHandler, loadTls } from './build.js';
 import { FaultLimiter } from './request/fault.js';
 import type { ProxyPlacement } from './upstream/locality.js';
+import { routeKey, StatsRegistry } from './stats/scopes.js';
+
+/** Envoy's server states as /ready reports them. */
+export type ServerState = 'PRE_INITIALIZING' | 'LIVE' | 'DRAINING';
+
+/** What a drain did, per listener. */
+export type DrainReport = {
+  durationMs: number;
+  listeners: {
+    name: string;
+    address: string;
+    port: number;
+    activeConnectionsAtStart: number;
+    activeRequestsAtStart: number;
+    forcedClosed: number;
+  }[];
+};
 
 export type ProxyOptions = {
   clock?: Clock;
@@ -61,6 +78,12 @@ export class Proxy {
   readonly #logs = new Map<string, AccessLogSink>();
   readonly #faults = new Map<string, FaultLimiter>();
   #config: ir.Config | null = null;
+  /** Listener and route stat scopes, kept across reloads. */
+  readonly statsRegistry = new StatsRegistry();
+  readonly #startedAt = Date.now();
+  #appliedAt: number | undefined;
+  /** Set by POST /drain: every listener stops accepting. */
+  #drained: Promise<DrainReport> | null = null;
 
   constructor(opts: ProxyOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
@@ -77,6 +100,39 @@ export class Proxy {
 
   get config(): ir.Config | null {
     return this.#config;
+  }
+
+  /** Wall-clock ms of the last successful apply. */
+  get appliedAt(): number | undefined {
+    return this.#appliedAt;
+  }
+
+  /** Wall-clock ms when this proxy was created. */
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
+  get state(): ServerState {
+    return this.#drained ? 'DRAINING' : this.#config ? 'LIVE' : 'PRE_INITIALIZING';
+  }
+
+  /**
+   * Stops accepting on every listener and lets in-flight requests finish (HTTP/1.1 connections
+   * close after their response, HTTP/2 sessions get GOAWAY); connections still open after
+   * `graceMs` are destroyed. Listeners stay in place (their stats stay readable). Idempotent.
+   */
+  drain(graceMs = 30_000): Promise<DrainReport> {
+    if (this.#drained) return this.#drained;
+    const started = performance.now();
+    const listeners = this.listeners;
+    this.#drained = Promise.all(
+      listeners.map(async (l) => {
+        const at = { activeConnectionsAtStart: l.stats.downstream_cx_active, activeRequestsAtStart: l.stats.downstream_rq_active };
+        const forcedClosed = await l.close(graceMs);
+        return { name: l.name, address: l.address, port: l.port, ...at, forcedClosed };
+      }),
+    ).then((ls) => ({ durationMs: Math.round(performance.now() - started), listeners: ls }));
+    return this.#drained;
   }
 
   /** Bound port of a listener (useful with port 0). */
@@ -132,6 +188,7 @@ export class Proxy {
         return f;
       },
       traceAll: this.#accessLogOverride !== undefined && this.#accessLogOverride !== null,
+      stats: this.statsRegistry,
     };
     let handlers: Map<string, RequestHandler>;
     try {
@@ -185,6 +242,11 @@ export class Proxy {
     }
     this.#clusters = built.clusters;
     this.#config = config;
+    this.#appliedAt = Date.now();
+    this.statsRegistry.retain(
+      names,
+      new Set(config.listeners.flatMap((l) => l.virtualHosts.flatMap((vh) => vh.routes.map((r) => routeKey(vh.name, r.name))))),
+    );
     // Retired clusters finish what they carry, then close.
     for (const c of built.retired) void c.close();
 
@@ -216,6 +278,7 @@ export class Proxy {
         maxHeadersCount: l.limits.maxHeadersCount,
         maxConcurrentStreams: l.limits.maxConcurrentStreams,
         idleTimeoutMs: l.limits.idleTimeoutMs,
+        stats: this.statsRegistry.http(l.name),
       },
       handler,
     );

@@ -5,7 +5,9 @@ import { noopOutlierMonitor, OutlierDetector, type OutlierMonitor } from './outl
 import { HealthChecker } from './health-checker.js';
 import { localityKey, planLocality, type ProxyPlacement } from './locality.js';
 import { defineStats, type StatsOf } from '../stats/define-stats.js';
-import { CLUSTER_STATS } from '../stats/catalog.js';
+import { CLUSTER_STATS, RETRY_CODE_STATS } from '../stats/catalog.js';
+import { Histogram } from '../stats/histogram.js';
+import { newCodeCounts } from '../stats/scopes.js';
 import { Host, hostKey, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
@@ -36,6 +38,13 @@ export class Cluster {
   #hosts: Host[];
   readonly #settings: HostPoolSettings;
   readonly #placement: ProxyPlacement;
+  /** `upstream_rq_<code>` of the responses sent on (the classes are in `stats`). */
+  readonly codes = newCodeCounts();
+  /** `retry.upstream_rq_*`: responses dropped for a retry. */
+  readonly retryStats: StatsOf<typeof RETRY_CODE_STATS> = defineStats(RETRY_CODE_STATS);
+  readonly retryCodes = newCodeCounts();
+  /** `upstream_rq_time`: from the end of the downstream request to the end of the response. */
+  readonly rqTime = new Histogram();
   /** Circuit-breaker resources with live counts (Envoy's default priority). */
   readonly resources: ClusterResources;
   readonly #random: Random;
