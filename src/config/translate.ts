@@ -37,7 +37,8 @@ export type TranslateResult = {
 /** Kinds legate reads, by API group. Anything else is reported once as ignored. */
 const KNOWN: Record<string, readonly string[]> = {
   'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
-  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy', 'ClientTrafficPolicy'],
+  // ClientTrafficPolicy is not translated yet: left out so it is reported as ignored, not dropped silently.
+  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy'],
   '': ['Service', 'Endpoints', 'Namespace', 'Secret'],
   'discovery.k8s.io': ['EndpointSlice'],
   apps: ['Deployment'],

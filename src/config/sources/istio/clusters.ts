@@ -37,7 +37,8 @@ export function istioClusterDefaults(name: string, endpoints: ir.Endpoint[], pro
 type Built = { cluster: ir.Cluster; hashPolicy?: ir.HashPolicy[] };
 
 export type ClusterRef =
-  | { ok: true; name: string; hashPolicy?: ir.HashPolicy[] }
+  /** `portInferred`: the destination named no port of a multi-port service (IST0112); the listener port was used. */
+  | { ok: true; name: string; hashPolicy?: ir.HashPolicy[]; portInferred?: boolean }
   /** Istio references a cluster that does not exist: the route answers 503 NC. */
   | { ok: false; name: string; reason: 'host' | 'subset' | 'port' };
 
@@ -78,7 +79,12 @@ export class IstioClusters {
       built = this.#build(name, svc, sp, subset, subsetLabels);
       this.#built.set(name, built);
     }
-    return { ok: true, name, ...(built.hashPolicy ? { hashPolicy: built.hashPolicy } : {}) };
+    return {
+      ok: true,
+      name,
+      ...(built.hashPolicy ? { hashPolicy: built.hashPolicy } : {}),
+      ...(destPort === undefined && svc.ports.length > 1 ? { portInferred: true } : {}),
+    };
   }
 
   #build(name: string, svc: MeshService, sp: ServicePort, subset: string | undefined, labels: Record<string, string> | undefined): Built {

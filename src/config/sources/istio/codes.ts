@@ -29,6 +29,11 @@ export const ISTIO_CODES = {
   NOT_APPLIED: 'W_ISTIO_NOT_APPLIED',
   /** Valid Istio that does not do what it seems to (failover without outlier detection). */
   NO_EFFECT: 'W_ISTIO_NO_EFFECT',
+  /**
+   * Host `*` on a mesh-bound VirtualService: Istio's webhook rejects it ("wildcard host * is not
+   * allowed for virtual services bound to the mesh gateway"); legate serves it, as the second seed uses it.
+   */
+  MESH_WILDCARD_HOST: 'W_ISTIO_MESH_WILDCARD_HOST',
   /** A deprecated field. */
   DEPRECATED: 'W_ISTIO_DEPRECATED',
 } as const;

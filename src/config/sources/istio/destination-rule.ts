@@ -8,6 +8,7 @@ import { ISTIO } from '../../../ir/defaults.js';
 import { outlierDetectionDefaults } from '../../../ir/builders.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 import { objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
+import { parseGoDuration } from '../../../common/durations.js';
 import { ISTIO_CODES } from './codes.js';
 import { covers, resolveShortname, specificity } from './hosts.js';
 import type { ServiceRegistry } from './registry.js';
@@ -54,6 +55,22 @@ export class DestinationRules {
       }
       validateDestinationRule(ctx, spec);
       if (!ctx.ok) continue;
+      if (spec.workloadSelector) {
+        // Such a rule applies only to the sidecars of the selected workloads, which legate is not.
+        diags.warning(
+          ISTIO_CODES.NOT_APPLIED,
+          `${objectRef(o)} has a workloadSelector: it applies only to the selected workloads' sidecars, and legate is not one of them; it is skipped`,
+          { object: o, path: ['spec', 'workloadSelector'] },
+          'remove workloadSelector to apply the rule to every client',
+        );
+        continue;
+      }
+      for (const f of ['tunnel', 'proxyProtocol'] as const)
+        if (spec.trafficPolicy?.[f])
+          diags.warning(ISTIO_CODES.NOT_APPLIED, `trafficPolicy.${f} is not applied by legate`, {
+            object: o,
+            path: ['spec', 'trafficPolicy', f],
+          });
       const resolved = resolveShortname(host, o.metadata.namespace);
       const known = [...registry.services.keys()].some((h) => covers(resolved, h) || covers(h, resolved));
       if (!known)
@@ -169,11 +186,11 @@ export function applyPolicy(c: ir.Cluster, dr: DestinationRuleEntry, p: Effectiv
       pool.maxConnectionDurationMs = maxDuration;
       pool.origin.maxConnectionDurationMs = at(cp.path, 'tcp', 'maxConnectionDuration');
     }
-    // http.idleTimeout wins over tcp.idleTimeout; "0s" disables (but 0 fails the >= 1 ms rule).
+    // http.idleTimeout wins over tcp.idleTimeout; a zero tcp.idleTimeout disables (http's must be >= 1 ms).
     const idlePath = http?.idleTimeout !== undefined ? [...cp.path, 'http', 'idleTimeout'] : [...cp.path, 'tcp', 'idleTimeout'];
     const idleText = http?.idleTimeout ?? tcp?.idleTimeout;
     if (idleText !== undefined) {
-      const idle = idleText === '0s' || idleText === '0' ? 0 : ms(idleText, idlePath);
+      const idle = http?.idleTimeout === undefined && isZeroDuration(idleText) ? 0 : ms(idleText, idlePath);
       if (idle !== undefined) {
         pool.idleTimeoutMs = idle;
         pool.origin.idleTimeoutMs = at(idlePath);
@@ -384,10 +401,21 @@ function validateDestinationRule(ctx: RuleCtx, spec: DestinationRuleSpec): void 
 }
 
 function validateTrafficPolicy(ctx: RuleCtx, tp: TrafficPolicy, path: Path): void {
+  if (
+    !tp.connectionPool &&
+    !tp.outlierDetection &&
+    !tp.loadBalancer &&
+    !tp.tls &&
+    !tp.portLevelSettings &&
+    !tp.tunnel &&
+    !tp.proxyProtocol &&
+    !tp.retryBudget
+  )
+    reject(ctx, path, 'traffic policy must have at least one field', 'remove the empty trafficPolicy');
   validateBlocks(ctx, tp, path);
   (tp.portLevelSettings ?? []).forEach((pl, i) => {
     const p = [...path, 'portLevelSettings', i];
-    if (pl.port?.number === undefined) reject(ctx, [...p, 'port'], 'port must be specified', 'add port: {number: N}');
+    if (pl.port?.number === undefined) reject(ctx, [...p, 'port'], 'portTrafficPolicy must have valid port', 'add port: {number: N}');
     if (!pl.connectionPool && !pl.outlierDetection && !pl.loadBalancer && !pl.tls)
       reject(ctx, p, 'port traffic policy must have at least one field');
     validateBlocks(ctx, pl, p);
@@ -416,9 +444,10 @@ function validateBlocks(ctx: RuleCtx, b: PolicyBlocks, path: Path): void {
         'drop one of the two',
       );
     for (const f of ['connectTimeout', 'maxConnectionDuration'] as const) duration(ctx, cp.tcp?.[f], [...p, 'tcp', f]);
-    if (cp.tcp?.idleTimeout !== undefined && cp.tcp.idleTimeout !== '0s') duration(ctx, cp.tcp.idleTimeout, [...p, 'tcp', 'idleTimeout']);
-    if (cp.http?.idleTimeout !== undefined && cp.http.idleTimeout !== '0s')
-      duration(ctx, cp.http.idleTimeout, [...p, 'http', 'idleTimeout']);
+    // Only tcp.idleTimeout may be zero (it disables the timeout); http.idleTimeout must be >= 1 ms.
+    if (cp.tcp?.idleTimeout !== undefined && !isZeroDuration(cp.tcp.idleTimeout))
+      duration(ctx, cp.tcp.idleTimeout, [...p, 'tcp', 'idleTimeout']);
+    duration(ctx, cp.http?.idleTimeout, [...p, 'http', 'idleTimeout']);
     duration(ctx, cp.tcp?.tcpKeepalive?.time, [...p, 'tcp', 'tcpKeepalive', 'time']);
     duration(ctx, cp.tcp?.tcpKeepalive?.interval, [...p, 'tcp', 'tcpKeepalive', 'interval']);
   }
@@ -429,6 +458,13 @@ function validateBlocks(ctx: RuleCtx, b: PolicyBlocks, path: Path): void {
       reject(ctx, [...p, 'maxEjectionPercent'], 'max ejection percent must be in range [0..100]');
     if (od.minHealthPercent !== undefined && (od.minHealthPercent < 0 || od.minHealthPercent > 100))
       reject(ctx, [...p, 'minHealthPercent'], 'min health percent must be in range [0..100]');
+    if (!od.splitExternalLocalOriginErrors && (od.consecutiveLocalOriginFailures ?? 0) > 0)
+      reject(
+        ctx,
+        [...p, 'consecutiveLocalOriginFailures'],
+        'outlier detection consecutive local origin failures is specified, but split external local origin errors is set to false',
+        'set splitExternalLocalOriginErrors: true',
+      );
     duration(ctx, od.interval, [...p, 'interval']);
     duration(ctx, od.baseEjectionTime, [...p, 'baseEjectionTime']);
   }
@@ -444,13 +480,24 @@ function validateBlocks(ctx: RuleCtx, b: PolicyBlocks, path: Path): void {
           [...p, 'consistentHash'],
           'consistent hash must set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName',
         );
-      if (ch.maglev?.tableSize !== undefined && ch.maglev.tableSize >= 5_000_011)
-        reject(ctx, [...p, 'consistentHash', 'maglev', 'tableSize'], 'table size must be a prime number less than 5000011');
+      const size = ch.maglev?.tableSize;
+      if (ch.maglev && !size) reject(ctx, [...p, 'consistentHash', 'maglev'], 'tableSize must be set for maglev');
+      else if (size !== undefined && size >= 5_000_011)
+        reject(ctx, [...p, 'consistentHash', 'maglev', 'tableSize'], 'tableSize must be less than 5000011 for maglev');
+      else if (size !== undefined && !isPrime(size))
+        reject(ctx, [...p, 'consistentHash', 'maglev', 'tableSize'], 'tableSize must be a prime number for maglev', 'use 65537');
       if (lb.simple) reject(ctx, p, 'only one of simple and consistentHash may be set');
     }
     if (lb.warmup && lb.warmupDurationSecs) reject(ctx, p, 'only one of warmup and warmupDurationSecs may be set');
-    if (lb.warmup && lb.warmup.minimumPercent !== undefined && (lb.warmup.minimumPercent < 0 || lb.warmup.minimumPercent > 100))
-      reject(ctx, [...p, 'warmup', 'minimumPercent'], 'minimumPercent must be between 0 and 100');
+    const warm = lb.warmup;
+    if (warm) {
+      if (warm.duration === undefined) reject(ctx, [...p, 'warmup', 'duration'], 'duration is required');
+      else duration(ctx, warm.duration, [...p, 'warmup', 'duration']);
+      if (warm.minimumPercent !== undefined && (warm.minimumPercent < 0 || warm.minimumPercent > 100))
+        reject(ctx, [...p, 'warmup', 'minimumPercent'], 'minimumPercent value should be less than or equal to 100');
+      if (warm.aggression !== undefined && warm.aggression < 1)
+        reject(ctx, [...p, 'warmup', 'aggression'], 'aggression should be greater than or equal to 1');
+    }
     const loc = lb.localityLbSetting;
     if (loc) {
       const lp = [...p, 'localityLbSetting'];
@@ -470,4 +517,18 @@ function validateBlocks(ctx: RuleCtx, b: PolicyBlocks, path: Path): void {
       });
     }
   }
+}
+
+/** A duration Go reads as under 1 ms: Istio's "0s disables" values. */
+function isZeroDuration(v: string): boolean {
+  const parsed = parseGoDuration(v);
+  return parsed.ok && parsed.ms === 0;
+}
+
+/** Envoy's primality test for Maglev table sizes. */
+function isPrime(x: number): boolean {
+  if (x !== 0 && x < 4) return true;
+  if (x % 2 === 0) return false;
+  for (let f = 3; f * f <= x; f += 2) if (x % f === 0) return false;
+  return true;
 }

@@ -234,6 +234,17 @@ function validateServiceEntry(o: LoadedObject, spec: ServiceEntrySpec, diags: Di
   });
   const resolution = spec.resolution ?? 'NONE';
   const endpoints = spec.endpoints ?? [];
+  if (spec.workloadSelector && spec.endpoints)
+    fail(['workloadSelector'], 'only one of WorkloadSelector or Endpoints is allowed in Service Entry', 'keep one of them');
+  if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && endpoints.length === 0)
+    spec.hosts.forEach((h, i) => {
+      if (h.startsWith('*'))
+        fail(
+          ['hosts', i],
+          `hosts must be FQDN if no endpoints are provided for resolution mode ${resolution}`,
+          'add endpoints, or name the host',
+        );
+    });
   if (resolution === 'NONE' && endpoints.length > 0)
     fail(['endpoints'], 'no endpoints should be provided for resolution type none', 'remove the endpoints or use resolution STATIC');
   if (resolution === 'DNS_ROUND_ROBIN' && endpoints.length > 1)
@@ -245,8 +256,8 @@ function validateServiceEntry(o: LoadedObject, spec: ServiceEntrySpec, diags: Di
   const names = new Set<string>();
   const numbers = new Set<number>();
   (spec.ports ?? []).forEach((p, i) => {
-    if (names.has(p.name)) fail(['ports', i, 'name'], `port names must be unique: "${p.name}" is used twice`);
-    if (numbers.has(p.number)) fail(['ports', i, 'number'], `port numbers must be unique: ${p.number} is used twice`);
+    if (names.has(p.name)) fail(['ports', i, 'name'], `service entry port name "${p.name}" already defined`);
+    if (numbers.has(p.number)) fail(['ports', i, 'number'], `service entry port ${p.number} already defined`);
     names.add(p.name);
     numbers.add(p.number);
   });
@@ -257,9 +268,14 @@ function validateServiceEntry(o: LoadedObject, spec: ServiceEntrySpec, diags: Di
         `endpoint address "${e.address}" is not a valid IP address`,
         'use an IP address, or resolution DNS for host names',
       );
-    for (const p of Object.keys(e.ports ?? {}))
+    // Istio's message names the port number; the field path names the key.
+    for (const [p, n] of Object.entries(e.ports ?? {}))
       if (!names.has(p))
-        fail(['endpoints', i, 'ports', p], `endpoint port ${p} is not defined by the service entry`, 'name one of spec.ports');
+        fail(
+          ['endpoints', i, 'ports', p],
+          `endpoint port ${n} is not defined by the service entry`,
+          `"${p}" is not the name of one of spec.ports`,
+        );
   });
   return ok;
 }

@@ -331,7 +331,8 @@ export function checkSpec<S extends z.ZodType>(o: LoadedObject, schema: S, diags
       continue;
     }
     failed = true;
-    diags.error(ISTIO_CODES.SCHEMA, `${formatPath(path)}: ${schemaMessage(issue)} (the API server rejects this ${o.kind})`, {
+    const present = valueAt(spec, path.slice(1)) !== undefined;
+    diags.error(ISTIO_CODES.SCHEMA, `${formatPath(path)}: ${schemaMessage(issue, present)} (the API server rejects this ${o.kind})`, {
       object: o,
       path,
     });
@@ -340,8 +341,18 @@ export function checkSpec<S extends z.ZodType>(o: LoadedObject, schema: S, diags
   return failed ? undefined : (spec as z.infer<S>);
 }
 
-function schemaMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}${issue.input === undefined ? ' (it is required)' : ''}`;
+/** The value at a path inside parsed JSON (zod issues do not carry the input). */
+function valueAt(v: unknown, path: readonly (string | number)[]): unknown {
+  let cur = v;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}
+
+function schemaMessage(issue: z.core.$ZodIssue, present: boolean): string {
+  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}${present ? '' : ' (it is required)'}`;
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`;
   if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`;

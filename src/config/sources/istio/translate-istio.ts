@@ -91,41 +91,59 @@ function meshListeners(
   for (const port of [...ports].sort((a, b) => a - b)) {
     const l = listenerDefaults(`mesh-${port}`, address, port);
     l.origin.port = { kind: 'derived', from: 'a port of a service that mesh-bound VirtualServices apply to' };
-    const claimed = new Map<string, ParsedVirtualService>();
+    type Candidate = { vs: ParsedVirtualService; routes: ir.Route[]; domains: { d: string; host: string }[] };
+    const candidates: Candidate[] = [];
     const servedServices = new Set<string>();
     for (const vs of mesh) {
       const routes = buildVirtualServiceRoutes(vs, rc(port, 'mesh'));
       if (routes.length === 0) continue;
-      const domains: string[] = [];
+      const domains: { d: string; host: string }[] = [];
       for (const h of vs.hosts) {
         const matched = services.filter((s) => hostsMatch(s.hostname, h) && s.ports.some((p) => p.number === port));
         for (const s of matched) {
-          domains.push(...serviceDomains(s.hostname, clientNs));
+          for (const d of serviceDomains(s.hostname, clientNs)) domains.push({ d, host: h });
           servedServices.add(s.hostname);
         }
         // Hosts that name no service stay literal; `*` also catches any authority, so a local
         // client can call the listener by any name (a sidecar would pass those through).
-        if (matched.length === 0 || h === '*') domains.push(h);
+        if (matched.length === 0 || h === '*') domains.push({ d: h, host: h });
       }
-      const own = [...new Set(domains)].filter((d) => {
-        const prev = claimed.get(d);
-        if (!prev) return true;
-        diags.warning(
-          ISTIO_CODES.CONFLICTING_HOST,
-          `VirtualServices ${objectRef(prev.object)} and ${objectRef(vs.object)} both define host ${d} for the mesh; the older one wins (IST0109)`,
-          { object: vs.object, path: ['spec', 'hosts'] },
-          'merge them into one VirtualService',
-        );
-        return false;
-      });
+      candidates.push({ vs, routes, domains });
+    }
+    // A name goes to the VirtualService whose host is most specific for it (exact before wildcards,
+    // longer wildcards first, as Envoy picks domains), the oldest on a tie.
+    const rank = (h: string) => (h.startsWith('*') ? 1_000_000 - h.length : 0);
+    const claims = candidates.flatMap((c, order) => c.domains.map((x) => ({ ...x, c, order })));
+    claims.sort((a, b) => rank(a.host) - rank(b.host) || a.order - b.order);
+    const claimed = new Map<string, { c: Candidate; host: string }>();
+    const reportedPairs = new Set<string>();
+    for (const x of claims) {
+      const prev = claimed.get(x.d);
+      if (!prev) {
+        claimed.set(x.d, { c: x.c, host: x.host });
+        continue;
+      }
+      // The same host in two VirtualServices is IST0109; a wildcard yielding a name to a more specific host is not.
+      if (prev.c === x.c || prev.host !== x.host) continue;
+      const key = `${objectRef(prev.c.vs.object)} ${objectRef(x.c.vs.object)} ${x.host}`;
+      if (reportedPairs.has(key)) continue;
+      reportedPairs.add(key);
+      diags.warning(
+        ISTIO_CODES.CONFLICTING_HOST,
+        `VirtualServices ${objectRef(prev.c.vs.object)} and ${objectRef(x.c.vs.object)} both define host ${x.host} for the mesh; the older one wins (IST0109)`,
+        { object: x.c.vs.object, path: ['spec', 'hosts'] },
+        'merge them into one VirtualService',
+      );
+    }
+    for (const c of candidates) {
+      const own = [...new Set(c.domains.map((x) => x.d))].filter((d) => claimed.get(d)?.c === c);
       if (own.length === 0) continue;
-      for (const d of own) claimed.set(d, vs);
       l.virtualHosts.push({
-        name: `${objectRef(vs.object)}:${port}`,
+        name: `${objectRef(c.vs.object)}:${port}`,
         domains: own,
         routeOrder: 'ordered',
-        routes,
-        origin: { domains: originOf(vs.object, ['spec', 'hosts']) },
+        routes: c.routes,
+        origin: { domains: originOf(c.vs.object, ['spec', 'hosts']) },
       });
     }
     // Services on this port that no VirtualService covers: Istio's default route.

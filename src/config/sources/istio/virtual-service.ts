@@ -9,7 +9,7 @@ import { ISTIO, ENVOY } from '../../../ir/defaults.js';
 import { retryPolicyDefaults } from '../../../ir/builders.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 import { compileRegex, RegexSyntaxError } from '../../../common/regex.js';
-import { objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
+import { formatPath, objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
 import { FAULT_SCOPE_ANNOTATION } from '../envoy-gateway/build-fault.js';
 import type { IstioClusters } from './clusters.js';
 import { ISTIO_CODES } from './codes.js';
@@ -54,6 +54,20 @@ const RETRY_ON_TOKENS = new Set([
   'unavailable',
 ]);
 
+/** Status codes Go's http.StatusText knows: the integers Istio accepts in retryOn (and converts to codes). */
+const KNOWN_STATUS = new Set([
+  100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404,
+  405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502,
+  503, 504, 505, 506, 507, 508, 510, 511,
+]);
+
+/** Go's strconv.Atoi, then http.StatusText: the status code a retryOn item stands for, if any. */
+function retryOnStatus(item: string): number | undefined {
+  if (!/^[+-]?[0-9]+$/.test(item)) return undefined;
+  const n = Number(item);
+  return KNOWN_STATUS.has(n) ? n : undefined;
+}
+
 /** Istio's gRPC status names (pkg/util/grpc/codes.go), by code. */
 export const GRPC_STATUS_NAMES = [
   'OK',
@@ -80,12 +94,44 @@ export function parseVirtualService(o: LoadedObject, diags: Diagnostics): Parsed
   if (!spec) return undefined;
   const ctx = ruleCtx(o, diags);
   const ns = o.metadata.namespace;
-  if (!spec.hosts || spec.hosts.length === 0)
-    reject(ctx, ['spec', 'hosts'], 'virtual service must have at least one host', 'list the hosts it routes, such as "reviews" or "*"');
   (spec.http ?? []).forEach((r, i) => validateHttpRoute(ctx, r, ['spec', 'http', i]));
   if (!ctx.ok) return undefined;
+  if (!spec.hosts || spec.hosts.length === 0) {
+    // Istio accepts a VirtualService without hosts: it is a delegate, used only through another's `delegate`.
+    diags.warning(
+      ISTIO_CODES.NOT_APPLIED,
+      `${objectRef(o)} has no hosts, so it is a delegate VirtualService; legate does not support delegation yet and skips it`,
+      { object: o, path: ['spec', 'hosts'] },
+      'list the hosts it routes, such as "reviews", and drop the delegate reference',
+    );
+    return undefined;
+  }
+  for (const kind of ['tls', 'tcp'] as const)
+    if ((spec[kind]?.length ?? 0) > 0)
+      diags.warning(
+        ISTIO_CODES.NOT_APPLIED,
+        `${kind} routes are not served: legate proxies HTTP, HTTP/2 and gRPC; only the http rules apply`,
+        { object: o, path: ['spec', kind] },
+      );
+  (spec.http ?? []).forEach((r, i) => {
+    if (r.corsPolicy)
+      diags.warning(ISTIO_CODES.NOT_APPLIED, 'corsPolicy is not applied yet: no CORS headers are added, preflights go to the backend', {
+        object: o,
+        path: ['spec', 'http', i, 'corsPolicy'],
+      });
+  });
   const gateways = (spec.gateways && spec.gateways.length > 0 ? spec.gateways : ['mesh']).map((g) => resolveGatewayName(g, ns));
-  return { object: o, spec, hosts: spec.hosts!.map((h) => resolveShortname(h, ns)), gateways, http: spec.http ?? [] };
+  if (gateways.includes('mesh'))
+    spec.hosts.forEach((h, i) => {
+      if (h === '*')
+        diags.warning(
+          ISTIO_CODES.MESH_WILDCARD_HOST,
+          "wildcard host * is not allowed for virtual services bound to the mesh gateway (Istio's webhook rejects this VirtualService); legate accepts it and serves it on the mesh listeners for any Host",
+          { object: o, path: ['spec', 'hosts', i] },
+          'name the service (such as "example-app"), or bind the VirtualService to a Gateway',
+        );
+    });
+  return { object: o, spec, hosts: spec.hosts.map((h) => resolveShortname(h, ns)), gateways, http: spec.http ?? [] };
 }
 
 /** `name` means the VS's namespace; `ns/name` as written; `mesh` stays. */
@@ -114,7 +160,7 @@ export function buildVirtualServiceRoutes(vs: ParsedVirtualService, rc: RouteCon
     const path: Path = ['spec', 'http', i];
     const matches = rule.match && rule.match.length > 0 ? rule.match : [undefined];
     matches.forEach((m, j) => {
-      if (m && !matchApplies(m, rc)) return;
+      if (m && !matchApplies(m, rc, vs.object.metadata.namespace)) return;
       if (m && (m.sourceLabels || m.sourceNamespace)) {
         rc.diags.warning(
           ISTIO_CODES.NOT_APPLIED,
@@ -131,9 +177,10 @@ export function buildVirtualServiceRoutes(vs: ParsedVirtualService, rc: RouteCon
   return out;
 }
 
-function matchApplies(m: IstioMatch, rc: RouteContext): boolean {
+function matchApplies(m: IstioMatch, rc: RouteContext, namespace: string): boolean {
   if (m.port !== undefined && m.port !== rc.listenerPort) return false;
-  if (m.gateways && m.gateways.length > 0) return m.gateways.some((g) => g === rc.gateway || resolveGatewayName(g, '') === rc.gateway);
+  // Gateway names in a match are read like spec.gateways: a bare name is in the VirtualService's namespace.
+  if (m.gateways && m.gateways.length > 0) return m.gateways.some((g) => resolveGatewayName(g, namespace) === rc.gateway);
   return true;
 }
 
@@ -156,10 +203,19 @@ function buildRoute(
   let hashPolicy: ir.HashPolicy[] | undefined;
   if (rule.redirect) {
     const r = rule.redirect;
+    const code = r.redirectCode || ISTIO.REDIRECT_CODE;
+    if (![301, 302, 303, 307, 308].includes(code)) {
+      // Istio accepts any 3xx but translates only these (others: "Redirect Code %d is not yet supported", no route).
+      rc.diags.warning(ISTIO_CODES.NOT_APPLIED, `redirect code ${code} is not supported by Envoy; this rule is skipped`, {
+        object: o,
+        path: [...path, 'redirect', 'redirectCode'],
+      });
+      return undefined;
+    }
     action = {
       kind: 'redirect',
       redirect: {
-        statusCode: (r.redirectCode ?? ISTIO.REDIRECT_CODE) as ir.Redirect['statusCode'],
+        statusCode: code as ir.Redirect['statusCode'],
         ...(r.scheme ? { scheme: r.scheme as 'http' | 'https' } : {}),
         ...(r.authority ? { host: r.authority } : {}),
         ...(r.port ? { port: r.port } : {}),
@@ -252,6 +308,18 @@ function buildRoute(
 function resolveDestination(vs: ParsedVirtualService, d: IstioDestination, path: Path, rc: RouteContext) {
   const host = resolveShortname(d.host, vs.object.metadata.namespace);
   const ref = rc.clusters.resolve(host, d.port?.number, d.subset, rc.listenerPort);
+  if (ref.ok && ref.portInferred) {
+    const key = `${objectRef(vs.object)} ${formatPath(path)} port`;
+    if (!rc.reported.has(key)) {
+      rc.reported.add(key);
+      rc.diags.warning(
+        ISTIO_CODES.PORT_SELECTOR_REQUIRED,
+        `${host} has more than one port and this destination names none (IST0112); legate, as a sidecar, uses the port the request came in on`,
+        { object: vs.object, path },
+        'add port: {number: N} to the destination',
+      );
+    }
+  }
   if (!ref.ok) {
     const key = `${objectRef(vs.object)} ${ref.name}`;
     if (!rc.reported.has(key)) {
@@ -324,7 +392,8 @@ function buildRetry(
     for (const raw of r.retryOn.split(',')) {
       const t = raw.trim();
       if (!t) continue;
-      if (/^[0-9]+$/.test(t)) codes.push(Number(t));
+      const code = retryOnStatus(t);
+      if (code !== undefined) codes.push(code);
       else on.push(t);
     }
     if (codes.length > 0 && !on.includes('retriable-status-codes')) on.push('retriable-status-codes');
@@ -462,13 +531,20 @@ function validateHttpRoute(ctx: RuleCtx, r: IstioHttpRoute, path: Path): void {
     reject(ctx, [...path, 'rewrite'], 'rewrite may only contain one of uri and uriRegexRewrite');
   if (r.directResponse && (r.directResponse.status < 200 || r.directResponse.status > 599))
     reject(ctx, [...path, 'directResponse', 'status'], `directResponse.status must be in range 200-599, not ${r.directResponse.status}`);
-  if (r.redirect?.redirectCode !== undefined && ![301, 302, 303, 307, 308].includes(r.redirect.redirectCode))
-    reject(
-      ctx,
-      [...path, 'redirect', 'redirectCode'],
-      `redirect code ${r.redirect.redirectCode} is not valid`,
-      'use 301, 302, 303, 307 or 308',
-    );
+  const rd = r.redirect;
+  if (rd) {
+    if (rd.uri === undefined && rd.authority === undefined && rd.port === undefined && rd.scheme === undefined)
+      reject(ctx, [...path, 'redirect'], 'redirect must specify URI, authority, scheme, or port');
+    if (rd.redirectCode !== undefined && rd.redirectCode !== 0 && (rd.redirectCode < 300 || rd.redirectCode > 399))
+      reject(
+        ctx,
+        [...path, 'redirect', 'redirectCode'],
+        `${rd.redirectCode} is not a valid redirect code, must be 3xx`,
+        'use 301, 302, 303, 307 or 308',
+      );
+    if (rd.scheme !== undefined && rd.scheme !== 'http' && rd.scheme !== 'https')
+      reject(ctx, [...path, 'redirect', 'scheme'], 'invalid redirect scheme, must be "http" or "https"');
+  }
   (r.match ?? []).forEach((m, j) => validateMatch(ctx, m, [...path, 'match', j]));
   const routes = r.route ?? [];
   let total = 0;
@@ -483,7 +559,8 @@ function validateHttpRoute(ctx: RuleCtx, r: IstioHttpRoute, path: Path): void {
   if (rt) {
     const rp = [...path, 'retries'];
     if (rt.attempts !== undefined && rt.attempts < 0) reject(ctx, [...rp, 'attempts'], 'attempts cannot be negative');
-    if ((rt.attempts ?? 0) === 0 && (rt.perTryTimeout !== undefined || rt.retryOn !== undefined || rt.retryRemoteLocalities !== undefined))
+    // An empty retryOn counts as unset (proto3 string); retryRemoteLocalities is a BoolValue, set even when false.
+    if ((rt.attempts ?? 0) === 0 && (rt.perTryTimeout !== undefined || !!rt.retryOn || rt.retryRemoteLocalities !== undefined))
       reject(
         ctx,
         rp,
@@ -492,10 +569,10 @@ function validateHttpRoute(ctx: RuleCtx, r: IstioHttpRoute, path: Path): void {
       );
     duration(ctx, rt.perTryTimeout, [...rp, 'perTryTimeout']);
     duration(ctx, rt.backoff, [...rp, 'backoff']);
-    if (rt.retryOn !== undefined)
+    if (rt.retryOn)
       for (const t of rt.retryOn.split(',')) {
         // The webhook does not trim: "5xx, reset" is rejected for " reset".
-        const valid = /^[0-9]+$/.test(t) ? Number(t) >= 100 && Number(t) <= 599 : RETRY_ON_TOKENS.has(t);
+        const valid = retryOnStatus(t) !== undefined || RETRY_ON_TOKENS.has(t);
         if (valid) continue;
         reject(
           ctx,
