@@ -23,7 +23,7 @@ export default tseslint.config(
     files: ['src/common/**/*.ts'],
     rules: restrict([
       layer(
-        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**', '**/client/**'],
         'common/ imports nothing of the project.',
       ),
     ]),
@@ -69,11 +69,28 @@ export default tseslint.config(
     ]),
   },
   {
+    files: ['src/client/**/*.ts'],
+    rules: restrict([
+      layer(
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        'client/ (legate call, legate load) imports only common/.',
+      ),
+    ]),
+  },
+  {
     files: ['src/runtime/**/*.ts'],
     rules: restrict([layer(['**/dataplane/**'], 'runtime/ uses config/ and ir/, not data-plane internals.')]),
   },
   {
     files: ['src/admin/**/*.ts'],
-    rules: restrict([layer(['**/config/**'], 'admin/ reads snapshots; it does not translate manifests.')]),
+    rules: restrict([
+      layer(['**/config/**'], 'admin/ reads snapshots; it does not translate manifests.'),
+      layer(['**/runtime/**', '**/cli/**', '**/fake-service/**'], 'admin/ reads the proxy; the CLI and the runtime hand it what it shows.'),
+      layer(
+        ['**/dataplane/request/**', '**/dataplane/router/**', '**/dataplane/listener/**', '**/dataplane/http/**', '**/dataplane/build.js'],
+        "admin/ reads the data plane's public surface: proxy.ts, stats/ and the upstream types.",
+      ),
+      { group: ['**/dataplane/upstream/**'], allowTypeImports: true, message: 'admin/ only reads upstream objects (type imports).' },
+    ]),
   },
 );

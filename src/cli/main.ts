@@ -9,7 +9,14 @@ import { stringify } from 'yaml';
 import { Diagnostics } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
 import { translate } from '../config/translate.js';
-import type { Diagnostic } from '../ir/diagnostic.js';
+
+import { formatDiagnostic } from './format.js';
+import { registerRun } from './run-command.js';
+import { serveManifests } from './serve-manifests.js';
+import { registerCallCommand } from './call-command.js';
+import { registerLoadCommand } from './load-command.js';
+import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
+import { registerProxyConfig } from './proxy-config-command.js';
 import { registerBackendCommands } from './fake-service-command.js';
 
 const VERSION = '0.1.0';
@@ -23,17 +30,27 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   let code = 0;
-  program
+  const serveCommand = program
     .command('serve')
-    .description('run the proxy from an IR file (the JSON that `legate translate` will print)')
-    .requiredOption('--ir <file>', 'IR JSON: { version, listeners, clusters }')
+    .description('run the proxy from manifests (-f, reloaded when they change) or from an IR file (--ir)')
+    .option('-f, --filename <path...>', 'manifest files or directories ("-" = standard input, not watched)')
+    .option('--no-watch', 'with -f: do not reload when files change')
+    .option('--ir <file>', 'IR JSON: { version, listeners, clusters }')
     .option('--access-log <path>', 'access log destination ("-" = stdout); overrides the IR')
     .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
-    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
-    .action(async (opts: { ir: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean; locality?: string }) => {
-      code = await serve(opts);
-    });
+    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)");
+  addAdminOptions(serveCommand).action(async (opts: ServeOptions & AdminCliOptions & { filename?: string[]; watch: boolean }) => {
+    if ((opts.filename === undefined) === (opts.ir === undefined)) {
+      process.stderr.write('legate serve: give either -f FILE_OR_DIR... or --ir FILE\n');
+      code = 2;
+      return;
+    }
+    code = opts.filename
+      ? await serveManifests({ ...opts, filename: opts.filename }, undefined, undefined, VERSION)
+      : await serve({ ...opts, ir: opts.ir! });
+  });
+  registerProxyConfig(program, (c) => (code = c));
 
   program
     .command('check')
@@ -93,6 +110,9 @@ export async function main(argv: string[]): Promise<number> {
       code = result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
     });
 
+  registerRun(program, (c) => (code = c));
+  registerCallCommand(program, (c) => (code = c));
+  registerLoadCommand(program, (c) => (code = c));
   registerBackendCommands(program, (c) => (code = c));
 
   try {
@@ -118,13 +138,9 @@ function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; er
   }
 }
 
-async function serve(opts: {
-  ir: string;
-  accessLog?: string;
-  accessLogFormat: string;
-  attemptTrace?: boolean;
-  locality?: string;
-}): Promise<number> {
+type ServeOptions = { ir?: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean; locality?: string };
+
+async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Promise<number> {
   const loaded = readIr(opts.ir);
   if (!loaded.ok) {
     process.stderr.write(loaded.error + '\n');
@@ -152,11 +168,19 @@ async function serve(opts: {
     return 1;
   }
   for (const l of proxy.listeners) process.stdout.write(`listening ${l.name} ${l.address}:${l.port}\n`);
+  const admin = await startAdmin(opts, { proxy }, VERSION);
+  if (typeof admin === 'string') {
+    process.stderr.write(`legate: ${admin}\n`);
+    await proxy.close(0);
+    return 1;
+  }
+  if (admin) process.stdout.write(`admin ${admin.hostPort}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  await admin?.close();
   await proxy.close(2000);
   await accessLog?.close();
   return 0;
@@ -168,9 +192,4 @@ async function loadAndTranslate(paths: string[]) {
   return { objects, result: translate(objects, {}, diags) };
 }
 
-/** `file:line:column: error E_CODE: message [Kind/ns/name field] (fix: ...)` */
-export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.file ? `${d.file}:${d.line ?? 1}:${d.column ?? 1}: ` : '';
-  const what = d.object ? ` [${d.object}${d.field ? ` ${d.field}` : ''}]` : '';
-  return `${where}${d.severity} ${d.code}: ${d.message}${what}${d.fix ? ` (fix: ${d.fix})` : ''}`;
-}
+export { formatDiagnostic };

@@ -13,6 +13,7 @@ import { translateGatewayApi, type GatewayApiResult } from './sources/gateway-ap
 import type { StatusEntry } from './sources/gateway-api/status.js';
 import { attachBackendTrafficPolicies } from './sources/envoy-gateway/attach-policies.js';
 import type { PolicyStatus } from './sources/envoy-gateway/precedence.js';
+import { translateIstio, type IstioOptions } from './sources/istio/translate-istio.js';
 
 export type TranslateOptions = {
   /** Endpoints of Services whose pods the local runtime started. */
@@ -20,6 +21,8 @@ export type TranslateOptions = {
   /** GatewayClass controllers to serve (default: all). */
   controllerNames?: string[];
   version?: string;
+  /** Istio: the namespace legate's mesh listeners act for, and bind addresses. */
+  istio?: IstioOptions;
 };
 
 export type TranslateResult = {
@@ -34,10 +37,12 @@ export type TranslateResult = {
 /** Kinds legate reads, by API group. Anything else is reported once as ignored. */
 const KNOWN: Record<string, readonly string[]> = {
   'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
-  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy', 'ClientTrafficPolicy'],
+  // ClientTrafficPolicy is not translated yet: left out so it is reported as ignored, not dropped silently.
+  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy'],
   '': ['Service', 'Endpoints', 'Namespace', 'Secret'],
   'discovery.k8s.io': ['EndpointSlice'],
   apps: ['Deployment'],
+  'networking.istio.io': ['Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'WorkloadEntry'],
 };
 
 export function translate(objects: readonly LoadedObject[], opts: TranslateOptions = {}, diags = new Diagnostics()): TranslateResult {
@@ -50,7 +55,9 @@ export function translate(objects: readonly LoadedObject[], opts: TranslateOptio
     opts.controllerNames ? { controllerNames: opts.controllerNames } : {},
   );
   const policyStatus = attachBackendTrafficPolicies(objects, gw, diags);
-  const config: ir.Config = { version: opts.version ?? '1', listeners: gw.listeners, clusters: gw.clusters };
+  const istio = translateIstio(objects, resolver, diags, opts.istio);
+  const listeners = dropPortConflicts([...gw.listeners, ...istio.listeners], diags);
+  const config: ir.Config = { version: opts.version ?? '1', listeners, clusters: [...gw.clusters, ...istio.clusters] };
   // The IR's own checks catch what a translator let through; they should find nothing.
   for (const d of validate(config)) diags.items.push(d);
   return { config, diagnostics: diags.items, status: gw.status, policyStatus };
@@ -65,13 +72,28 @@ function reportIgnored(objects: readonly LoadedObject[], diags: Diagnostics): vo
     if (c) c.n++;
     else counts.set(key, { n: 1, first: o });
   }
-  for (const [key, c] of counts) {
-    const istio = apiGroup(c.first.apiVersion) === 'networking.istio.io';
-    diags.add(
-      'info',
-      istio ? 'I_NOT_YET_SUPPORTED' : 'I_KIND_IGNORED',
-      `${c.n} object${c.n > 1 ? 's' : ''} of kind ${key} ${istio ? 'not translated yet (Istio support is in progress)' : 'ignored: legate does not use this kind'}`,
-      { object: c.first },
+  for (const [key, c] of counts)
+    diags.add('info', 'I_KIND_IGNORED', `${c.n} object${c.n > 1 ? 's' : ''} of kind ${key} ignored: legate does not use this kind`, {
+      object: c.first,
+    });
+}
+
+/** Two listeners cannot bind one port: the first (Gateway API, then Istio gateways, then mesh) keeps it. */
+function dropPortConflicts(listeners: ir.Listener[], diags: Diagnostics): ir.Listener[] {
+  const byPort = new Map<number, ir.Listener>();
+  return listeners.filter((l) => {
+    if (l.port === 0) return true;
+    const first = byPort.get(l.port);
+    if (!first) {
+      byPort.set(l.port, l);
+      return true;
+    }
+    diags.warning(
+      'W_LISTENER_PORT_CONFLICT',
+      `listeners ${first.name} and ${l.name} both want port ${l.port}; ${l.name} is not served`,
+      undefined,
+      'give one of them another port',
     );
-  }
+    return false;
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * IR -> runtime. The only data-plane module that reads IR types: it compiles route tables,
  * resolves defaults once, and creates live clusters. Reloads diff clusters by name and content so
- * pools and counters of unchanged clusters survive.
+ * pools, counters and host state of unchanged clusters survive, and clusters whose endpoints
+ * change keep the hosts that remain.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,7 +11,7 @@ import { ENVOY } from '../ir/defaults.js';
 import { retryPolicyDefaults } from '../ir/builders.js';
 import type { Clock } from '../common/clock.js';
 import type { Random } from '../common/random.js';
-import { Cluster } from './upstream/cluster.js';
+import { Cluster, IN_PLACE_CLUSTER_FIELDS } from './upstream/cluster.js';
 import type { ProxyPlacement } from './upstream/locality.js';
 import { combineHash, hashString } from './upstream/hash.js';
 import type { Downstream } from './listener/downstream.js';
@@ -21,6 +22,7 @@ import { downstreamEntry, type AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
 import { compileRetryPolicy } from './request/retry-policy.js';
 import { compileFault, FaultLimiter } from './request/fault.js';
+import type { StatsRegistry } from './stats/scopes.js';
 import {
   RequestState,
   type ForwardTarget,
@@ -51,6 +53,8 @@ export type BuildContext = {
   faultsFor: (listener: ir.Listener) => FaultLimiter;
   /** Collect the attempt trace even without an access log in the IR (an overriding sink). */
   traceAll: boolean;
+  /** Listener and route stat scopes kept across reloads. */
+  stats?: StatsRegistry | undefined;
 };
 
 /** Used when a trusted client asks for retries with x-envoy-retry-on and the route has no policy. */
@@ -61,6 +65,19 @@ export function clusterKey(c: ir.Cluster): string {
   return JSON.stringify(c, (k, v) => (k === 'origin' ? undefined : v));
 }
 
+/** The part of a cluster's configuration that a live cluster cannot take in place. */
+function rebuildKey(c: ir.Cluster): string {
+  return JSON.stringify(c, function (this: unknown, k, v) {
+    return k === 'origin' || (this === c && IN_PLACE_CLUSTER_FIELDS.has(k)) ? undefined : v;
+  });
+}
+
+/**
+ * The clusters of a new config, reusing live ones: an unchanged cluster is kept as is; one whose
+ * endpoints or balancing changed is kept and updated in place (`updates`, to run when the config
+ * commits: its hosts keep their state); any other change builds a new cluster (`created`) and
+ * retires the old one, as Envoy does for a CDS update.
+ */
 export function buildClusters(
   config: ir.Config,
   previous: Map<string, { key: string; cluster: Cluster }>,
@@ -69,23 +86,34 @@ export function buildClusters(
   placement?: ProxyPlacement,
 ) {
   const next = new Map<string, { key: string; cluster: Cluster }>();
+  const created: Cluster[] = [];
+  const updates: { cluster: Cluster; config: ir.Cluster }[] = [];
   const retired: Cluster[] = [];
   for (const c of config.clusters) {
     const key = clusterKey(c);
     const prev = previous.get(c.name);
-    if (prev && prev.key === key) next.set(c.name, prev);
-    else next.set(c.name, { key, cluster: new Cluster(c, random, clock, placement) });
+    if (prev && prev.key === key) {
+      next.set(c.name, prev);
+    } else if (prev && rebuildKey(prev.cluster.config) === rebuildKey(c)) {
+      next.set(c.name, { key, cluster: prev.cluster });
+      updates.push({ cluster: prev.cluster, config: c });
+    } else {
+      const cluster = new Cluster(c, random, clock, placement);
+      created.push(cluster);
+      next.set(c.name, { key, cluster });
+    }
   }
-  for (const [name, prev] of previous) if (next.get(name) !== prev) retired.push(prev.cluster);
-  return { clusters: next, retired };
+  for (const [name, prev] of previous) if (next.get(name)?.cluster !== prev.cluster) retired.push(prev.cluster);
+  return { clusters: next, created, updates, retired };
 }
 
 /** Compiles one listener's virtual hosts into its request handler. */
 export function buildHandler(listener: ir.Listener, clusters: Map<string, { cluster: Cluster }>, ctx: BuildContext): RequestHandler {
   const accessLog = ctx.accessLogFor(listener);
   const table = compileRouteTable<RouteTarget>(listener.virtualHosts, (route, vh, parts) =>
-    compileTarget(route, vh, parts, clusters, ctx.random),
+    compileTarget(route, vh, parts, clusters, ctx.random, ctx.stats),
   );
+  const http = ctx.stats?.http(listener.name).counters;
   const trusted = trustCheck(listener.trustedCidrs);
   const reqCtx: RequestContext = {
     clock: ctx.clock,
@@ -96,6 +124,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     faults: ctx.faultsFor(listener),
     emptyRetryPolicy: EMPTY_RETRY_POLICY,
     wantTrace: listener.accessLog ? listener.accessLog.format === 'json' || listener.accessLog.attemptTrace === true : ctx.traceAll,
+    http,
   };
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
 
@@ -104,6 +133,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     const m = vh ? table.matchRoute(vh, ds) : undefined;
     const rc = trusted(ds.remoteAddress) ? trustedCtx : reqCtx;
     if (!m) {
+      if (http) http.no_route++;
       localOnly(ds, rc, 404, '', Flag.NR, 'route_not_found', undefined);
       return;
     }
@@ -113,9 +143,11 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
         new RequestState(ds, t.forward, rc).start();
         return;
       case 'redirect':
+        if (http) http.rq_redirect++;
         localOnly(ds, rc, t.status, '', 0, 'direct_response', t.routeName, ['location', t.location(ds)]);
         return;
       case 'direct':
+        if (http) http.rq_direct_response++;
         localOnly(ds, rc, t.status, t.body, 0, 'direct_response', t.routeName, undefined, t.contentType);
         return;
     }
@@ -128,6 +160,7 @@ function compileTarget(
   parts: RouteParts,
   clusters: Map<string, { cluster: Cluster }>,
   random: Random,
+  stats?: StatsRegistry,
 ): RouteTarget {
   const a = route.action;
   if (a.kind === 'redirect') {
@@ -176,6 +209,7 @@ function compileTarget(
   const forward: ForwardTarget = {
     routeName: route.name,
     pick,
+    clusterNotFoundStatus: a.clusterNotFoundStatus ?? 503,
     timeoutMs: to ? to.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
     grpcTimeout: to?.maxGrpcTimeoutMs !== undefined ? { maxMs: to.maxGrpcTimeoutMs, offsetMs: to.grpcTimeoutOffsetMs ?? 0 } : null,
     maxStreamDuration: msd
@@ -191,6 +225,7 @@ function compileTarget(
     rewriteAuthority: parts.authorityRewrite ?? null,
     includeAttemptCountInRequest: vh.includeAttemptCountInRequest ?? false,
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
+    stats: stats?.route(vh.name, route.name),
   };
   return { kind: 'forward', forward };
 }

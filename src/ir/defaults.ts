@@ -55,6 +55,36 @@ export const ISTIO = {
   HOST_SELECTION_RETRY_MAX_ATTEMPTS: 5,
   /** VirtualService routes have no timeout by default. */
   ROUTE_TIMEOUT_MS: 0,
+  /** Since Istio 1.24 the default retry policy has no retriable status codes (503 is not retried). */
+  RETRIABLE_STATUS_CODES: [] as number[],
+  RETRY_PREVIOUS_HOSTS: true,
+  /** retryRemoteLocalities: previous_priorities with this update frequency. */
+  RETRY_PRIORITY_UPDATE_FREQUENCY: 2,
+  /** MeshConfig connectTimeout. */
+  CONNECT_TIMEOUT_MS: 10_000,
+  /** connectionPool idleTimeout. */
+  IDLE_TIMEOUT_MS: 3_600_000,
+  /** LoadBalancerSettings UNSPECIFIED. */
+  LB_POLICY: 'least_request',
+  /** outlierDetection.minHealthPercent, written as the panic threshold whenever outlier detection is set. */
+  MIN_HEALTH_PERCENT: 0,
+  OUTLIER_INTERVAL_MS: 10_000,
+  OUTLIER_BASE_EJECTION_TIME_MS: 30_000,
+  OUTLIER_MAX_EJECTION_PERCENT: 10,
+  /** MeshConfig localityLbSetting: {enabled: true}. */
+  LOCALITY_LB_ENABLED: true,
+  /** consistentHash ringHash.minimumRingSize and maglev.tableSize. */
+  RING_HASH_MINIMUM_RING_SIZE: 1024,
+  MAGLEV_TABLE_SIZE: 65_537,
+  /** HTTPRedirect.redirectCode. */
+  REDIRECT_CODE: 301,
+  /** warmup.minimumPercent and aggression. */
+  WARMUP_MINIMUM_PERCENT: 10,
+  WARMUP_AGGRESSION: 1,
+  /** The namespace legate's mesh listeners act for (short names of its services resolve). */
+  CLIENT_NAMESPACE: 'default',
+  /** The root namespace whose DestinationRules apply mesh-wide. */
+  ROOT_NAMESPACE: 'istio-system',
 } as const;
 
 /**

@@ -54,6 +54,11 @@ export type HeaderMutation = {
 export type WeightedCluster = {
   cluster: string;
   weight: number;
+  /**
+   * The cluster does not exist on purpose (an Istio subset nobody defined, a Gateway API backend
+   * that is invalid): its share gets the route's `clusterNotFoundStatus`, flag NC, as in Envoy.
+   */
+  missing?: boolean;
   /** Backend-level header edits (Gateway API backendRef filters). */
   requestHeaders?: HeaderMutation;
   responseHeaders?: HeaderMutation;
@@ -85,7 +90,8 @@ export type DirectResponse = { status: number; body?: string; contentType?: stri
 export type Mirror = { cluster: string; percent: number };
 
 export type RouteAction =
-  | { kind: 'forward'; clusters: WeightedCluster[] }
+  /** `clusterNotFoundStatus`: Envoy's cluster_not_found_response_code (503 unless set; Envoy Gateway uses 500). */
+  | { kind: 'forward'; clusters: WeightedCluster[]; clusterNotFoundStatus?: 500 | 503 | 404 }
   | { kind: 'redirect'; redirect: Redirect }
   | { kind: 'direct'; response: DirectResponse };
 

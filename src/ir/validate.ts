@@ -98,7 +98,7 @@ function validateRoute(r: Route, obj: string, clusters: Set<string>, err: Err): 
     if (a.clusters.length === 0) err(obj, 'action.clusters', 'forward action has no clusters');
     let total = 0;
     a.clusters.forEach((wc, i) => {
-      if (!clusters.has(wc.cluster))
+      if (!wc.missing && !clusters.has(wc.cluster))
         err(obj, `action.clusters[${i}].cluster`, `cluster "${wc.cluster}" does not exist`, 'define the cluster or fix the name');
       if (!Number.isInteger(wc.weight) || wc.weight < 0) err(obj, `action.clusters[${i}].weight`, 'weight must be a whole number >= 0');
       total += wc.weight;

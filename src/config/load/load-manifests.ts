@@ -30,31 +30,13 @@ const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 /** Loads every source in order. Never throws on bad input: problems go to `diags`. */
 export function loadManifests(sources: readonly ManifestSource[], diags: Diagnostics): LoadedObject[] {
-  const out: LoadedObject[] = [];
-  const seen = new Map<string, LoadedObject>();
-  const add = (objects: LoadedObject[]): void => {
-    for (const o of objects) {
-      const key = identity(o);
-      const first = seen.get(key);
-      if (first) {
-        diags.error(
-          'E_DUPLICATE_OBJECT',
-          `${objectRef(o)} (${o.apiVersion}) is defined twice: first at ${at(first)}, again at ${at(o)}; the later one is skipped`,
-          { object: o },
-          `Remove one of the two definitions, or give them different names or namespaces.`,
-        );
-        continue;
-      }
-      seen.set(key, o);
-      out.push(o);
-    }
-  };
+  const unique = new UniqueObjects(diags);
   for (const source of sources) {
     if (typeof source !== 'string') {
-      add(parseManifestText(source.name, source.text, diags));
+      unique.add(parseManifestText(source.name, source.text, diags));
       continue;
     }
-    for (const file of expandPath(source, diags)) {
+    for (const file of listManifestFiles(source, diags)) {
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -62,14 +44,43 @@ export function loadManifests(sources: readonly ManifestSource[], diags: Diagnos
         diags.error('E_SOURCE_READ', `cannot read manifest file ${file}: ${errText(err)}`);
         continue;
       }
-      add(parseManifestText(file, text, diags));
+      unique.add(parseManifestText(file, text, diags));
     }
   }
-  return out;
+  return unique.objects;
+}
+
+/** Collects objects in order, reporting and skipping a second definition of the same object. */
+export class UniqueObjects {
+  readonly objects: LoadedObject[] = [];
+  readonly #seen = new Map<string, LoadedObject>();
+  readonly #diags: Diagnostics;
+
+  constructor(diags: Diagnostics) {
+    this.#diags = diags;
+  }
+
+  add(objects: readonly LoadedObject[]): void {
+    for (const o of objects) {
+      const key = objectIdentity(o);
+      const first = this.#seen.get(key);
+      if (first) {
+        this.#diags.error(
+          'E_DUPLICATE_OBJECT',
+          `${objectRef(o)} (${o.apiVersion}) is defined twice: first at ${at(first)}, again at ${at(o)}; the later one is skipped`,
+          { object: o },
+          `Remove one of the two definitions, or give them different names or namespaces.`,
+        );
+        continue;
+      }
+      this.#seen.set(key, o);
+      this.objects.push(o);
+    }
+  }
 }
 
 /** The identity duplicates are found by: group, kind, namespace, name (the version does not count). */
-function identity(o: LoadedObject): string {
+export function objectIdentity(o: LoadedObject): string {
   return `${apiGroup(o.apiVersion)}\u0000${o.kind}\u0000${o.metadata.namespace}\u0000${o.metadata.name}`;
 }
 
@@ -83,7 +94,7 @@ function errText(err: unknown): string {
 }
 
 /** The files a path stands for: itself, or a directory's manifest files, sorted. */
-function expandPath(path: string, diags: Diagnostics): string[] {
+export function listManifestFiles(path: string, diags: Diagnostics): string[] {
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
+import type net from 'node:net';
 import type { Readable } from 'node:stream';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -25,7 +26,13 @@ export interface Downstream {
   readonly body: Readable | null;
   /** Wall-clock ms when the request arrived (access log). */
   readonly startWall: number;
+  /** Monotonic ms (performance.now) when the request arrived (downstream_rq_time). */
+  readonly startMono: number;
   readonly responseStarted: boolean;
+  /** The response status sent, 0 before `respond`. */
+  readonly status: number;
+  /** The proxy reset the exchange (downstream_rq_tx_reset), rather than the client. */
+  readonly resetByProxy: boolean;
   readonly bytesSent: number;
   respond(status: number, headers: string[], endStream: boolean): void;
   /** false = the client is slow; `onDrain` fires when it can take more. */
@@ -42,6 +49,19 @@ export interface Downstream {
   onDone(fn: (aborted: boolean) => void): void;
 }
 
+/** Called by the listener's downstreams when an exchange is over (its stats). */
+export type DownstreamDoneHook = (ds: Downstream, aborted: boolean) => void;
+
+/** One close listener per exchange: the request path's handler (if any), then the listener's hook. */
+function chainDone(prev: ((aborted: boolean) => void) | null, fn: (aborted: boolean) => void): (aborted: boolean) => void {
+  return prev
+    ? (aborted) => {
+        prev(aborted);
+        fn(aborted);
+      }
+    : fn;
+}
+
 export class H1Downstream implements Downstream {
   readonly protocol = 'http1' as const;
   readonly method: string;
@@ -53,12 +73,24 @@ export class H1Downstream implements Downstream {
   readonly port: number;
   readonly body: Readable | null;
   readonly startWall = Date.now();
+  readonly startMono = performance.now();
   responseStarted = false;
+  status = 0;
+  resetByProxy = false;
   readonly #res: http.ServerResponse;
+  /** The connection (the listener closes it once idle while draining). */
+  readonly socket: net.Socket;
   bytesSent = 0;
+  #done: ((aborted: boolean) => void) | null = null;
 
-  constructor(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https') {
+  constructor(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https', hook?: DownstreamDoneHook) {
     this.#res = res;
+    this.socket = req.socket;
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
+      this.#done?.(aborted);
+      hook?.(this, aborted);
+    });
     this.method = req.method ?? 'GET';
     this.path = req.url ?? '/';
     this.headers = req.headers;
@@ -73,6 +105,7 @@ export class H1Downstream implements Downstream {
 
   respond(status: number, headers: string[], endStream: boolean): void {
     this.responseStarted = true;
+    this.status = status;
     const res = this.#res;
     res.writeHead(status, headers as unknown as http.OutgoingHttpHeaders);
     if (endStream) res.end();
@@ -95,6 +128,7 @@ export class H1Downstream implements Downstream {
 
   reset(): void {
     // HTTP/1.1 has no stream reset: closing the connection tells the client the response is cut.
+    this.resetByProxy = true;
     this.#res.destroy();
   }
 
@@ -103,8 +137,7 @@ export class H1Downstream implements Downstream {
   }
 
   onDone(fn: (aborted: boolean) => void): void {
-    const res = this.#res;
-    res.once('close', () => fn(!res.writableFinished));
+    this.#done = chainDone(this.#done, fn);
   }
 }
 
@@ -119,14 +152,29 @@ export class H2Downstream implements Downstream {
   readonly port: number;
   readonly body: Readable | null;
   readonly startWall = Date.now();
+  readonly startMono = performance.now();
   responseStarted = false;
+  status = 0;
+  resetByProxy = false;
   bytesSent = 0;
   readonly #stream: http2.ServerHttp2Stream;
   #trailers: string[] | null = null;
   #wantTrailers = false;
+  #done: ((aborted: boolean) => void) | null = null;
 
-  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, scheme: 'http' | 'https') {
+  constructor(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    flags: number,
+    scheme: 'http' | 'https',
+    hook?: DownstreamDoneHook,
+  ) {
     this.#stream = stream;
+    stream.once('close', () => {
+      const aborted = !stream.writableFinished || (stream.rstCode !== undefined && stream.rstCode !== 0);
+      this.#done?.(aborted);
+      hook?.(this, aborted);
+    });
     this.headers = headers;
     this.method = (headers[':method'] as string | undefined) ?? 'GET';
     this.path = (headers[':path'] as string | undefined) ?? '/';
@@ -141,6 +189,7 @@ export class H2Downstream implements Downstream {
 
   respond(status: number, headers: string[], endStream: boolean): void {
     this.responseStarted = true;
+    this.status = status;
     const out: http2.OutgoingHttpHeaders = { ':status': status };
     for (let i = 0; i < headers.length; i += 2) {
       const k = headers[i]!;
@@ -193,7 +242,10 @@ export class H2Downstream implements Downstream {
     // Not close(code): with the response still open it ends the writable side first, and that
     // END_STREAM reaches the client before the RST_STREAM, so a truncated response looks complete.
     // destroy(err) sends RST_STREAM(INTERNAL_ERROR) alone.
-    if (!s.destroyed) s.destroy(new Error('response reset'));
+    if (!s.destroyed) {
+      this.resetByProxy = true;
+      s.destroy(new Error('response reset'));
+    }
   }
 
   onDrain(fn: () => void): void {
@@ -201,8 +253,7 @@ export class H2Downstream implements Downstream {
   }
 
   onDone(fn: (aborted: boolean) => void): void {
-    const s = this.#stream;
-    s.once('close', () => fn(!s.writableFinished || (s.rstCode !== undefined && s.rstCode !== 0)));
+    this.#done = chainDone(this.#done, fn);
   }
 }
 

@@ -2,8 +2,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import { defineStats, type StatsOf } from '../stats/define-stats.js';
-import { LISTENER_STATS } from '../stats/catalog.js';
+import { HttpStats, type ListenerStats } from '../stats/scopes.js';
+import { Histogram } from '../stats/histogram.js';
 import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 
 export type ListenerOptions = {
@@ -15,6 +15,8 @@ export type ListenerOptions = {
   maxHeadersCount: number;
   maxConcurrentStreams: number;
   idleTimeoutMs: number;
+  /** The HTTP stats scope to count in (kept by the proxy across reloads); a fresh one if absent. */
+  stats?: HttpStats | undefined;
 };
 
 export type RequestHandler = (ds: Downstream) => void;
@@ -29,20 +31,36 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
  */
 export class Listener {
   readonly name: string;
-  readonly stats: StatsOf<typeof LISTENER_STATS> = defineStats(LISTENER_STATS);
+  readonly stats: ListenerStats;
+  /** The HTTP stats scope: counters (`stats`) and the downstream histograms. */
+  readonly http: HttpStats;
+  /** `listener.<address>.downstream_cx_length_ms` (this socket's own; the HTTP scope has its own). */
+  readonly cxLength = new Histogram();
   #handler: RequestHandler;
   readonly #opts: ListenerOptions;
   readonly #server: net.Server;
   readonly #h1: http.Server;
   readonly #h2: http2.Http2Server;
   readonly #sockets = new Set<net.Socket>();
+  /**
+   * HTTP/1.1 connections and their requests in flight. http.Server's closeIdleConnections only
+   * knows sockets it accepted itself, so idle keep-alive connections are found here when closing.
+   */
+  readonly #h1Conns = new Map<net.Socket, { inflight: number }>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   #closing = false;
+  #closed: Promise<number> | undefined;
+  #deadline = Infinity;
+  /** The bound address, kept once the socket is closed (drained listeners still report it). */
+  #bound: { address: string; port: number } | null = null;
 
   constructor(opts: ListenerOptions, handler: RequestHandler) {
     this.name = opts.name;
     this.#opts = opts;
     this.#handler = handler;
+    this.http = opts.stats ?? new HttpStats();
+    this.stats = this.http.counters;
+    const onDone = this.#onRequestDone;
     const scheme = opts.tls ? 'https' : 'http';
     const maxHeaderSize = opts.maxRequestHeadersKb * 1024;
 
@@ -61,11 +79,18 @@ export class Listener {
       st.downstream_rq_total++;
       st.downstream_rq_http1_total++;
       if (req.rawHeaders.length / 2 > opts.maxHeadersCount) {
+        st.downstream_rq_4xx++;
+        st.downstream_rq_completed++;
         res.writeHead(431, { 'content-type': 'text/plain', connection: 'close' });
         res.end(`request has more than ${opts.maxHeadersCount} headers`);
         return;
       }
-      this.#handler(new H1Downstream(req, res, scheme));
+      // Draining: answer what is in flight, then close the connection (Envoy's drain close).
+      if (this.#closing) res.shouldKeepAlive = false;
+      const conn = this.#h1Conns.get(req.socket);
+      if (conn) conn.inflight++;
+      st.downstream_rq_active++;
+      this.#handler(new H1Downstream(req, res, scheme, onDone));
     });
     this.#h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       if (!socket.writable) return socket.destroy();
@@ -95,8 +120,9 @@ export class Listener {
       const st = this.stats;
       st.downstream_rq_total++;
       st.downstream_rq_http2_total++;
+      st.downstream_rq_active++;
       stream.on('error', () => {});
-      this.#handler(new H2Downstream(stream, headers, flags, scheme));
+      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone));
     });
 
     if (opts.tls) {
@@ -118,13 +144,43 @@ export class Listener {
     this.#handler = handler;
   }
 
+  /** Per-exchange accounting, once the response is over: codes, resets, request time. */
+  readonly #onRequestDone = (ds: Downstream, aborted: boolean): void => {
+    const st = this.stats;
+    st.downstream_rq_active--;
+    if (ds instanceof H1Downstream) {
+      const conn = this.#h1Conns.get(ds.socket);
+      // A keep-alive connection that has gone idle while closing is closed now.
+      if (conn && --conn.inflight === 0 && this.#closing) ds.socket.end();
+    }
+    const status = ds.status;
+    if (status > 0) {
+      st.downstream_rq_completed++;
+      if (status >= 500) st.downstream_rq_5xx++;
+      else if (status >= 400) st.downstream_rq_4xx++;
+      else if (status >= 300) st.downstream_rq_3xx++;
+      else if (status >= 200) st.downstream_rq_2xx++;
+      else st.downstream_rq_1xx++;
+    }
+    if (aborted) {
+      if (ds.resetByProxy) st.downstream_rq_tx_reset++;
+      else st.downstream_rq_rx_reset++;
+    }
+    this.http.downstreamRqTime.record(performance.now() - ds.startMono);
+  };
+
   #track(socket: net.Socket): void {
     const st = this.stats;
     st.downstream_cx_total++;
     st.downstream_cx_active++;
     this.#sockets.add(socket);
+    const opened = performance.now();
     socket.on('close', () => {
       st.downstream_cx_active--;
+      st.downstream_cx_destroy++;
+      const ms = performance.now() - opened;
+      this.cxLength.record(ms);
+      this.http.downstreamCxLength.record(ms);
       this.#sockets.delete(socket);
     });
     socket.on('error', () => {});
@@ -150,10 +206,20 @@ export class Listener {
     if (h2) {
       // The session consumes the native handle itself and takes the bytes already read from
       // the socket's buffer; resuming the JS stream here would compete with it for data.
-      this.stats.downstream_cx_http2_total++;
+      const st = this.stats;
+      st.downstream_cx_http2_total++;
+      st.downstream_cx_http2_active++;
+      socket.once('close', () => st.downstream_cx_http2_active--);
       this.#h2.emit('connection', socket);
     } else {
-      this.stats.downstream_cx_http1_total++;
+      const st = this.stats;
+      st.downstream_cx_http1_total++;
+      st.downstream_cx_http1_active++;
+      this.#h1Conns.set(socket, { inflight: 0 });
+      socket.once('close', () => {
+        st.downstream_cx_http1_active--;
+        this.#h1Conns.delete(socket);
+      });
       this.#h1.emit('connection', socket);
       socket.resume();
     }
@@ -166,36 +232,50 @@ export class Listener {
       this.#server.once('error', onError);
       this.#server.listen({ host: this.#opts.address, port: this.#opts.port }, () => {
         this.#server.removeListener('error', onError);
+        const a = this.#server.address();
+        if (a && typeof a === 'object') this.#bound = { address: a.address, port: a.port };
         resolve(this.port);
       });
     });
   }
 
   get port(): number {
-    const a = this.#server.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return this.#bound?.port ?? 0;
   }
 
   get address(): string {
-    const a = this.#server.address();
-    return a && typeof a === 'object' ? a.address : this.#opts.address;
+    return this.#bound?.address ?? this.#opts.address;
+  }
+
+  /** Stopped accepting (closed or draining). */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   /**
    * Stops accepting, lets in-flight requests finish (HTTP/2 GOAWAY, HTTP/1.1 keep-alive closed
-   * after the current response) and destroys what is left after `graceMs`.
+   * after the current response) and destroys what is left after `graceMs`. Calling it again
+   * (a drain under way, then shutdown) can only shorten the grace period. Resolves with the
+   * number of connections that had to be destroyed.
    */
-  async close(graceMs = 5000): Promise<void> {
+  close(graceMs = 5000): Promise<number> {
+    this.#deadline = Math.min(this.#deadline, Date.now() + graceMs);
+    return (this.#closed ??= this.#close());
+  }
+
+  async #close(): Promise<number> {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sessions) s.close();
-    this.#h1.closeIdleConnections();
-    const deadline = Date.now() + graceMs;
-    while (this.#sockets.size > 0 && Date.now() < deadline) {
-      this.#h1.closeIdleConnections();
+    for (const [socket, c] of this.#h1Conns) if (c.inflight === 0) socket.end();
+    while (this.#sockets.size > 0 && Date.now() < this.#deadline) {
+      // A connection still being sniffed, or one that went idle without a request finishing.
+      for (const [socket, c] of this.#h1Conns) if (c.inflight === 0) socket.end();
       await new Promise((r) => setTimeout(r, 20));
     }
+    const forced = this.#sockets.size;
     for (const s of this.#sockets) s.destroy();
     await closed;
+    return forced;
   }
 }

@@ -18,6 +18,7 @@ import { RetryState, type RetryVerdict } from './retry-state.js';
 import type { CompiledRetryPolicy } from './retry-policy.js';
 import { UpstreamAttempt, type AttemptOwner, type AttemptTrace } from './upstream-attempt.js';
 import { FAULT_ABORT_BODY, type CompiledFault, type FaultLimiter, type FaultSlot } from './fault.js';
+import { chargeCode, type ListenerStats, type RouteStats } from '../stats/scopes.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
 export type ResponseHeaderEdit = ((headers: string[]) => string[]) | null;
@@ -28,6 +29,8 @@ export type ForwardTarget = {
   routeName: string;
   /** Weighted backend choice. */
   pick(): { cluster: Cluster; requestEdit: RequestHeaderEdit; responseEdit: ResponseHeaderEdit } | undefined;
+  /** Status when the picked cluster does not exist (Envoy's cluster_not_found_response_code). */
+  clusterNotFoundStatus: number;
   /** Route (global) timeout; 0 = none. */
   timeoutMs: number;
   /** Legacy gRPC timeouts (max_grpc_timeout set): the global timeout comes from grpc-timeout. */
@@ -46,6 +49,8 @@ export type ForwardTarget = {
   fault: CompiledFault | null;
   /** Consistent-hashing key of a request, or null when the route has no hash policy. */
   hashKey: ((ds: Downstream) => number | undefined) | null;
+  /** The route's stats (`vhost.<vh>.route.<route>.`). */
+  stats?: RouteStats | undefined;
 };
 
 export type RequestContext = {
@@ -60,6 +65,8 @@ export type RequestContext = {
   emptyRetryPolicy: CompiledRetryPolicy;
   /** Whether the access log wants the attempt trace. */
   wantTrace: boolean;
+  /** The listener's HTTP stats (router and HCM counters the request path bumps). */
+  http?: ListenerStats | undefined;
 };
 
 const LOCAL_RESET_BODY = 'upstream connect error or disconnect/reset before headers.';
@@ -155,10 +162,15 @@ export class RequestState implements AttemptOwner {
 
   #route(): void {
     const picked = this.#t.pick();
+    const http = this.#ctx.http;
     if (!picked) {
-      this.#localReply(503, 'no cluster found', Flag.NC, 'cluster_not_found');
+      if (http) http.no_cluster++;
+      this.#localReply(this.#t.clusterNotFoundStatus, '', Flag.NC, 'cluster_not_found');
       return;
     }
+    if (http) http.rq_total++;
+    const rs = this.#t.stats;
+    if (rs) rs.counters.upstream_rq_total++;
     const cluster = picked.cluster;
     this.#cluster = cluster;
     this.#responseEdit = picked.responseEdit ?? this.#t.responseEdit;
@@ -215,7 +227,7 @@ export class RequestState implements AttemptOwner {
     }
     // Retry control headers are consumed by the router (honoured only from trusted clients).
     const control = trusted ? takeRetryControl(out) : null;
-    this.#retry = RetryState.create(this.#t.retry, control, src, this.#ctx.emptyRetryPolicy);
+    this.#retry = RetryState.create(this.#t.retry, control, src, this.#ctx.emptyRetryPolicy, this.#t.stats?.counters);
     const xff = src['x-forwarded-for'];
     out['x-forwarded-for'] = xff ? `${xff}, ${ds.remoteAddress}` : ds.remoteAddress;
     out['x-forwarded-proto'] = ds.scheme;
@@ -282,6 +294,7 @@ export class RequestState implements AttemptOwner {
     this.#durationTimer = null;
     if (this.#finished || this.#responseDone) return;
     this.#cancelAll();
+    if (this.#ctx.http) this.#ctx.http.downstream_rq_max_duration_reached++;
     if (this.#ds.responseStarted) {
       this.#ds.reset();
       return;
@@ -305,6 +318,7 @@ export class RequestState implements AttemptOwner {
     const cluster = this.#cluster!;
     const host = this.#chooseHost(cluster);
     if (!host) {
+      cluster.stats.upstream_cx_none_healthy++;
       this.#localReply(503, 'no healthy upstream', Flag.UH, 'no_healthy_upstream');
       return;
     }
@@ -480,6 +494,8 @@ export class RequestState implements AttemptOwner {
 
   #cancelAttempt(a: UpstreamAttempt, decision: string): void {
     if (!a.trace.decision) a.trace.decision = decision;
+    // A stream that was sent upstream and is now reset by legate (Envoy's upstream_rq_tx_reset).
+    if (!a.done && a.poolReady) this.#cluster!.stats.upstream_rq_tx_reset++;
     a.cancel();
     this.#finishAttempt(a, false);
   }
@@ -507,7 +523,6 @@ export class RequestState implements AttemptOwner {
     }
     this.#armIdle(a);
     const c = this.#cluster!;
-    countStatus(c.stats, status);
     let grpc: number | undefined;
     if (this.#isGrpc) {
       const g = firstValue(headers, 'grpc-status');
@@ -538,7 +553,7 @@ export class RequestState implements AttemptOwner {
           else reason = null;
         }
       }
-      if (this.#decideOnResponse(a, reason, headers, pushbackMs, endStream)) return;
+      if (this.#decideOnResponse(a, status, reason, headers, pushbackMs, endStream)) return;
     }
     this.#commit(a, status, headers, endStream);
   }
@@ -546,6 +561,7 @@ export class RequestState implements AttemptOwner {
   /** True when the response was discarded for a retry (or left for a hedged sibling). */
   #decideOnResponse(
     a: UpstreamAttempt,
+    status: number,
     reason: RetryReason,
     headers: string[],
     pushbackMs: number | undefined,
@@ -554,6 +570,7 @@ export class RequestState implements AttemptOwner {
     const retry = this.#retry!;
     if (reason !== null && (this.#attempts.length > 1 || this.#retryTimer)) {
       // Hedging: a retriable answer while others are in flight is dropped; they may still win.
+      this.#charge(status, true);
       this.#discard(a, `discarded (${reason.on}): another attempt is in flight`, endStream);
       return true;
     }
@@ -565,6 +582,7 @@ export class RequestState implements AttemptOwner {
     }
     const verdict = retry.shouldRetry(reason, this.#cluster!, this.#ctx.random, this.#ctx.clock, { headers, pushbackMs });
     if (verdict.kind === 'yes') {
+      this.#charge(status, true);
       this.#discard(a, `retried (${reason!.on}) after ${verdict.delayMs} ms`, endStream);
       this.#scheduleRetry(verdict);
       return true;
@@ -602,6 +620,18 @@ export class RequestState implements AttemptOwner {
     }
   }
 
+  /** Response-code stats: the cluster's and route's for a response sent on, `retry.` for a dropped one. */
+  #charge(status: number, dropped: boolean): void {
+    const c = this.#cluster!;
+    if (dropped) {
+      chargeCode(c.retryStats, c.retryCodes, status);
+      return;
+    }
+    chargeCode(c.stats, c.codes, status);
+    const rs = this.#t.stats;
+    if (rs) chargeCode(rs.counters, rs.codes, status);
+  }
+
   #commit(a: UpstreamAttempt, status: number, headers: string[], endStream: boolean): void {
     this.#committed = a;
     if (!a.trace.decision || a.hedged) a.trace.decision = a.hedged ? 'committed (won after hedging)' : 'committed';
@@ -617,6 +647,7 @@ export class RequestState implements AttemptOwner {
     }
     this.#body?.release();
     this.#status = status;
+    this.#charge(status, false);
     if (this.#isGrpc) this.#grpcStatus = firstValue(headers, 'grpc-status');
     this.#responseHeadersAt = this.#ctx.clock.now();
     let out = this.#responseEdit ? this.#responseEdit(headers) : headers;
@@ -679,7 +710,7 @@ export class RequestState implements AttemptOwner {
         else reason = null;
       }
       a.done = true;
-      if (this.#decideOnResponse(a, reason, held.headers, pushbackMs, true)) return;
+      if (this.#decideOnResponse(a, held.status, reason, held.headers, pushbackMs, true)) return;
       this.#commit(a, held.status, held.headers, false);
       for (const c of held.chunks) this.#ds.write(c);
     }
@@ -689,7 +720,12 @@ export class RequestState implements AttemptOwner {
       const g = firstValue(trailers, 'grpc-status');
       if (g !== undefined) this.#grpcStatus = g;
     }
-    this.#cluster!.stats.upstream_rq_completed++;
+    if (this.#requestCompleteAt >= 0) {
+      // Envoy's upstream_rq_time: from the end of the downstream request to the end of the response.
+      const ms = this.#ctx.clock.now() - this.#requestCompleteAt;
+      this.#cluster!.rqTime.record(ms);
+      this.#t.stats?.rqTime.record(ms);
+    }
     this.#finishAttempt(a, this.#status < 500);
     this.#retry?.done();
     this.#clearRequestTimers();
@@ -747,10 +783,13 @@ export class RequestState implements AttemptOwner {
     // A hedged sibling may still answer.
     if (this.#attempts.length > 0 || this.#retryTimer) return;
     if (err === 'timeout') {
+      if (!this.#ds.responseStarted) this.#charge(504, false);
       this.#localReply(504, 'upstream request timeout', Flag.UT, 'upstream_per_try_timeout');
       return;
     }
     const status = err.reason === 'protocol error' ? 502 : 503;
+    // Envoy charges the local reply of an upstream failure to the cluster as its response code.
+    if (!this.#ds.responseStarted) this.#charge(status, false);
     let body = `${LOCAL_RESET_BODY} ${this.#retried ? 'retried and the latest reset reason' : 'reset reason'}: ${err.reason}`;
     // Envoy gives a transport failure reason only for connection (pool) failures.
     if (err.transportFailure && isConnectFailure(err.reason)) body += `, transport failure reason: ${err.transportFailure}`;
@@ -819,6 +858,7 @@ export class RequestState implements AttemptOwner {
     this.#globalTimer = null;
     if (this.#finished || this.#responseDone) return;
     const c = this.#cluster!;
+    if (this.#t.stats) this.#t.stats.counters.upstream_rq_timeout++;
     if (this.#attempts.length === 0) c.stats.upstream_rq_timeout++;
     for (const a of this.#attempts) {
       c.stats.upstream_rq_timeout++;
@@ -836,6 +876,7 @@ export class RequestState implements AttemptOwner {
       this.#ds.reset();
       return;
     }
+    this.#charge(504, false);
     this.#localReply(504, 'upstream request timeout', Flag.UT, 'response_timeout');
   }
 
@@ -956,17 +997,6 @@ function takeRetryControl(h: Record<string, string | string[]>) {
   };
   delete h['x-envoy-hedge-on-per-try-timeout'];
   return control.retryOn || control.grpcRetryOn || control.maxRetries || control.statusCodes || control.headerNames ? control : null;
-}
-
-function countStatus(
-  stats: { upstream_rq_2xx: number; upstream_rq_3xx: number; upstream_rq_4xx: number; upstream_rq_5xx: number; upstream_rq_1xx: number },
-  status: number,
-): void {
-  if (status >= 500) stats.upstream_rq_5xx++;
-  else if (status >= 400) stats.upstream_rq_4xx++;
-  else if (status >= 300) stats.upstream_rq_3xx++;
-  else if (status >= 200) stats.upstream_rq_2xx++;
-  else stats.upstream_rq_1xx++;
 }
 
 export type { ResetReason };

@@ -6,6 +6,14 @@ import type { RetryConditions, RetryReason } from './retry-decision.js';
 import { parseRetryOn, RetryOn, type CompiledRetryPolicy } from './retry-policy.js';
 import { compileHeaderMatch } from '../router/compile-route-match.js';
 
+/** The retry counters a route keeps beside its cluster's (`vhost.<vh>.route.<r>.upstream_rq_retry*`). */
+export type RouteRetryStats = {
+  upstream_rq_retry: number;
+  upstream_rq_retry_limit_exceeded: number;
+  upstream_rq_retry_overflow: number;
+  upstream_rq_retry_success: number;
+};
+
 export type RetryVerdict =
   | { kind: 'yes'; delayMs: number; backoff: 'exponential' | 'ratelimited' | 'pushback' }
   | { kind: 'no' }
@@ -25,6 +33,7 @@ export class RetryState implements RetryConditions {
   readonly policy: CompiledRetryPolicy;
   remaining: number;
   readonly #backoff: JitteredBackoff;
+  readonly #routeStats: RouteRetryStats | undefined;
   /** A retry was scheduled and holds the cluster's retry resource until the next decision. */
   #holding: Cluster | null = null;
   #scheduled = false;
@@ -35,8 +44,10 @@ export class RetryState implements RetryConditions {
     remaining: number,
     codes: readonly number[],
     headers: RetryConditions['retriableHeaders'],
+    routeStats: RouteRetryStats | undefined,
   ) {
     this.policy = policy;
+    this.#routeStats = routeStats;
     this.retryOn = retryOn;
     this.remaining = remaining;
     this.statusCodes = codes;
@@ -53,6 +64,7 @@ export class RetryState implements RetryConditions {
     control: { retryOn?: string; grpcRetryOn?: string; maxRetries?: string; statusCodes?: string; headerNames?: string } | null,
     requestHeaders: Record<string, string | string[] | undefined>,
     empty: CompiledRetryPolicy,
+    routeStats?: RouteRetryStats,
   ): RetryState | null {
     const p = policy ?? empty;
     let retryOn = p.retryOn;
@@ -80,7 +92,7 @@ export class RetryState implements RetryConditions {
         .map((name) => compileHeaderMatch({ name, match: { kind: 'present' } }));
       headers = [...headers, ...extra];
     }
-    return new RetryState(p, retryOn, remaining, codes, headers);
+    return new RetryState(p, retryOn, remaining, codes, headers, routeStats);
   }
 
   get onlyGrpc(): boolean {
@@ -99,23 +111,30 @@ export class RetryState implements RetryConditions {
     response: { headers: string[]; pushbackMs?: number | undefined } | null,
   ): RetryVerdict {
     const stats = cluster.stats;
-    if (this.#scheduled && reason === null) stats.upstream_rq_retry_success++;
+    const rs = this.#routeStats;
+    if (this.#scheduled && reason === null) {
+      stats.upstream_rq_retry_success++;
+      if (rs) rs.upstream_rq_retry_success++;
+    }
     this.#release();
     if (reason === null) return { kind: 'no' };
     if (this.remaining === 0) {
       stats.upstream_rq_retry_limit_exceeded++;
+      if (rs) rs.upstream_rq_retry_limit_exceeded++;
       return { kind: 'limit' };
     }
     this.remaining--;
     const retries = cluster.resources.retries;
     if (!retries.canCreate()) {
       stats.upstream_rq_retry_overflow++;
+      if (rs) rs.upstream_rq_retry_overflow++;
       return { kind: 'overflow' };
     }
     retries.inc();
     this.#holding = cluster;
     this.#scheduled = true;
     stats.upstream_rq_retry++;
+    if (rs) rs.upstream_rq_retry++;
     // A server's own pushback (grpc-retry-pushback-ms, with the trailer option) wins.
     if (response?.pushbackMs !== undefined) return { kind: 'yes', delayMs: response.pushbackMs, backoff: 'pushback' };
     const rl = this.policy.rateLimited;

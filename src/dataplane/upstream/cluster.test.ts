@@ -182,3 +182,72 @@ test('slowStartFactor follows Envoy: (t/window)^(1/aggression), floored, 1 after
   assert.equal(slowStartFactor(250, 1000, 2, 10), 0.5);
   assert.equal(slowStartFactor(2000, 1000, 1, 10), 1);
 });
+
+test('update: remaining hosts keep their object, ejection and slow-start clock; new ones start now; removed ones leave', () => {
+  const clock = new ManualClock();
+  const od = { ...outlierDetectionDefaults(), maxEjectionPercent: 100, consecutive5xx: 2 };
+  const base = {
+    ...clusterDefaults('c', eps(3)),
+    outlierDetection: od,
+    slowStart: { windowMs: 10_000, aggression: 1, minWeightPercent: 10 },
+  };
+  const c = new Cluster(base, seededRandom(13), clock);
+  try {
+    const [h0, h1, h2] = c.hosts as [Host, Host, Host];
+    c.outlier.reportHttpStatus(h1, 503);
+    c.outlier.reportHttpStatus(h1, 503);
+    assert.equal(h1.healthFlags, '/failed_outlier_check');
+    h0.stats.rq_total = 7;
+    clock.advance(5_000); // under the 10 s sweep interval: the ejection stands
+
+    // 9000 stays with a new weight, 9001 stays, 9002 goes, 9003 arrives.
+    const next = [{ ...eps(1)[0]!, weight: 5 }, eps(2)[1]!, { address: '127.0.0.1', port: 9003, weight: 1, priority: 0 }];
+    c.update({ ...base, endpoints: next, lbPolicy: 'random' });
+    const [k0, k1, k3] = c.hosts as [Host, Host, Host];
+    assert.equal(k0, h0, 'same Host object');
+    assert.equal(k0.weight, 5);
+    assert.equal(k0.stats.rq_total, 7, 'counters kept');
+    assert.equal(k1, h1);
+    assert.equal(k1.healthFlags, '/failed_outlier_check', 'still ejected');
+    assert.equal(c.outlierDetector!.stats.ejections_active, 1);
+    assert.equal(k3.port, 9003);
+    assert.equal(k3.since, 5_000, 'a new host starts its slow start now');
+    assert.equal(k0.since, 0, 'a kept host does not restart slow start');
+    assert.ok(!c.hosts.includes(h2));
+    assert.equal(c.config.lbPolicy, 'random');
+    assert.equal(c.stats.membership_total, 3);
+    assert.equal(c.stats.membership_healthy, 2);
+    for (let i = 0; i < 200; i++) {
+      const h = c.chooseHost()!;
+      assert.ok(h === k0 || h === k3, 'the ejected host and the removed one get nothing');
+    }
+  } finally {
+    c.destroy();
+  }
+});
+
+test('update: a health-checked cluster checks a new host first and keeps the state of the others', () => {
+  const clock = new ManualClock();
+  const hc = {
+    kind: 'tcp' as const,
+    intervalMs: 60_000,
+    timeoutMs: 1000,
+    healthyThreshold: 1,
+    unhealthyThreshold: 1,
+    origin: {},
+  };
+  const base = { ...clusterDefaults('c', eps(1)), healthChecks: [hc] };
+  const c = new Cluster(base, seededRandom(14), clock);
+  try {
+    const [h0] = c.hosts as [Host];
+    h0.failedActiveHc = false; // as if its first check passed
+    c.refreshHealth();
+    c.update({ ...base, endpoints: eps(2) });
+    assert.equal(c.hosts[0], h0);
+    assert.equal(h0.failedActiveHc, false, 'kept');
+    assert.equal(c.hosts[1]!.failedActiveHc, true, 'new hosts wait for their first check');
+    assert.equal(c.healthChecker!.snapshot().length, 2);
+  } finally {
+    c.destroy();
+  }
+});

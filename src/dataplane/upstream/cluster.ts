@@ -5,20 +5,46 @@ import { noopOutlierMonitor, OutlierDetector, type OutlierMonitor } from './outl
 import { HealthChecker } from './health-checker.js';
 import { localityKey, planLocality, type ProxyPlacement } from './locality.js';
 import { defineStats, type StatsOf } from '../stats/define-stats.js';
-import { CLUSTER_STATS } from '../stats/catalog.js';
-import { Host, type HostPoolSettings } from './host.js';
+import { CLUSTER_STATS, RETRY_CODE_STATS } from '../stats/catalog.js';
+import { Histogram } from '../stats/histogram.js';
+import { newCodeCounts } from '../stats/scopes.js';
+import { Host, hostKey, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
 import { computePriorityLoad, type PriorityLoad } from './priority-load.js';
 
 const NOWHERE: ProxyPlacement = { locality: {}, labels: {} };
 
+/**
+ * Fields `update` takes in place: endpoints and how they are balanced. A change anywhere else
+ * (pools, TLS, circuit breakers, outlier detection, health checks) needs a new Cluster.
+ */
+export const IN_PLACE_CLUSTER_FIELDS: ReadonlySet<string> = new Set([
+  'endpoints',
+  'lbPolicy',
+  'leastRequestChoiceCount',
+  'healthyPanicThreshold',
+  'localityLb',
+  'slowStart',
+  'protocol',
+  'origin',
+]);
+
 /** A named group of hosts with its load balancer, pools and counters. */
 export class Cluster {
   readonly name: string;
-  readonly config: ir.Cluster;
   readonly stats: StatsOf<typeof CLUSTER_STATS> = defineStats(CLUSTER_STATS);
-  readonly hosts: Host[];
+  #config: ir.Cluster;
+  #hosts: Host[];
+  readonly #settings: HostPoolSettings;
+  readonly #placement: ProxyPlacement;
+  /** `upstream_rq_<code>` of the responses sent on (the classes are in `stats`). */
+  readonly codes = newCodeCounts();
+  /** `retry.upstream_rq_*`: responses dropped for a retry. */
+  readonly retryStats: StatsOf<typeof RETRY_CODE_STATS> = defineStats(RETRY_CODE_STATS);
+  readonly retryCodes = newCodeCounts();
+  /** `upstream_rq_time`: from the end of the downstream request to the end of the response. */
+  readonly rqTime = new Histogram();
   /** Circuit-breaker resources with live counts (Envoy's default priority). */
   readonly resources: ClusterResources;
   readonly #random: Random;
@@ -31,8 +57,9 @@ export class Cluster {
 
   constructor(config: ir.Cluster, random: Random, clock: Clock = systemClock, placement: ProxyPlacement = NOWHERE) {
     this.name = config.name;
-    this.config = config;
+    this.#config = config;
     this.#random = random;
+    this.#placement = placement;
     const cb = config.circuitBreakers;
     const budget = cb.retryBudget
       ? { percent: cb.retryBudget.budgetPercent, minConcurrency: cb.retryBudget.minRetryConcurrency }
@@ -56,18 +83,15 @@ export class Cluster {
       resources: this.resources,
       stats: this.stats,
     };
-    // Istio's locality rules decide priorities and locality weights against legate's own locality.
-    const plan = planLocality(config.endpoints, config.localityLb, placement, config.outlierDetection !== undefined);
-    this.hosts = config.endpoints.map(
-      (ep, i) => new Host(plan.priorities[i] === ep.priority ? ep : { ...ep, priority: plan.priorities[i]! }, settings),
-    );
-    this.#localityWeights = plan.localityWeights ? new Map(this.hosts.map((h, i) => [h, plan.localityWeights![i]!])) : undefined;
+    this.#settings = settings;
     this.#clock = clock;
     const born = clock.now();
-    for (const h of this.hosts) h.since = born;
-    const ss = config.slowStart;
-    this.#ramp =
-      ss && ss.windowMs > 0 ? (h) => slowStartFactor(clock.now() - h.since, ss.windowMs, ss.aggression, ss.minWeightPercent) : undefined;
+    this.#hosts = this.#placeEndpoints(config).map((ep) => {
+      const h = new Host(ep, settings);
+      h.since = born;
+      return h;
+    });
+    this.#ramp = rampOf(config, clock);
     this.outlierDetector = config.outlierDetection
       ? new OutlierDetector(config.outlierDetection, this.hosts, clock, random, () => this.refreshHealth())
       : undefined;
@@ -84,6 +108,63 @@ export class Cluster {
         })
       : undefined;
     this.healthChecker?.start();
+    this.#rebuild();
+  }
+
+  get config(): ir.Cluster {
+    return this.#config;
+  }
+
+  get hosts(): readonly Host[] {
+    return this.#hosts;
+  }
+
+  /**
+   * Istio's locality rules decide priorities and locality weights against legate's own locality.
+   * Returns the endpoints with their planned priority and sets the locality weights.
+   */
+  #placeEndpoints(config: ir.Cluster): ir.Endpoint[] {
+    const plan = planLocality(config.endpoints, config.localityLb, this.#placement, config.outlierDetection !== undefined);
+    const eps = config.endpoints.map((ep, i) => (plan.priorities[i] === ep.priority ? ep : { ...ep, priority: plan.priorities[i]! }));
+    this.#localityWeights = plan.localityWeights ? new Map(eps.map((ep, i) => [hostKey(ep), plan.localityWeights![i]!])) : undefined;
+    return eps;
+  }
+
+  /**
+   * Takes a new config that differs only in IN_PLACE_CLUSTER_FIELDS (the caller checks). A host
+   * whose address:port remains is kept, with its outlier and health-check state, slow-start
+   * clock, counters and connections, and takes its new weight and placement; new endpoints get
+   * new hosts (checked at once by active health checking, slow start from now); removed hosts
+   * leave the balancers at once and their pools drain: requests in flight finish.
+   */
+  update(config: ir.Cluster): void {
+    const byKey = new Map<string, Host[]>();
+    for (const h of this.#hosts) {
+      const list = byKey.get(h.key);
+      if (list) list.push(h);
+      else byKey.set(h.key, [h]);
+    }
+    this.#config = config;
+    const now = this.#clock.now();
+    this.#hosts = this.#placeEndpoints(config).map((ep) => {
+      const kept = byKey.get(hostKey(ep))?.shift();
+      if (kept) {
+        kept.update(ep);
+        return kept;
+      }
+      const h = new Host(ep, this.#settings);
+      h.since = now;
+      return h;
+    });
+    this.#ramp = rampOf(config, this.#clock);
+    this.outlierDetector?.setHosts(this.#hosts);
+    this.healthChecker?.setHosts(this.#hosts);
+    for (const list of byKey.values()) {
+      for (const h of list) {
+        this.#unhealthy.delete(h);
+        void h.close();
+      }
+    }
     this.#rebuild();
   }
 
@@ -136,9 +217,10 @@ export class Cluster {
   }
 
   #sets: { hosts: Host[]; healthy: Host[]; healthyLb: LoadBalancer; allLb: LoadBalancer | null }[] = [];
-  readonly #localityWeights: Map<Host, number> | undefined;
+  /** Locality weight per host key, when localities are weighted. */
+  #localityWeights: Map<string, number> | undefined;
   readonly #clock: Clock;
-  readonly #ramp: ((h: Host) => number) | undefined;
+  #ramp: ((h: Host) => number) | undefined;
   readonly #unhealthy = new Set<Host>();
 
   /**
@@ -151,7 +233,7 @@ export class Cluster {
     for (const h of hosts) {
       const key = localityKey(h.locality);
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { weight: this.#localityWeights!.get(h) ?? 0, hosts: [] }));
+      if (!g) groups.set(key, (g = { weight: this.#localityWeights!.get(h.key) ?? 0, hosts: [] }));
       g.hosts.push(h);
     }
     const choices: { cum: number; lb: LoadBalancer }[] = [];
@@ -324,6 +406,11 @@ export type ClusterSnapshot = {
   stats: Record<string, number>;
   hosts: HostSnapshot[];
 };
+
+function rampOf(config: ir.Cluster, clock: Clock): ((h: Host) => number) | undefined {
+  const ss = config.slowStart;
+  return ss && ss.windowMs > 0 ? (h) => slowStartFactor(clock.now() - h.since, ss.windowMs, ss.aggression, ss.minWeightPercent) : undefined;
+}
 
 /** Envoy's slow-start factor: (elapsed / window)^(1 / aggression), at least minWeightPercent, 1 after the window. */
 export function slowStartFactor(elapsedMs: number, windowMs: number, aggression: number, minWeightPercent: number): number {

@@ -243,7 +243,10 @@ export class H2Pool {
     s.active++;
     s.total++;
     const max = this.#opts.maxRequestsPerConnection;
-    if (max > 0 && s.total >= max) s.draining = true;
+    if (max > 0 && s.total >= max && !s.draining) {
+      s.draining = true;
+      this.#opts.stats.upstream_cx_max_requests++;
+    }
   }
 
   async close(): Promise<void> {

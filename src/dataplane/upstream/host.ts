@@ -19,17 +19,23 @@ export type HostPoolSettings = {
   stats: PoolStats;
 };
 
+/** `address:port` (IPv6 in brackets): how hosts are named and matched across reloads. */
+export function hostKey(ep: { address: string; port: number }): string {
+  return ep.address.includes(':') ? `[${ep.address}]:${ep.port}` : `${ep.address}:${ep.port}`;
+}
+
 /** One upstream endpoint: its address, weight, placement, counters and connection pools. */
 export class Host {
   readonly address: string;
   readonly port: number;
   /** `address:port`, as Envoy names hosts in /clusters and the access log. */
   readonly key: string;
-  readonly weight: number;
-  readonly priority: number;
-  readonly locality: ir.Locality | undefined;
-  readonly hostname: string | undefined;
-  readonly labels: Record<string, string>;
+  // Placement and weight change in place on reload (Cluster.update); identity is address:port.
+  weight: number;
+  priority: number;
+  locality: ir.Locality | undefined;
+  hostname: string | undefined;
+  labels: Record<string, string>;
   readonly stats: StatsOf<typeof HOST_STATS> = defineStats(HOST_STATS);
   /** Health as the source reported it (EndpointSlice conditions, IR `health`). */
   sourceHealthy: boolean;
@@ -48,7 +54,7 @@ export class Host {
   constructor(ep: ir.Endpoint, settings: HostPoolSettings) {
     this.address = ep.address;
     this.port = ep.port;
-    this.key = ep.address.includes(':') ? `[${ep.address}]:${ep.port}` : `${ep.address}:${ep.port}`;
+    this.key = hostKey(ep);
     this.weight = ep.weight;
     this.priority = ep.priority;
     this.locality = ep.locality;
@@ -56,6 +62,16 @@ export class Host {
     this.labels = ep.labels ?? {};
     this.sourceHealthy = ep.health !== 'unhealthy' && ep.health !== 'draining';
     this.#settings = settings;
+  }
+
+  /** Takes the new weight, placement and source health of the same endpoint; pools and state stay. */
+  update(ep: ir.Endpoint): void {
+    this.weight = ep.weight;
+    this.priority = ep.priority;
+    this.locality = ep.locality;
+    this.hostname = ep.hostname;
+    this.labels = ep.labels ?? {};
+    this.sourceHealthy = ep.health !== 'unhealthy' && ep.health !== 'draining';
   }
 
   /** Healthy unless a source, outlier detection or active health checking says otherwise. */

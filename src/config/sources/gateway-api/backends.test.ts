@@ -71,17 +71,20 @@ describe('backendRef weights (config-apis.md 1.10)', () => {
 });
 
 describe('invalid backends', () => {
-  it('missing Service: its share goes to the invalid-backend cluster; ResolvedRefs=False/BackendNotFound; still Accepted', () => {
+  it('missing Service: its share gets 500 from a missing cluster, as EG; ResolvedRefs=False/BackendNotFound; still Accepted', () => {
     const r = translate(rule('[{ name: svc, port: 8080, weight: 3 }, { name: nope, port: 80 }]'));
     assert.deepEqual(onlyRoute(r).action, {
       kind: 'forward',
       clusters: [
         { cluster: 'default/svc:8080', weight: 3 },
-        { cluster: INVALID_BACKEND_CLUSTER, weight: 1 },
+        { cluster: INVALID_BACKEND_CLUSTER, weight: 1, missing: true },
       ],
+      clusterNotFoundStatus: 500,
     });
-    const invalid = r.clusters.find((c) => c.name === INVALID_BACKEND_CLUSTER)!;
-    assert.deepEqual(invalid.endpoints, []);
+    assert.equal(
+      r.clusters.find((c) => c.name === INVALID_BACKEND_CLUSTER),
+      undefined,
+    );
     assert.deepEqual(routeStatus(r), ['Accepted=True/Accepted', 'ResolvedRefs=False/BackendNotFound']);
     assert.deepEqual(
       r.diags.items.map((d) => [d.code, d.message, d.field]),
@@ -114,8 +117,9 @@ describe('invalid backends', () => {
       kind: 'forward',
       clusters: [
         { cluster: 'default/svc:8080', weight: 1 },
-        { cluster: INVALID_BACKEND_CLUSTER, weight: 1 },
+        { cluster: INVALID_BACKEND_CLUSTER, weight: 1, missing: true },
       ],
+      clusterNotFoundStatus: 500,
     });
   });
 

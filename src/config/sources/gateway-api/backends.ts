@@ -6,12 +6,10 @@
  * Invalid references are checked in Envoy Gateway's order: kind, ReferenceGrant, Service, port.
  *
  * Traffic share of invalid backends: Envoy Gateway points it at a cluster that does not exist,
- * with `cluster_not_found_response_code: 500`. The IR has no per-backend direct response, so
- * legate points it at INVALID_BACKEND_CLUSTER, a cluster with no endpoints: that share gets
- * **503** ("no healthy upstream"), which is what gRPC callers must get (UNAVAILABLE) but not the
- * 500 HTTP callers should. A rule whose backends are all invalid answers a direct 500 (gRPC: 503,
- * so UNAVAILABLE). Exact 500s for a partial share need an IR extension (WeightedCluster
- * `directResponse`), see the report.
+ * with `cluster_not_found_response_code: 500`; legate does the same with a `missing` weighted
+ * cluster named INVALID_BACKEND_CLUSTER and the route's `clusterNotFoundStatus` (500; 503 for
+ * GRPCRoute, so gRPC callers see UNAVAILABLE). A rule whose backends are all invalid answers a
+ * direct 500 (gRPC: 503).
  */
 import { egClusterDefaults } from '../envoy-gateway/cluster-defaults.js';
 import type * as ir from '../../../ir/index.js';
@@ -42,7 +40,6 @@ export class BackendClusters {
   readonly #grants: readonly gwapi.ReferenceGrant[];
   readonly #services: ReadonlyMap<string, LoadedObject>;
   readonly #entries = new Map<string, Entry>();
-  #invalidUsed = false;
 
   constructor(resolver: EndpointResolver, grants: readonly gwapi.ReferenceGrant[], services: ReadonlyMap<string, LoadedObject>) {
     this.#resolver = resolver;
@@ -83,12 +80,6 @@ export class BackendClusters {
     return { ok: true, cluster: name };
   }
 
-  /** The cluster that stands for invalid backends in a weighted split. */
-  useInvalidCluster(): string {
-    this.#invalidUsed = true;
-    return INVALID_BACKEND_CLUSTER;
-  }
-
   get(name: string): ir.Cluster | undefined {
     return name === INVALID_BACKEND_CLUSTER ? undefined : this.#entries.get(name)?.cluster;
   }
@@ -99,11 +90,6 @@ export class BackendClusters {
     for (const e of this.#entries.values()) {
       this.#setProtocol(e);
       out.push(e.cluster);
-    }
-    if (this.#invalidUsed) {
-      const c = egClusterDefaults(INVALID_BACKEND_CLUSTER, []);
-      c.origin.endpoints = { kind: 'derived', from: 'backendRefs that are invalid (missing Service, unknown kind, no ReferenceGrant)' };
-      out.push(c);
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }

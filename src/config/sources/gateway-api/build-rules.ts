@@ -6,7 +6,7 @@
  */
 import type * as ir from '../../../ir/index.js';
 import type { Diagnostics } from '../../model.js';
-import type { BackendClusters } from './backends.js';
+import { INVALID_BACKEND_CLUSTER, type BackendClusters } from './backends.js';
 import { buildRouteRetry, buildRouteTimeout } from './build-policies.js';
 import { CODES } from './codes.js';
 import { originOf, type Path } from './read.js';
@@ -187,7 +187,11 @@ function forwardAction(
   const validWeight = valid.reduce((s, c) => s + c.weight, 0);
   // No backends, all invalid, or every valid one weighted 0: nothing to forward to (EG: 500).
   if (validWeight === 0) return { kind: 'direct', response: { status: failStatus } };
-  if (invalidWeight > 0) valid.push({ cluster: clusters.useInvalidCluster(), weight: invalidWeight });
+  if (invalidWeight > 0) {
+    // EG points the share at a cluster that does not exist, answered with cluster_not_found 500.
+    valid.push({ cluster: INVALID_BACKEND_CLUSTER, weight: invalidWeight, missing: true });
+    return { kind: 'forward', clusters: valid, clusterNotFoundStatus: failStatus as 500 | 503 };
+  }
   return { kind: 'forward', clusters: valid };
 }
 

@@ -4,11 +4,11 @@
  * port (inside one Gateway as Envoy Gateway checks them; across Gateways as EG's mergeGateways
  * does when they share one legate listener), and the resulting conditions.
  */
+import { secretPem } from '../kubernetes/secrets.js';
 import type * as ir from '../../../ir/index.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
 import { CODES, condition, EG_GROUP, GROUP, type Condition } from './codes.js';
 import { referenceAllowed } from './parse-gateway.js';
-import { isObject } from './read.js';
 import { generationOf, setCondition, type StatusEntry } from './status.js';
 import type * as gwapi from './types.js';
 
@@ -177,19 +177,6 @@ function resolveCertificate(
   }
   l.tls = pem;
   l.tlsSecret = `${ref.namespace}/${ref.name}`;
-}
-
-function secretPem(secret: LoadedObject): ir.Tls | undefined {
-  const read = (key: string): string | undefined => {
-    const data = secret.body.data;
-    if (isObject(data) && typeof data[key] === 'string') return Buffer.from(data[key], 'base64').toString('utf8');
-    const sd = secret.body.stringData;
-    if (isObject(sd) && typeof sd[key] === 'string') return sd[key];
-    return undefined;
-  };
-  const cert = read('tls.crt');
-  const key = read('tls.key');
-  return cert && key ? { cert, key } : undefined;
 }
 
 function conflict(l: ListenerCtx, reason: 'HostnameConflict' | 'ProtocolConflict', message: string, diags: Diagnostics): void {

@@ -1,0 +1,246 @@
+/**
+ * `legate run -f ...`: one command runs a whole manifest. Deployments with known images become
+ * local processes, Services resolve to them, the manifests translate to IR, and the proxy serves
+ * every listener (shifted by --port-offset). When a backend starts, crashes or comes back, the
+ * manifests are translated again so endpoints follow.
+ */
+import type { Command } from 'commander';
+import type * as ir from '../ir/index.js';
+import { Diagnostics, type LoadedObject } from '../config/model.js';
+import { loadManifests, readSources } from '../config/load/load-manifests.js';
+import { ManifestReloader, type ReloadResult } from '../config/reload.js';
+import type { RuntimeEndpoints, ServicePort } from '../config/sources/kubernetes/endpoint-resolver.js';
+import { Proxy } from '../dataplane/proxy.js';
+import { parseLocality } from '../dataplane/upstream/locality.js';
+import { createAccessLog } from '../dataplane/access-log.js';
+import { planDeployments, RUNTIME_CODES } from '../runtime/plan.js';
+import { runtimeEndpoints, Supervisor } from '../runtime/supervisor.js';
+import { formatDiagnostic } from './format.js';
+import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
+import { configState } from './config-state.js';
+import { summary as reloadSummary } from './serve-manifests.js';
+
+export type RunOptions = AdminCliOptions & {
+  filename: string[];
+  portOffset?: string;
+  backend?: string[];
+  locality?: string;
+  accessLog?: string;
+  accessLogFormat?: string;
+  quiet?: boolean;
+  /** Reload when files change (default true). */
+  watch?: boolean;
+};
+
+export function registerRun(program: Command, setCode: (code: number) => void): void {
+  const cmd = program
+    .command('run')
+    .description('run a whole manifest locally: backends for known images, the proxy on every listener')
+    .requiredOption('-f, --filename <path...>', 'manifest files or directories')
+    .option('--port-offset <n>', 'add N to every listener port (for ports under 1024 without privileges)', '0')
+    .option('--backend <ns/service=host:port...>', 'send a Service to an address you run yourself')
+    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
+    .option('--access-log <path>', 'access log destination ("-" = stdout)')
+    .option('--access-log-format <format>', 'text or json', 'text')
+    .option('-q, --quiet', 'do not print backend log lines')
+    .option('--no-watch', 'do not reload when the files change');
+  addAdminOptions(cmd).action(async (opts: RunOptions) => {
+    setCode(await run(opts));
+  });
+}
+
+export type Running = {
+  proxy: Proxy;
+  supervisor: Supervisor;
+  reloader: ManifestReloader;
+  /** The IR being served (listener ports shifted). */
+  config(): ir.Config;
+  stop(): Promise<void>;
+};
+
+/** Parses `ns/service=host:port` (namespace optional, default `default`). */
+export function parseBackend(s: string): { namespace: string; service: string; host: string; port: number } | string {
+  const m = /^(?:([a-z0-9-]+)\/)?([a-z0-9-]+)=(\[[^\]]+\]|[^:]+):(\d+)$/.exec(s);
+  if (!m) return `--backend "${s}" must look like NAMESPACE/SERVICE=HOST:PORT, such as default/reviews=127.0.0.1:9080`;
+  return { namespace: m[1] ?? 'default', service: m[2]!, host: m[3]!.replace(/^\[|\]$/g, ''), port: Number(m[4]) };
+}
+
+/** Starts everything; resolves once the proxy serves. Errors are returned as text, nothing left running. */
+export async function startRun(
+  opts: RunOptions,
+  out: (s: string) => void,
+): Promise<{ ok: true; running: Running } | { ok: false; error: string }> {
+  const offset = Number(opts.portOffset ?? 0);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 60000)
+    return { ok: false, error: `--port-offset must be a whole number from 0 to 60000` };
+  const backends: { namespace: string; service: string; host: string; port: number }[] = [];
+  for (const b of opts.backend ?? []) {
+    const parsed = parseBackend(b);
+    if (typeof parsed === 'string') return { ok: false, error: parsed };
+    backends.push(parsed);
+  }
+  const diags = new Diagnostics();
+  const sources = await readSources(opts.filename);
+  const objects = loadManifests(sources, diags);
+  const plans = planDeployments(objects, diags).filter((p) => !coveredByBackend(objects, p.namespace, p.labels, backends));
+  // Unknown images whose Services all have --backend are fine.
+  diags.items.splice(
+    0,
+    diags.items.length,
+    ...diags.items.filter((d) => d.code !== RUNTIME_CODES.UNKNOWN_IMAGE || !deploymentCovered(objects, d.object ?? '', backends)),
+  );
+  const fatal = diags.items.filter((d) => d.severity === 'error');
+  if (fatal.some((d) => d.code.startsWith('E_RUNTIME') || d.code === 'E_YAML_SYNTAX' || d.code === 'E_SOURCE_READ'))
+    return { ok: false, error: fatal.map(formatDiagnostic).join('\n') };
+
+  const supervisor = new Supervisor(plans, {
+    ...(opts.quiet ? {} : { log: (l) => out(l + '\n') }),
+    // Endpoints follow the backends: translate again when one starts, crashes or comes back.
+    onChange: () => void late.reloader?.reloadNow(),
+  });
+  // The reloader exists once the backends are up; their first state changes come before it.
+  const late: { reloader?: ManifestReloader } = {};
+  await supervisor.start();
+  const fromRuntime = runtimeEndpoints(objects, supervisor);
+  const endpoints: RuntimeEndpoints = (ns: string, svc: string, sp: ServicePort) => {
+    const b = backends.find((x) => x.namespace === ns && x.service === svc);
+    if (b) return [{ address: b.host, port: b.port, weight: 1, priority: 0, hostname: `${b.host}:${b.port}` }];
+    return fromRuntime(ns, svc, sp);
+  };
+
+  const where = opts.locality ?? process.env.LEGATE_LOCALITY;
+  const accessLog = opts.accessLog
+    ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text' })
+    : undefined;
+  const proxy = new Proxy({
+    ...(accessLog ? { accessLog } : {}),
+    ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
+  });
+  let previous: ReloadResult | undefined;
+  const reloader = new ManifestReloader({
+    sources,
+    target: proxy,
+    watch: opts.watch !== false,
+    translateOptions: () => ({ runtimeEndpoints: endpoints }),
+    prepare: (config) => ({ ...config, listeners: config.listeners.map((l) => ({ ...l, port: l.port + offset })) }),
+    onReload: (r) => {
+      if (r.trigger !== 'initial' && r.trigger !== 'manual') {
+        out(`${reloadSummary(r)}\n`);
+        const seen = new Set((previous?.diagnostics ?? []).map(formatDiagnostic));
+        for (const d of r.diagnostics) if (d.severity !== 'info' && !seen.has(formatDiagnostic(d))) out(formatDiagnostic(d) + '\n');
+      }
+      previous = r;
+    },
+  });
+  late.reloader = reloader;
+  const first = await reloader.start();
+  for (const d of [...diags.items.filter((d) => d.code.startsWith('E_RUNTIME')), ...first.diagnostics]) out(formatDiagnostic(d) + '\n');
+  let admin: Awaited<ReturnType<typeof startAdmin>> = null;
+  const stop = async () => {
+    if (admin && typeof admin !== 'string') await admin.close();
+    await reloader.close();
+    await proxy.close(2000);
+    await supervisor.stop();
+    await accessLog?.close();
+  };
+  if (!first.applied) {
+    await stop();
+    const error = first.error ?? 'the configuration was not applied';
+    if (/EACCES/.test(error))
+      return {
+        ok: false,
+        error: `legate: cannot bind a listener: ${error}. Ports under 1024 need privileges: run with --port-offset 8000 (port 80 becomes 8080), or as root`,
+      };
+    if (/EADDRINUSE/.test(error))
+      return {
+        ok: false,
+        error: `legate: cannot bind a listener: ${error}. Another process uses that port: stop it, or shift every listener with --port-offset N`,
+      };
+    return { ok: false, error: `legate: cannot start: ${error}` };
+  }
+  admin = await startAdmin(opts, { proxy, configState: configState(reloader, opts.filename) }, '0.1.0', out);
+  if (typeof admin === 'string') {
+    const error = admin;
+    admin = null;
+    await stop();
+    return { ok: false, error: `legate: ${error}` };
+  }
+  const config = proxy.config!;
+  out(summary(config, supervisor, offset));
+  if (admin) out(`admin API  http://${admin.hostPort}/\n`);
+  return { ok: true, running: { proxy, supervisor, reloader, config: () => proxy.config!, stop } };
+}
+
+async function run(opts: RunOptions): Promise<number> {
+  const started = await startRun(opts, (s) => process.stdout.write(s));
+  if (!started.ok) {
+    process.stderr.write(started.error + '\n');
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  process.stdout.write('stopping...\n');
+  await started.running.stop();
+  return 0;
+}
+
+type Backend = { namespace: string; service: string };
+
+function servicesSelecting(objects: readonly LoadedObject[], namespace: string, labels: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const o of objects) {
+    if (o.kind !== 'Service' || o.metadata.namespace !== namespace) continue;
+    const sel = (o.body.spec as { selector?: Record<string, string> } | undefined)?.selector;
+    if (sel && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v)) out.push(o.metadata.name);
+  }
+  return out;
+}
+
+function coveredByBackend(objects: readonly LoadedObject[], ns: string, labels: Record<string, string>, backends: Backend[]): boolean {
+  const svcs = servicesSelecting(objects, ns, labels);
+  return svcs.length > 0 && svcs.every((s) => backends.some((b) => b.namespace === ns && b.service === s));
+}
+
+function deploymentCovered(objects: readonly LoadedObject[], ref: string, backends: Backend[]): boolean {
+  const [, ns, name] = ref.split('/');
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.namespace === ns && o.metadata.name === name);
+  const labels = ((d?.body.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template?.metadata
+    ?.labels ?? {}) as Record<string, string>;
+  return d !== undefined && coveredByBackend(objects, ns!, labels, backends);
+}
+
+/** The table printed at start: listeners, routes and backends. */
+export function summary(config: ir.Config, supervisor: Supervisor, offset: number): string {
+  const rows: string[][] = [['LISTENER', 'MANIFEST PORT', 'LOCAL ADDRESS']];
+  for (const l of config.listeners) rows.push([l.name, String(l.port - offset), `${l.address}:${l.port}`]);
+  const routes: string[][] = [['LISTENER', 'HOSTS', 'ROUTE', 'BACKENDS']];
+  for (const l of config.listeners)
+    for (const vh of l.virtualHosts)
+      for (const r of vh.routes)
+        routes.push([
+          l.name,
+          vh.domains.join(','),
+          r.name,
+          r.action.kind === 'forward'
+            ? r.action.clusters
+                .map((c) => `${c.cluster}${r.action.kind === 'forward' && r.action.clusters.length > 1 ? ` (${c.weight})` : ''}`)
+                .join(', ')
+            : r.action.kind,
+        ]);
+  const pods: string[][] = [['BACKEND', 'IMAGE', 'ADDRESS', 'STATE']];
+  for (const i of supervisor.instances)
+    pods.push([
+      `${i.plan.namespace}/${i.plan.podName}`,
+      i.plan.image,
+      [...i.ports].map(([cp, local]) => `127.0.0.1:${local} (${cp})`).join(', '),
+      i.state,
+    ]);
+  return [table(rows), table(routes), pods.length > 1 ? table(pods) : ''].filter(Boolean).join('\n') + '\n';
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n') + '\n';
+}
