@@ -560,6 +560,7 @@ async function startGrpcEcho(
         EchoTwo: { kind: 'unary', handle: doEcho('EchoTwo') },
         EchoThree: {
           kind: 'unary',
+          // Unimplemented on purpose in echo-basic: conformance expects UNIMPLEMENTED here.
           handle: async () => {
             throw new GrpcStatusError(12, 'method EchoThree not implemented');
           },

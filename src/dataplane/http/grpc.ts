@@ -50,25 +50,7 @@ const GRPC_TO_HTTP: Record<number, number> = {
   16: 401,
 };
 
-export const GRPC_STATUS_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-] as const;
+export { GRPC_STATUS_NAMES } from '../../common/grpc-status.js';
 
 /** Percent-encodes a grpc-message value as the gRPC spec requires (printable ASCII except %). */
 export function encodeGrpcMessage(message: string): string {

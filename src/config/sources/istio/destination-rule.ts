@@ -12,7 +12,7 @@ import { parseGoDuration } from '../../../common/durations.js';
 import { ISTIO_CODES } from './codes.js';
 import { covers, resolveShortname, specificity } from './hosts.js';
 import type { ServiceRegistry } from './registry.js';
-import { duration, originOf, reject, ruleCtx, type Path, type RuleCtx } from './rules.js';
+import { byAge, duration, originOf, reject, ruleCtx, type Path, type RuleCtx } from './rules.js';
 import { checkSpec, DestinationRuleSpec, type PolicyBlocks, type TrafficPolicy } from './schema.js';
 
 export type DestinationRuleEntry = {
@@ -104,13 +104,6 @@ export class DestinationRules {
     }
     return undefined;
   }
-}
-
-function byAge(a: LoadedObject, b: LoadedObject): number {
-  const ta = a.metadata.creationTimestamp ?? '';
-  const tb = b.metadata.creationTimestamp ?? '';
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return objectRef(a) < objectRef(b) ? -1 : objectRef(a) > objectRef(b) ? 1 : 0;
 }
 
 export function subsetOf(dr: DestinationRuleEntry, name: string): { labels: Record<string, string>; index: number } | undefined {

@@ -69,3 +69,11 @@ export function percentage(ctx: RuleCtx, v: number | undefined, path: Path): ir.
   }
   return { numerator: Math.round(v * 10_000), denominator: 1_000_000 };
 }
+
+/** Istio's order of precedence among objects: older first, then by Kind/namespace/name. */
+export function byAge(a: LoadedObject, b: LoadedObject): number {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return objectRef(a) < objectRef(b) ? -1 : objectRef(a) > objectRef(b) ? 1 : 0;
+}

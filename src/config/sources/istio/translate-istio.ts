@@ -24,7 +24,7 @@ import { ISTIO_CODES } from './codes.js';
 import { DestinationRules } from './destination-rule.js';
 import { covers, hostsMatch, serviceDomains } from './hosts.js';
 import { isHttpProtocol, isIstio, ServiceRegistry } from './registry.js';
-import { originOf } from './rules.js';
+import { byAge, originOf } from './rules.js';
 import { checkSpec, GatewaySpec } from './schema.js';
 import {
   buildVirtualServiceRoutes,
@@ -325,11 +325,4 @@ function admittedHosts(vs: ParsedVirtualService, s: Server): string[] {
     }
   }
   return [...out];
-}
-
-function byAge(a: LoadedObject, b: LoadedObject): number {
-  const ta = a.metadata.creationTimestamp ?? '';
-  const tb = b.metadata.creationTimestamp ?? '';
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return objectRef(a) < objectRef(b) ? -1 : objectRef(a) > objectRef(b) ? 1 : 0;
 }

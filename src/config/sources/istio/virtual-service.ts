@@ -9,6 +9,7 @@ import { ISTIO, ENVOY } from '../../../ir/defaults.js';
 import { retryPolicyDefaults } from '../../../ir/builders.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 import { compileRegex, RegexSyntaxError } from '../../../common/regex.js';
+import { GRPC_STATUS_NAMES } from '../../../common/grpc-status.js';
 import { formatPath, objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
 import { FAULT_SCOPE_ANNOTATION } from '../envoy-gateway/build-fault.js';
 import type { IstioClusters } from './clusters.js';
@@ -67,27 +68,6 @@ function retryOnStatus(item: string): number | undefined {
   const n = Number(item);
   return KNOWN_STATUS.has(n) ? n : undefined;
 }
-
-/** Istio's gRPC status names (pkg/util/grpc/codes.go), by code. */
-export const GRPC_STATUS_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
 
 export function parseVirtualService(o: LoadedObject, diags: Diagnostics): ParsedVirtualService | undefined {
   const spec = checkSpec(o, VirtualServiceSpec, diags);
@@ -455,7 +435,7 @@ function buildFault(o: LoadedObject, rule: IstioHttpRoute, path: Path, ctx: Rule
   }
   if (f.abort) {
     const pct = percentage(ctx, f.abort.percentage?.value, [...path, 'fault', 'abort', 'percentage', 'value']) ?? zero;
-    const grpc = f.abort.grpcStatus !== undefined ? GRPC_STATUS_NAMES.indexOf(f.abort.grpcStatus) : undefined;
+    const grpc = f.abort.grpcStatus !== undefined ? (GRPC_STATUS_NAMES as readonly string[]).indexOf(f.abort.grpcStatus) : undefined;
     fault.abort = {
       ...(f.abort.httpStatus !== undefined ? { httpStatus: f.abort.httpStatus } : {}),
       ...(grpc !== undefined && grpc >= 0 ? { grpcStatus: grpc } : {}),
@@ -600,7 +580,7 @@ function validateHttpRoute(ctx: RuleCtx, r: IstioHttpRoute, path: Path): void {
       if (a.http2Error !== undefined) reject(ctx, [...fp, 'abort', 'http2Error'], 'HTTP/2 abort fault injection not supported yet');
       if (a.httpStatus !== undefined && (a.httpStatus < 200 || a.httpStatus > 599))
         reject(ctx, [...fp, 'abort', 'httpStatus'], `HTTP status ${a.httpStatus} is not in range 200-599`);
-      if (a.grpcStatus !== undefined && !GRPC_STATUS_NAMES.includes(a.grpcStatus))
+      if (a.grpcStatus !== undefined && !(GRPC_STATUS_NAMES as readonly string[]).includes(a.grpcStatus))
         reject(
           ctx,
           [...fp, 'abort', 'grpcStatus'],
