@@ -1,10 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import type http2 from 'node:http2';
@@ -15,6 +11,7 @@ import { Host } from '../../src/dataplane/upstream/host.js';
 import { testHostSettings } from '../helpers/hosts.js';
 import { HealthChecker, type HealthCheckerOptions } from '../../src/dataplane/upstream/health-checker.js';
 import { closedPort, h1Backend, h2Backend, tcpBackend } from '../helpers/backends.js';
+import { selfSignedCert } from '../helpers/capture.js';
 import type * as ir from '../../src/ir/index.js';
 
 const closers: (() => Promise<void> | void)[] = [];
@@ -142,32 +139,9 @@ test('HTTP: a refused connection and a hung backend are network failures; the ha
 });
 
 test('HTTPS: checks use TLS when the cluster does', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-hc-'));
-  const keyFile = path.join(dir, 'key.pem');
-  const certFile = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  const server = https.createServer({ key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) }, (_req, res) => res.end('ok'));
-  fs.rmSync(dir, { recursive: true, force: true });
+  const tls = selfSignedCert();
+  const server = https.createServer({ key: tls.key, cert: tls.cert }, (_req, res) => res.end('ok'));
+  tls.cleanup();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   closers.push(
     () =>
