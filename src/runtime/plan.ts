@@ -46,10 +46,16 @@ export function imageKind(image: string): ImageKind | undefined {
   return undefined;
 }
 
-export function planDeployments(objects: readonly LoadedObject[], diags: Diagnostics): InstancePlan[] {
+/** `skip` leaves out Deployments something else stands in for (`legate run --backend`), unreported. */
+export function planDeployments(
+  objects: readonly LoadedObject[],
+  diags: Diagnostics,
+  skip?: (namespace: string, templateLabels: Record<string, string>) => boolean,
+): InstancePlan[] {
   const out: InstancePlan[] = [];
   for (const o of objects) {
     if (o.kind !== 'Deployment' || !o.apiVersion.startsWith('apps/')) continue;
+    if (skip?.(o.metadata.namespace, stringRecord(record(record(record(o.body.spec).template).metadata).labels))) continue;
     out.push(...planDeployment(o, diags));
   }
   return out;
