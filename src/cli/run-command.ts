@@ -13,7 +13,7 @@ import type { RuntimeEndpoints, ServicePort } from '../config/sources/kubernetes
 import { Proxy } from '../dataplane/proxy.js';
 import { parseLocality } from '../dataplane/upstream/locality.js';
 import { createAccessLog } from '../dataplane/access-log.js';
-import { planDeployments, RUNTIME_CODES } from '../runtime/plan.js';
+import { planDeployments } from '../runtime/plan.js';
 import { runtimeEndpoints, Supervisor } from '../runtime/supervisor.js';
 import { formatDiagnostic } from './format.js';
 import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
@@ -82,13 +82,8 @@ export async function startRun(
   const diags = new Diagnostics();
   const sources = await readSources(opts.filename);
   const objects = loadManifests(sources, diags);
-  const plans = planDeployments(objects, diags).filter((p) => !coveredByBackend(objects, p.namespace, p.labels, backends));
-  // Unknown images whose Services all have --backend are fine.
-  diags.items.splice(
-    0,
-    diags.items.length,
-    ...diags.items.filter((d) => d.code !== RUNTIME_CODES.UNKNOWN_IMAGE || !deploymentCovered(objects, d.object ?? '', backends)),
-  );
+  // Deployments whose Services all have a --backend are not run (nor reported for their image).
+  const plans = planDeployments(objects, diags, (ns, labels) => coveredByBackend(objects, ns, labels, backends));
   const fatal = diags.items.filter((d) => d.severity === 'error');
   if (fatal.some((d) => d.code.startsWith('E_RUNTIME') || d.code === 'E_YAML_SYNTAX' || d.code === 'E_SOURCE_READ'))
     return { ok: false, error: fatal.map(formatDiagnostic).join('\n') };
@@ -96,10 +91,12 @@ export async function startRun(
   const supervisor = new Supervisor(plans, {
     ...(opts.quiet ? {} : { log: (l) => out(l + '\n') }),
     // Endpoints follow the backends: translate again when one starts, crashes or comes back.
-    onChange: () => void late.reloader?.reloadNow(),
+    onChange: () => {
+      if (!late.stopping) void late.reloader?.reloadNow();
+    },
   });
   // The reloader exists once the backends are up; their first state changes come before it.
-  const late: { reloader?: ManifestReloader } = {};
+  const late: { reloader?: ManifestReloader; stopping?: boolean } = {};
   await supervisor.start();
   const fromRuntime = runtimeEndpoints(objects, supervisor);
   const endpoints: RuntimeEndpoints = (ns: string, svc: string, sp: ServicePort) => {
@@ -137,6 +134,7 @@ export async function startRun(
   for (const d of [...diags.items.filter((d) => d.code.startsWith('E_RUNTIME')), ...first.diagnostics]) out(formatDiagnostic(d) + '\n');
   let admin: Awaited<ReturnType<typeof startAdmin>> = null;
   const stop = async () => {
+    late.stopping = true;
     if (admin && typeof admin !== 'string') await admin.close();
     await reloader.close();
     await proxy.close(2000);
@@ -203,14 +201,6 @@ function coveredByBackend(objects: readonly LoadedObject[], ns: string, labels: 
   return svcs.length > 0 && svcs.every((s) => backends.some((b) => b.namespace === ns && b.service === s));
 }
 
-function deploymentCovered(objects: readonly LoadedObject[], ref: string, backends: Backend[]): boolean {
-  const [, ns, name] = ref.split('/');
-  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.namespace === ns && o.metadata.name === name);
-  const labels = ((d?.body.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template?.metadata
-    ?.labels ?? {}) as Record<string, string>;
-  return d !== undefined && coveredByBackend(objects, ns!, labels, backends);
-}
-
 /** The table printed at start: listeners, routes and backends. */
 export function summary(config: ir.Config, supervisor: Supervisor, offset: number): string {
   const rows: string[][] = [['LISTENER', 'MANIFEST PORT', 'LOCAL ADDRESS']];
@@ -223,11 +213,7 @@ export function summary(config: ir.Config, supervisor: Supervisor, offset: numbe
           l.name,
           vh.domains.join(','),
           r.name,
-          r.action.kind === 'forward'
-            ? r.action.clusters
-                .map((c) => `${c.cluster}${r.action.kind === 'forward' && r.action.clusters.length > 1 ? ` (${c.weight})` : ''}`)
-                .join(', ')
-            : r.action.kind,
+          r.action.kind === 'forward' ? forwardTargets(r.action.clusters) : r.action.kind,
         ]);
   const pods: string[][] = [['BACKEND', 'IMAGE', 'ADDRESS', 'STATE']];
   for (const i of supervisor.instances)
@@ -238,6 +224,11 @@ export function summary(config: ir.Config, supervisor: Supervisor, offset: numbe
       i.state,
     ]);
   return [table(rows), table(routes), pods.length > 1 ? table(pods) : ''].filter(Boolean).join('\n') + '\n';
+}
+
+/** `cluster`, or `a (80), b (20)` for a weighted split. */
+function forwardTargets(clusters: readonly ir.WeightedCluster[]): string {
+  return clusters.map((c) => (clusters.length > 1 ? `${c.cluster} (${c.weight})` : c.cluster)).join(', ');
 }
 
 function table(rows: string[][]): string {

@@ -84,6 +84,7 @@ export class Proxy {
   #appliedAt: number | undefined;
   /** Set by POST /drain: every listener stops accepting. */
   #drained: Promise<DrainReport> | null = null;
+  #closed = false;
 
   constructor(opts: ProxyOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
@@ -171,6 +172,8 @@ export class Proxy {
    * flight finish on the table they started with), and removed listeners drain.
    */
   async apply(config: ir.Config): Promise<void> {
+    // A late reload (a backend exiting during shutdown) must not bind listeners again.
+    if (this.#closed) throw new Error('the proxy is closed; a new configuration cannot be applied');
     const errors = validate(config).filter((d) => d.severity === 'error');
     if (errors.length > 0) throw new ConfigError(errors);
 
@@ -303,6 +306,7 @@ export class Proxy {
   }
 
   async close(graceMs = 1000): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#listeners.values()].map((l) => l.listener.close(graceMs)));
     await Promise.all([...this.#draining].map((l) => l.close(graceMs)));
     this.#listeners.clear();

@@ -103,3 +103,20 @@ test('a listener whose limits change is bound again on the same port; a request 
     await slow.close();
   }
 });
+
+test('a closed proxy refuses a new config and binds nothing', async () => {
+  const proxy = await Proxy.start(config([route('r')], [cluster('backend', [a.port])]));
+  const port = proxy.port('main');
+  await proxy.close();
+  const again = config([route('r')], [cluster('backend', [a.port])]);
+  again.listeners[0]!.port = port;
+  await assert.rejects(proxy.apply(again), /the proxy is closed/);
+  assert.equal(proxy.listeners.length, 0);
+  // The port is free: nothing listens there any more.
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise<void>((r) => probe.close(() => r()));
+});
