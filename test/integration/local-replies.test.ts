@@ -45,6 +45,26 @@ test('no endpoints: 503 "no healthy upstream" with flag UH', async () => {
   assert.equal(log.last().flags, Flag.UH);
 });
 
+test("a missing cluster: 503 NC with an empty body, or the route's clusterNotFoundStatus (500 for Envoy Gateway)", async () => {
+  const missing = (status?: 500) =>
+    route('r', {
+      action: {
+        kind: 'forward',
+        clusters: [{ cluster: 'not-there', weight: 1, missing: true }],
+        ...(status ? { clusterNotFoundStatus: status } : {}),
+      },
+    });
+  for (const status of [undefined, 500] as const) {
+    const { port, log } = await start(config([missing(status)], [cluster('backend', [1])]));
+    const res = await h1Request(port, { path: '/' });
+    assert.equal(res.status, status ?? 503);
+    assert.equal(res.body.length, 0);
+    await log.waitFor(1);
+    assert.equal(log.last().flags, Flag.NC);
+    assert.equal(log.last().details, 'cluster_not_found');
+  }
+});
+
 test('connection refused: 503 with flag UF and the reset reason in the body', async () => {
   const dead = await closedPort();
   const { port, log, proxy } = await start(config([route('all')], [cluster('backend', [dead])]));
