@@ -61,6 +61,12 @@ export function listenerDefaults(name: string, address: string, port: number): L
       maxHeadersCount: ENVOY.MAX_HEADERS_COUNT,
       maxConcurrentStreams: LEGATE.DOWNSTREAM_MAX_CONCURRENT_STREAMS,
       idleTimeoutMs: 0,
+      requestTimeoutMs: 0,
+      requestHeadersTimeoutMs: 0,
+      streamIdleTimeoutMs: ENVOY.STREAM_IDLE_TIMEOUT_MS,
+      maxConnections: 0,
+      h2InitialStreamWindowSize: LEGATE.DOWNSTREAM_H2_STREAM_WINDOW,
+      h2InitialConnectionWindowSize: LEGATE.DOWNSTREAM_H2_CONNECTION_WINDOW,
     },
     trustedCidrs: [],
     preserveExternalRequestId: true,
@@ -68,6 +74,9 @@ export function listenerDefaults(name: string, address: string, port: number): L
       'limits.maxRequestHeadersKb': d('ENVOY.MAX_REQUEST_HEADERS_KB'),
       'limits.maxHeadersCount': d('ENVOY.MAX_HEADERS_COUNT'),
       'limits.maxConcurrentStreams': defaultOrigin('legate', 'LEGATE.DOWNSTREAM_MAX_CONCURRENT_STREAMS'),
+      'limits.streamIdleTimeoutMs': d('ENVOY.STREAM_IDLE_TIMEOUT_MS'),
+      'limits.h2InitialStreamWindowSize': defaultOrigin('legate', 'LEGATE.DOWNSTREAM_H2_STREAM_WINDOW'),
+      'limits.h2InitialConnectionWindowSize': defaultOrigin('legate', 'LEGATE.DOWNSTREAM_H2_CONNECTION_WINDOW'),
     },
   };
 }

@@ -33,6 +33,8 @@ export type ForwardTarget = {
   clusterNotFoundStatus: number;
   /** Route (global) timeout; 0 = none. */
   timeoutMs: number;
+  /** Stream idle timeout (the route's, else the listener's); 0 = none. */
+  idleMs: number;
   /** Legacy gRPC timeouts (max_grpc_timeout set): the global timeout comes from grpc-timeout. */
   grpcTimeout: { maxMs: number; offsetMs: number } | null;
   /** "New" stream-duration timeouts; when set the route timeout is not armed (Envoy's quirk). */
@@ -60,6 +62,8 @@ export type RequestContext = {
   /** Client is trusted: honour x-envoy-* control headers. */
   trusted: boolean;
   preserveRequestId: boolean;
+  /** HCM request_timeout: the whole request must arrive within this; 0 = none. */
+  requestTimeoutMs: number;
   faults: FaultLimiter;
   /** The policy used when only trusted request headers ask for retries. */
   emptyRetryPolicy: CompiledRetryPolicy;
@@ -120,6 +124,10 @@ export class RequestState implements AttemptOwner {
   /** Retried responses being read to the end so their connections stay reusable. */
   #draining: Set<UpstreamAttempt> | null = null;
   #faultTimer: Timer | null = null;
+  /** Stream idle timer: armed once, it re-arms itself lazily from the last activity (no timer churn per chunk). */
+  #idleTimer: Timer | null = null;
+  #lastActivity = 0;
+  #requestTimer: Timer | null = null;
 
   constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext) {
     this.#ds = ds;
@@ -131,6 +139,13 @@ export class RequestState implements AttemptOwner {
   }
 
   start(): void {
+    const idle = this.#t.idleMs;
+    if (idle > 0) {
+      this.#lastActivity = this.#start;
+      this.#idleTimer = this.#ctx.clock.setTimeout(this.#onIdleCheck, idle);
+    }
+    const rqTimeout = this.#ctx.requestTimeoutMs;
+    if (rqTimeout > 0 && this.#ds.body) this.#requestTimer = this.#ctx.clock.setTimeout(this.#onRequestTimeout, rqTimeout);
     const fault = this.#t.fault;
     if (fault && fault.scope === 'request') {
       // Envoy's placement: before the router, once per request, outside the route timeout.
@@ -184,7 +199,7 @@ export class RequestState implements AttemptOwner {
 
     if (ds.body) {
       const limit = this.#retry ? this.#retry.policy.bufferLimitBytes : 0;
-      this.#body = new ReplayBody(ds.body, limit, (n) => (this.#bytesReceived += n), this.#retry ? () => this.#onBodyOverLimit() : null);
+      this.#body = new ReplayBody(ds.body, limit, this.#onBodyBytes, this.#retry ? () => this.#onBodyOverLimit() : null);
       ds.body.once('end', () => this.#onRequestComplete());
     }
     const useH2 =
@@ -303,9 +318,41 @@ export class RequestState implements AttemptOwner {
     this.#localReply(this.#requestComplete ? 504 : 408, 'downstream duration timeout', 0, 'max_duration_timeout', 4);
   }
 
+  readonly #onBodyBytes = (n: number): void => {
+    this.#bytesReceived += n;
+    if (this.#idleTimer) this.#lastActivity = this.#ctx.clock.now();
+  };
+
+  /** HCM stream idle timeout: nothing sent or received for `idleMs`. */
+  readonly #onIdleCheck = (): void => {
+    this.#idleTimer = null;
+    // Once legate's response is complete, the client finishing its side is not legate's wait.
+    if (this.#finished || this.#responseDone) return;
+    const idle = this.#t.idleMs;
+    const quiet = this.#ctx.clock.now() - this.#lastActivity;
+    if (quiet < idle) {
+      this.#idleTimer = this.#ctx.clock.setTimeout(this.#onIdleCheck, idle - quiet);
+      return;
+    }
+    if (this.#ctx.http) this.#ctx.http.downstream_rq_idle_timeout++;
+    this.#localReply(this.#requestComplete ? 504 : 408, 'stream timeout', Flag.SI, 'stream_idle_timeout');
+  };
+
+  /** HCM request_timeout: the request did not arrive in time (disarmed once it has, or once the response starts). */
+  readonly #onRequestTimeout = (): void => {
+    this.#requestTimer = null;
+    if (this.#finished || this.#requestComplete || this.#ds.responseStarted) return;
+    if (this.#ctx.http) this.#ctx.http.downstream_rq_timeout++;
+    this.#localReply(408, 'request timeout', 0, 'request_overall_timeout');
+  };
+
   #onRequestComplete(): void {
     if (this.#requestComplete) return;
     this.#requestComplete = true;
+    if (this.#requestTimer) {
+      this.#ctx.clock.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
     this.#requestCompleteAt = this.#ctx.clock.now();
     if (this.#finished || this.#responseDone) return;
     if (this.#globalMs > 0) this.#globalTimer = this.#ctx.clock.setTimeout(() => this.#onGlobalTimeout(), this.#globalMs);
@@ -650,6 +697,11 @@ export class RequestState implements AttemptOwner {
     this.#charge(status, false);
     if (this.#isGrpc) this.#grpcStatus = firstValue(headers, 'grpc-status');
     this.#responseHeadersAt = this.#ctx.clock.now();
+    if (this.#idleTimer) this.#lastActivity = this.#responseHeadersAt;
+    if (this.#requestTimer) {
+      this.#ctx.clock.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
     let out = this.#responseEdit ? this.#responseEdit(headers) : headers;
     if (this.#requestCompleteAt >= 0) {
       out.push('x-envoy-upstream-service-time', String(Math.round(this.#responseHeadersAt - this.#requestCompleteAt)));
@@ -670,6 +722,7 @@ export class RequestState implements AttemptOwner {
       }
       return true;
     }
+    if (this.#idleTimer) this.#lastActivity = this.#ctx.clock.now();
     if (a === this.#committed) {
       this.#armIdle(a);
       return this.#ds.write(chunk);
@@ -917,6 +970,10 @@ export class RequestState implements AttemptOwner {
       c.clearTimeout(this.#faultTimer);
       this.#faultTimer = null;
     }
+    if (this.#requestTimer) {
+      c.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
   }
 
   #localReply(status: number, body: string, flags: number, details: string, grpcStatus?: number, headers?: string[]): void {
@@ -933,6 +990,9 @@ export class RequestState implements AttemptOwner {
     let extra =
       this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
     if (headers) extra = extra ? [...extra, ...headers] : headers;
+    // An HTTP/1.1 request whose body has not all arrived cannot be followed by another on the
+    // connection (Node would wait to discard the rest): close it after the reply, as Envoy does.
+    if (this.#ds.protocol === 'http1' && this.#ds.body && !this.#requestComplete) extra = [...(extra ?? []), 'connection', 'close'];
     this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra, grpcStatus });
     if (this.#isGrpc) this.#grpcStatus = String(grpcStatus ?? httpToGrpcStatus(status));
   }
@@ -946,6 +1006,10 @@ export class RequestState implements AttemptOwner {
     }
     this.#cancelAll();
     this.#clearRequestTimers();
+    if (this.#idleTimer) {
+      this.#ctx.clock.clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+    }
     this.#retry?.done();
     if (this.#draining) for (const d of this.#draining) d.cancel();
     if (this.#faultSlot) this.#ctx.faults.releaseSlot(this.#faultSlot);
