@@ -9,6 +9,8 @@ export const ENVOY = {
   CONNECT_TIMEOUT_MS: 5_000,
   /** Upstream idle timeout of a pooled connection. */
   UPSTREAM_IDLE_TIMEOUT_MS: 3_600_000,
+  /** HCM common_http_protocol_options.idle_timeout: an idle downstream connection is closed. */
+  DOWNSTREAM_IDLE_TIMEOUT_MS: 3_600_000,
   /** HCM stream_idle_timeout. */
   STREAM_IDLE_TIMEOUT_MS: 300_000,
   /** RetryPolicy.num_retries when a policy exists. */

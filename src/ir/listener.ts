@@ -29,7 +29,7 @@ export type Listener = {
     maxConcurrentStreams: number;
     /**
      * Connection idle timeout (HCM idle_timeout): a connection with no request in flight is closed
-     * after this long; 0 = legate's default (60 s for HTTP/1.1 keep-alive, none for HTTP/2).
+     * after this long; 0 = never.
      */
     idleTimeoutMs: number;
     /** HCM request_timeout: the whole request must arrive within this; 0 = none. */

@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { HttpStats, type ListenerStats } from '../stats/scopes.js';
 import { Histogram } from '../stats/histogram.js';
-import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
+import { activeStreams, H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 
 export type ListenerOptions = {
   name: string;
@@ -14,7 +14,7 @@ export type ListenerOptions = {
   maxRequestHeadersKb: number;
   maxHeadersCount: number;
   maxConcurrentStreams: number;
-  /** Connection idle timeout; 0 = 60 s for HTTP/1.1 keep-alive, none for HTTP/2. */
+  /** Connection idle timeout; 0 = never. */
   idleTimeoutMs: number;
   /** HTTP/1.1 request headers timeout; 0 = none. */
   requestHeadersTimeoutMs?: number;
@@ -81,7 +81,8 @@ export class Listener {
       headersTimeout,
       // Node checks its header timers on this period (30 s by default): too coarse for short timeouts.
       ...(headersTimeout > 0 ? { connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))) } : {}),
-      keepAliveTimeout: opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : 60_000,
+      // 0 turns Node's keep-alive timer off: the connection stays until the client closes it.
+      keepAliveTimeout: opts.idleTimeoutMs,
       noDelay: true,
     });
     // Node starts its header-timeout checks when the server listens; this one never does (the
@@ -140,7 +141,7 @@ export class Listener {
       if (h2Idle > 0)
         // Fires after no frames either way for this long; a session with a stream open (a quiet long poll) stays.
         session.setTimeout(h2Idle, () => {
-          if (streamsOf(session) > 0) return;
+          if (activeStreams(session) > 0) return;
           this.stats.downstream_cx_idle_timeout++;
           session.close();
         });
@@ -148,7 +149,6 @@ export class Listener {
     });
     this.#h2.on('stream', (stream, headers, flags) => {
       const st = this.stats;
-      if (h2Idle > 0) countStreams(stream);
       st.downstream_rq_total++;
       st.downstream_rq_http2_total++;
       st.downstream_rq_active++;
@@ -317,18 +317,4 @@ export class Listener {
     await closed;
     return forced;
   }
-}
-
-/** Open streams per session, kept only when an HTTP/2 idle timeout needs them. */
-const STREAMS = new WeakMap<http2.Http2Session, number>();
-
-function countStreams(stream: http2.ServerHttp2Stream): void {
-  const session = stream.session;
-  if (!session) return;
-  STREAMS.set(session, (STREAMS.get(session) ?? 0) + 1);
-  stream.once('close', () => STREAMS.set(session, (STREAMS.get(session) ?? 1) - 1));
-}
-
-function streamsOf(session: http2.Http2Session): number {
-  return STREAMS.get(session) ?? 0;
 }

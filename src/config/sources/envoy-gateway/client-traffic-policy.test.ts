@@ -145,7 +145,7 @@ test('schema errors name the field, line and the fix; the policy is not applied'
   assert.deepEqual(errs.map((d) => d.field).sort(), ['spec.http2.maxConcurrentStreams', 'spec.timeout.http.idleTimeout']);
   assert.ok(errs.every((d) => d.file === 'ctp.yaml' && (d.line ?? 0) > 20));
   assert.match(errs.find((d) => d.field === 'spec.timeout.http.idleTimeout')!.message, /not a Gateway API duration/);
-  assert.equal(listener(8080).limits.idleTimeoutMs, 0);
+  assert.equal(listener(8080).limits.idleTimeoutMs, 3_600_000);
 });
 
 test('HTTP/2 windows outside 65535..2^31-1 are rejected with the range', () => {
