@@ -222,6 +222,11 @@ function compileTarget(
     retry: retry ? compileRetryPolicy(retry) : null,
     hedgeOnPerTryTimeout: hedge?.onPerTryTimeout ?? false,
     fault: route.fault ? compileFault(route.fault) : null,
+    mirrors:
+      route.mirrors && route.mirrors.length > 0
+        ? route.mirrors.map((m) => ({ cluster: clusters.get(m.cluster)?.cluster, clusterName: m.cluster, percent: m.percent }))
+        : null,
+    mirrorBufferLimit: retry?.bufferLimitBytes ?? ENVOY.BUFFER_LIMIT_BYTES,
     hashKey: compileHashKey(route.hashPolicy),
     requestEdit: parts.requestHeaders as RequestHeaderEdit,
     responseEdit: flatEdit(parts.responseHeaders),

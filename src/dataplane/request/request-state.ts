@@ -19,6 +19,7 @@ import type { CompiledRetryPolicy } from './retry-policy.js';
 import { UpstreamAttempt, type AttemptOwner, type AttemptTrace } from './upstream-attempt.js';
 import { FAULT_ABORT_BODY, type CompiledFault, type FaultLimiter, type FaultSlot } from './fault.js';
 import { chargeCode, type ListenerStats, type RouteStats } from '../stats/scopes.js';
+import { sendShadow, type CompiledMirror } from './shadow.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
 export type ResponseHeaderEdit = ((headers: string[]) => string[]) | null;
@@ -49,6 +50,10 @@ export type ForwardTarget = {
   retry: CompiledRetryPolicy | null;
   hedgeOnPerTryTimeout: boolean;
   fault: CompiledFault | null;
+  /** Request mirrors (Envoy's shadows), or null when the route has none. */
+  mirrors: CompiledMirror[] | null;
+  /** Bytes of request body kept for mirrors (Envoy's request buffer limit). */
+  mirrorBufferLimit: number;
   /** Consistent-hashing key of a request, or null when the route has no hash policy. */
   hashKey: ((ds: Downstream) => number | undefined) | null;
   /** The route's stats (`vhost.<vh>.route.<route>.`). */
@@ -198,8 +203,10 @@ export class RequestState implements AttemptOwner {
     this.#baseHeaders = headers;
 
     if (ds.body) {
-      const limit = this.#retry ? this.#retry.policy.bufferLimitBytes : 0;
-      this.#body = new ReplayBody(ds.body, limit, this.#onBodyBytes, this.#retry ? () => this.#onBodyOverLimit() : null);
+      const mirrors = this.#t.mirrors;
+      let limit = this.#retry ? this.#retry.policy.bufferLimitBytes : 0;
+      if (mirrors) limit = Math.max(limit, this.#t.mirrorBufferLimit);
+      this.#body = new ReplayBody(ds.body, limit, this.#onBodyBytes, this.#retry || mirrors ? () => this.#onBodyOverLimit() : null);
       ds.body.once('end', () => this.#onRequestComplete());
     }
     const useH2 =
@@ -346,9 +353,27 @@ export class RequestState implements AttemptOwner {
     this.#localReply(408, 'request timeout', 0, 'request_overall_timeout');
   };
 
+  /** Mirrors were sent or given up (body over the buffer limit). */
+  #shadowDone = false;
+
+  /** Sends the route's mirrors, once the whole request is here (Envoy shadows complete requests). */
+  #shadow(): void {
+    this.#shadowDone = true;
+    const body = this.#body;
+    const kept = body ? body.kept : null;
+    if (body && !kept) return; // dropped over the limit: counted in retry_or_shadow_abandoned
+    const bytes = kept ? (kept.length === 1 ? kept[0]! : Buffer.concat(kept)) : null;
+    const req = { ...this.#req!, headers: this.#baseHeaders! };
+    for (const m of this.#t.mirrors!)
+      sendShadow(m, req, bytes, this.#useH2, this.#isGrpc, this.#globalMs, this.#ctx.clock, this.#ctx.random);
+    // Nothing else needs the copy once the response has started (no retry is possible then).
+    if (this.#committed) body?.release();
+  }
+
   #onRequestComplete(): void {
     if (this.#requestComplete) return;
     this.#requestComplete = true;
+    if (this.#t.mirrors && !this.#shadowDone && !this.#finished) this.#shadow();
     if (this.#requestTimer) {
       this.#ctx.clock.clearTimeout(this.#requestTimer);
       this.#requestTimer = null;
@@ -692,7 +717,7 @@ export class RequestState implements AttemptOwner {
       this.#ctx.clock.clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
     }
-    this.#body?.release();
+    if (this.#shadowDone || !this.#t.mirrors) this.#body?.release();
     this.#status = status;
     this.#charge(status, false);
     if (this.#isGrpc) this.#grpcStatus = firstValue(headers, 'grpc-status');
@@ -793,18 +818,7 @@ export class RequestState implements AttemptOwner {
     }
     const c = this.#cluster!;
     const reason = err.reason;
-    if (reason !== 'overflow') c.outlier.reportLocalOrigin(a.host, isConnectFailure(reason) ? 'connect-failure' : 'reset');
-    if (isConnectFailure(reason)) {
-      c.stats.upstream_cx_connect_fail++;
-      a.host.stats.cx_connect_fail++;
-      if (reason === 'connection timeout') c.stats.upstream_cx_connect_timeout++;
-    } else if (reason === 'remote reset' || reason === 'remote refused stream reset') {
-      c.stats.upstream_rq_rx_reset++;
-    } else if (reason === 'connection termination') {
-      c.stats.upstream_cx_destroy_remote_with_active_rq++;
-    } else if (reason === 'protocol error') {
-      c.stats.upstream_cx_protocol_error++;
-    }
+    c.noteReset(a.host, reason);
     if (a.trace.outcome === 'pending') a.trace.outcome = `reset: ${reason}`;
     this.#finishAttempt(a, false);
     if (a === this.#committed) {
@@ -934,8 +948,9 @@ export class RequestState implements AttemptOwner {
   }
 
   #onBodyOverLimit(): void {
-    // Envoy: the request can no longer be retried; if it was waiting to retry, it fails now.
+    // Envoy: the request can no longer be retried (nor mirrored); if it was waiting to retry, it fails now.
     this.#cluster!.stats.retry_or_shadow_abandoned++;
+    this.#shadowDone = true;
     this.#retry?.done();
     this.#retry = null;
     // A response held for its trailers can no longer be retried: send what was held and stream on.

@@ -12,6 +12,7 @@ import { Host, hostKey, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
 import { computePriorityLoad, type PriorityLoad } from './priority-load.js';
+import { isConnectFailure, type ResetReason } from './reset-reason.js';
 
 const NOWHERE: ProxyPlacement = { locality: {}, labels: {} };
 
@@ -262,6 +263,23 @@ export class Cluster {
   /** Rebuilds the balancers after a health change (outlier ejection, health check). */
   refreshHealth(): void {
     this.#rebuild();
+  }
+
+  /** Counts an upstream request reset in the cluster's and host's stats and tells outlier detection. */
+  noteReset(host: Host, reason: ResetReason): void {
+    const st = this.stats;
+    if (reason !== 'overflow') this.outlier.reportLocalOrigin(host, isConnectFailure(reason) ? 'connect-failure' : 'reset');
+    if (isConnectFailure(reason)) {
+      st.upstream_cx_connect_fail++;
+      host.stats.cx_connect_fail++;
+      if (reason === 'connection timeout') st.upstream_cx_connect_timeout++;
+    } else if (reason === 'remote reset' || reason === 'remote refused stream reset') {
+      st.upstream_rq_rx_reset++;
+    } else if (reason === 'connection termination') {
+      st.upstream_cx_destroy_remote_with_active_rq++;
+    } else if (reason === 'protocol error') {
+      st.upstream_cx_protocol_error++;
+    }
   }
 
   /** Undefined means "no healthy upstream". */
