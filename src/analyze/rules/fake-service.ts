@@ -34,11 +34,11 @@ function failsEvery(rate: number): number | undefined {
   return Math.abs(Number(d));
 }
 
-/** An ERROR_RATE that reads as 1/N (within 0.1%) and gives exactly every Nth request: 0.3333 for 3. */
+/** An ERROR_RATE that reads as 1/N (within 0.05%) and gives exactly every Nth request: 0.3333 for 3. */
 function rateFor(n: number): string {
   for (let digits = 1; digits <= 8; digits++) {
     const v = Math.floor(10 ** digits / n) / 10 ** digits;
-    if (v > 0 && failsEvery(v) === n && Math.abs(v * n - 1) < 0.001) return String(v);
+    if (v > 0 && failsEvery(v) === n && Math.abs(v * n - 1) < 0.0005) return String(v);
   }
   return String(1 / n);
 }

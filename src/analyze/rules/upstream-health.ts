@@ -95,6 +95,9 @@ export const outlierDetectionEnablesFailover: Rule = {
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
       if (counts.size === 1) return [];
+      // No endpoint here while the Service has some (a subset selecting none): nothing to say about localities.
+      const svc = ctx.clusterService(c.name);
+      if (c.endpoints.length === 0 && svc && ctx.serviceEndpointCount(svc) > 0) return [];
       const spread = [...counts].map(([k, n]) => `${n} in ${k}`).join(', ');
       return [
         finding('A_OUTLIER_DETECTION_ENABLES_FAILOVER', counts.size > 1 ? 'warning' : 'info', {
