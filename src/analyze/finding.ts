@@ -5,7 +5,7 @@
  */
 import type * as ir from '../ir/index.js';
 import type { Diagnostic, Severity } from '../ir/diagnostic.js';
-import type { AnalysisContext } from './context.js';
+import type { AnalysisContext, RouteView } from './context.js';
 
 /** One setting a finding rests on. */
 export type Involved = {
@@ -74,6 +74,16 @@ export function finding(code: string, severity: Severity, f: FindingInput): Find
     ...(f.routes ? { routes: f.routes } : {}),
     ...(f.clusters ? { clusters: f.clusters } : {}),
   };
+}
+
+/** A finding about one route: the route is the last setting involved. */
+export function routeFinding(code: string, severity: Severity, v: RouteView, f: Omit<FindingInput, 'routes'>): Finding {
+  return finding(code, severity, { ...f, involves: [...f.involves, v.source], routes: [v.id] });
+}
+
+/** A finding about one cluster, with the routes that send traffic to it unless given. */
+export function clusterFinding(code: string, severity: Severity, ctx: AnalysisContext, c: ir.Cluster, f: FindingInput): Finding {
+  return finding(code, severity, { routes: ctx.routesTo(c.name).map((v) => v.id), ...f, clusters: [c.name] });
 }
 
 /** One pitfall: a stable code, its usual severity, and the check. */

@@ -67,11 +67,11 @@ spec:
           env: [${env.join(', ')}]`;
 }
 
-/** HTTPRoute `name` on Gateway gw to Service `backend` port 80, with `rule` merged into its only rule (YAML flow map entries). */
-export function httpRoute(name: string, backend: string, rule = ''): string {
+/** `kind` (HTTPRoute, GRPCRoute) `name` on Gateway gw to Service `backend` port 80, with `rule` entries (YAML flow map) in its only rule. */
+function gatewayRoute(kind: string, name: string, backend: string, rule: string): string {
   return `
 apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
+kind: ${kind}
 metadata: {name: ${name}}
 spec:
   parentRefs: [{name: gw}]
@@ -79,16 +79,18 @@ spec:
     - {backendRefs: [{name: ${backend}, port: 80}]${rule ? `, ${rule}` : ''}}`;
 }
 
-/** GRPCRoute `name` on Gateway gw to Service `backend` port 80. */
-export function grpcRoute(name: string, backend: string): string {
+export const httpRoute = (name: string, backend: string, rule = '') => gatewayRoute('HTTPRoute', name, backend, rule);
+export const grpcRoute = (name: string, backend: string) => gatewayRoute('GRPCRoute', name, backend, '');
+
+/** Istio VirtualService `name` for host `name` with `http` (the YAML of spec.http). */
+export function virtualService(name: string, http: string): string {
   return `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GRPCRoute
+apiVersion: networking.istio.io/v1
+kind: VirtualService
 metadata: {name: ${name}}
 spec:
-  parentRefs: [{name: gw}]
-  rules:
-    - backendRefs: [{name: ${backend}, port: 80}]`;
+  hosts: [${name}]
+  http: ${http}`;
 }
 
 /** BackendTrafficPolicy `name` on route `kind`/`route` with `spec` (YAML flow map entries). */

@@ -1,17 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeYaml, GATEWAY, deployment, service, withCode } from '../../../test/helpers/analyze.js';
+import { analyzeYaml, GATEWAY, deployment, service, withCode, virtualService } from '../../../test/helpers/analyze.js';
 
-const vs = (subset: string) => `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api}
-spec:
-  hosts: [api]
-  http:
-    - route:
-        - {destination: {host: api, subset: v1}, weight: 80}
-        - {destination: {host: api, subset: ${subset}}, weight: 20}`;
+const vs = (subset: string) =>
+  virtualService(
+    'api',
+    `[{route: [{destination: {host: api, subset: v1}, weight: 80}, {destination: {host: api, subset: ${subset}}, weight: 20}]}]`,
+  );
 const dr = `
 apiVersion: networking.istio.io/v1
 kind: DestinationRule

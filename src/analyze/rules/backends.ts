@@ -1,7 +1,7 @@
 /** Backends that do not exist, and Istio subsets that select no endpoint (IST0101, IST0173). */
 import { resolveShortname } from '../../config/sources/istio/hosts.js';
 import type { AnalysisContext, RouteView } from '../context.js';
-import { finding, type Involved, type Rule } from '../finding.js';
+import { clusterFinding, routeFinding, type Involved, type Rule } from '../finding.js';
 
 export const backendNotFound: Rule = {
   code: 'A_BACKEND_NOT_FOUND',
@@ -18,14 +18,13 @@ export const backendNotFound: Rule = {
       const status = v.route.action.clusterNotFoundStatus ?? 503;
       const causes = translationCauses(ctx, v);
       return [
-        finding('A_BACKEND_NOT_FOUND', 'error', {
+        routeFinding('A_BACKEND_NOT_FOUND', 'error', v, {
           message: `${share} of the requests on this route (weight ${lost} of ${total}) go to a backend that does not exist and get ${status} (flag NC, cluster not found)`,
           fix:
             v.sourceKind === 'VirtualService'
               ? 'define the subset in the DestinationRule for this host, add the Service, or fix the destination'
               : 'create the Service (and a ReferenceGrant for another namespace), or fix the backendRef',
-          involves: [...causes, v.source],
-          routes: [v.id],
+          involves: causes,
         }),
       ];
     }),
@@ -72,14 +71,13 @@ export const subsetWithoutEndpoints: Rule = {
       const routes = ctx.routesTo(c.name).map((v) => v.id);
       if (routes.length === 0) return [];
       return [
-        finding('A_SUBSET_WITHOUT_ENDPOINTS', 'warning', {
+        clusterFinding('A_SUBSET_WITHOUT_ENDPOINTS', 'warning', ctx, c, {
           message:
             `subset ${s.subset} of ${fqdn} selects none of the service's ${all} endpoint${all > 1 ? 's' : ''}` +
             (where?.value ? ` (no pod has the labels ${where.value})` : '') +
             `: requests routed there get 503 "no healthy upstream" (flag UH)`,
           fix: "fix the subset's labels to match the pods' labels, or deploy pods with those labels",
           involves: [...(where ? [where] : []), ...ctx.routesTo(c.name).map((v) => v.source)],
-          clusters: [c.name],
           routes,
         }),
       ];

@@ -7,7 +7,7 @@ import { goFloatToInt } from '../../fake-service/error-injector.js';
 import { GRPC_STATUS_NAMES } from '../../common/grpc-status.js';
 import type { PodPlan } from '../../runtime/plan.js';
 import { AnalysisContext, type RouteView } from '../context.js';
-import { finding, involved, type Finding, type Involved, type Rule } from '../finding.js';
+import { routeFinding, finding, involved, type Finding, type Involved, type Rule } from '../finding.js';
 import { GRPC_TRIGGERS, grpcTrigger, httpTrigger, list } from '../semantics.js';
 import type * as ir from '../../ir/index.js';
 import type { Severity } from '../../ir/diagnostic.js';
@@ -170,11 +170,10 @@ export const fakeServiceErrorNotRetried: Rule = {
         if (ejects) severity = 'info';
       }
       return [
-        finding('A_FAKE_SERVICE_ERROR_NOT_RETRIED', severity, {
+        routeFinding('A_FAKE_SERVICE_ERROR_NOT_RETRIED', severity, v, {
           message,
           fix,
-          involves: [...errorSettings(ctx, f), involved('retry.retryOn', retry.retryOn, retry.origin.retryOn), v.source],
-          routes: [v.id],
+          involves: [...errorSettings(ctx, f), involved('retry.retryOn', retry.retryOn, retry.origin.retryOn)],
           clusters: [cluster.name],
         }),
       ];
@@ -190,13 +189,12 @@ export const fakeServiceErrorCodeInvalid: Rule = {
       const code = f.config.errorCode;
       if (v.grpc || (code >= 100 && code <= 999)) return [];
       return [
-        finding('A_FAKE_SERVICE_ERROR_CODE_INVALID', 'warning', {
+        routeFinding('A_FAKE_SERVICE_ERROR_CODE_INVALID', 'warning', v, {
           message:
             `fake-service ${deploymentOf(f.pod)} fails ${failing(f)} with ERROR_CODE ${code}, which is no HTTP status: on HTTP its handler panics in WriteHeader(${code}) ` +
             'and drops the connection, so clients get 503 "upstream connect error or disconnect/reset before headers" (flag UC), retried only by reset, 5xx or gateway-error; the value is meant for gRPC',
           fix: 'serve HTTP from a fake-service Deployment with an HTTP ERROR_CODE (such as 503), and gRPC from another with a gRPC code',
-          involves: [...errorSettings(ctx, f), v.source],
-          routes: [v.id],
+          involves: [...errorSettings(ctx, f)],
           clusters: [cluster.name],
         }),
       ];

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeDocs, analyzeYaml, GATEWAY, deployment, httpRoute, policy, service, withCode } from '../../../test/helpers/analyze.js';
+import {
+  analyzeDocs,
+  analyzeYaml,
+  GATEWAY,
+  deployment,
+  httpRoute,
+  policy,
+  service,
+  withCode,
+  virtualService,
+} from '../../../test/helpers/analyze.js';
 
 const base = [GATEWAY, service('api'), deployment('api'), httpRoute('api', 'api')];
 
@@ -38,16 +48,11 @@ test('A_FAULT_NOT_RETRIED: not with the attempt scope, nor for a status no trigg
 });
 
 test('A_FAULT_NOT_RETRIED: an Istio gRPC abort against retryOn unavailable', () => {
-  const vs = (retryOn: string) => `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api}
-spec:
-  hosts: [api]
-  http:
-    - fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 10}}}
-      retries: {attempts: 2, retryOn: "${retryOn}"}
-      route: [{destination: {host: api}}]`;
+  const vs = (retryOn: string) =>
+    virtualService(
+      'api',
+      `[{fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 10}}}, retries: {attempts: 2, retryOn: "${retryOn}"}, route: [{destination: {host: api}}]}]`,
+    );
   const docs = [service('api', 9000, 'grpc'), deployment('api')];
   const [f] = withCode(analyzeYaml(...docs, vs('unavailable')), 'A_FAULT_NOT_RETRIED');
   assert.match(f!.message, /10% of requests with grpc-status 14/);

@@ -1,7 +1,7 @@
 /** A fault and a retry on one route: Envoy's fault filter runs before the router, once per request. */
 import { httpToGrpcStatus } from '../../common/grpc-status.js';
 import { AnalysisContext } from '../context.js';
-import { finding, involved, type Rule } from '../finding.js';
+import { involved, routeFinding, type Rule } from '../finding.js';
 import { grpcTrigger, httpTrigger, list, percent } from '../semantics.js';
 
 export const faultNotRetried: Rule = {
@@ -33,7 +33,7 @@ export const faultNotRetried: Rule = {
       const abortKey = ['abort.httpStatus', 'abort.grpcStatus', 'abort.fromHeader', 'abort'].find((k) => o[k]) ?? 'abort';
       const share = percent(abort.percent);
       return [
-        finding('A_FAULT_NOT_RETRIED', 'warning', {
+        routeFinding('A_FAULT_NOT_RETRIED', 'warning', v, {
           message:
             `the fault aborts ${share} of requests with ${status} before routing, once per request: ` +
             `the retry policy (retryOn ${list(retry.retryOn)}, ${retry.numRetries} retries) never sees it, although ${trigger} ` +
@@ -49,9 +49,7 @@ export const faultNotRetried: Rule = {
             involved('fault.scope', fault.scope, o.scope),
             involved('retry.retryOn', retry.retryOn, retry.origin.retryOn),
             involved('retry.numRetries', retry.numRetries, retry.origin.numRetries),
-            v.source,
           ],
-          routes: [v.id],
         }),
       ];
     }),

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeYaml, GATEWAY, deployment, grpcRoute, httpRoute, policy, service, withCode } from '../../../test/helpers/analyze.js';
+import {
+  analyzeYaml,
+  GATEWAY,
+  deployment,
+  grpcRoute,
+  httpRoute,
+  policy,
+  service,
+  withCode,
+  virtualService,
+} from '../../../test/helpers/analyze.js';
 
 const http = [GATEWAY, service('api'), deployment('api'), httpRoute('api', 'api')];
 const retry = (retryOn: string) => policy('p', 'HTTPRoute', 'api', `retry: {numRetries: 2, retryOn: {${retryOn}}}`);
@@ -24,13 +34,7 @@ test("A_RETRY_TRIGGER_WITHOUT_CODES: Envoy Gateway's triggers without httpStatus
   const withCodes = retry('triggers: [unavailable, retriable-status-codes], httpStatusCodes: [503]');
   assert.deepEqual(withCode(analyzeYaml(...http, withCodes), 'A_RETRY_TRIGGER_WITHOUT_CODES'), []);
   // Istio's default policy (no retries block) carries the trigger with no codes on purpose.
-  const istio = `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api}
-spec:
-  hosts: [api]
-  http: [{route: [{destination: {host: api}}]}]`;
+  const istio = virtualService('api', '[{route: [{destination: {host: api}}]}]');
   assert.deepEqual(withCode(analyzeYaml(service('api'), deployment('api'), istio), 'A_RETRY_TRIGGER_WITHOUT_CODES'), []);
 });
 

@@ -1,6 +1,6 @@
 /** Retry triggers that cannot fire, or fire where they should not (spec 2.3, 2.11; config-apis 2.3, 3.4). */
 import { AnalysisContext, type RouteView } from '../context.js';
-import { finding, involved, type Finding, type Rule } from '../finding.js';
+import { involved, routeFinding, type Finding, type Rule } from '../finding.js';
 import { AFTER_SENT, hasAny, hasGrpcTrigger, httpTrigger, list } from '../semantics.js';
 import type * as ir from '../../ir/index.js';
 
@@ -17,15 +17,14 @@ export const codesWithoutTrigger: Rule = {
       if (!r || r.retriableStatusCodes.length === 0 || r.retryOn.includes('retriable-status-codes')) return [];
       const uncovered = r.retriableStatusCodes.filter((c) => httpTrigger(r, c) === undefined);
       return [
-        finding('A_RETRY_CODES_WITHOUT_TRIGGER', uncovered.length > 0 ? 'warning' : 'info', {
+        routeFinding('A_RETRY_CODES_WITHOUT_TRIGGER', uncovered.length > 0 ? 'warning' : 'info', v, {
           message:
             `the retriable status codes ${list(r.retriableStatusCodes)} are only read by the retriable-status-codes trigger, which retryOn ${list(r.retryOn)} does not list` +
             (uncovered.length > 0
               ? `: responses with ${list(uncovered)} are not retried`
               : `; the other triggers already retry them, so the list does nothing`),
           fix: 'add retriable-status-codes to the retry triggers, or remove the status codes',
-          involves: [codesOf(r), retryOnOf(r), v.source],
-          routes: [v.id],
+          involves: [codesOf(r), retryOnOf(r)],
         }),
       ];
     }),
@@ -43,7 +42,7 @@ export const triggerWithoutCodes: Rule = {
       if (r.origin.retryOn?.kind !== 'manifest') return [];
       const eg = r.origin.retriableStatusCodes?.kind === 'derived' && /Envoy Gateway/.test(r.origin.retriableStatusCodes.from);
       return [
-        finding('A_RETRY_TRIGGER_WITHOUT_CODES', 'warning', {
+        routeFinding('A_RETRY_TRIGGER_WITHOUT_CODES', 'warning', v, {
           message: eg
             ? 'retryOn lists retriable-status-codes but no httpStatusCodes: with retryOn set, Envoy Gateway replaces its default [503] with the empty list, so the trigger never fires and HTTP 503 responses are not retried'
             : 'retryOn lists retriable-status-codes but no status code is given, so the trigger never fires',
@@ -52,8 +51,7 @@ export const triggerWithoutCodes: Rule = {
             : v.sourceKind === 'VirtualService'
               ? 'add the statuses to retryOn, such as `retryOn: 503,connect-failure` (Istio turns numbers into retriable status codes), or drop the trigger'
               : 'add the statuses to retry, or drop the trigger',
-          involves: [retryOnOf(r), codesOf(r), v.source],
-          routes: [v.id],
+          involves: [retryOnOf(r), codesOf(r)],
         }),
       ];
     }),
@@ -73,7 +71,7 @@ export const grpcStatusInTrailers: Rule = {
         ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'].includes(t),
       );
       return [
-        finding('A_GRPC_STATUS_IN_TRAILERS', 'info', {
+        routeFinding('A_GRPC_STATUS_IN_TRAILERS', 'info', v, {
           message:
             `${list(tokens)} retry only when the gRPC status arrives in the response headers (a trailers-only response): ` +
             `a server that sent headers or a message before failing puts the status in trailers, and that call is not retried ` +
@@ -81,8 +79,7 @@ export const grpcStatusInTrailers: Rule = {
           fix:
             'make servers fail before sending anything (grpc-go and grpc-java do for an error returned by a unary handler); for unary calls legate can also hold ' +
             'the response until its trailers: `grpcTrailerRetry: true` on the retry policy (an IR setting, served with legate serve --ir; manifests have no field for it)',
-          involves: [retryOnOf(r), v.source],
-          routes: [v.id],
+          involves: [retryOnOf(r)],
         }),
       ];
     }),
@@ -114,15 +111,14 @@ export const nonIdempotentRetry: Rule = {
           ? `this route carries ${method} requests, which may be applied twice`
           : 'this route matches every method, so POST and PATCH requests may be applied twice';
       return [
-        finding('A_RETRY_NON_IDEMPOTENT', 'warning', {
+        routeFinding('A_RETRY_NON_IDEMPOTENT', 'warning', v, {
           message:
             `${list(tokens)} retr${tokens.length > 1 ? 'y' : 'ies'} a request whose connection was reset or whose attempt timed out after it was sent, ` +
             `when the backend may already have processed it: ${what}`,
           fix: v.grpc
             ? 'for methods that are not idempotent, retry only on unavailable, connect-failure, refused-stream and reset-before-request (nothing reached the backend); keep reset, 5xx or gateway-error for a route that matches the idempotent methods'
             : 'retry non-idempotent requests only when nothing reached the backend (connect-failure, refused-stream, reset-before-request), or split the route: one matching GET, HEAD, PUT and DELETE with these triggers, the rest without',
-          involves: [retryOnOf(r), v.source],
-          routes: [v.id],
+          involves: [retryOnOf(r)],
         }),
       ];
     }),

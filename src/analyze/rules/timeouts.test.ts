@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeYaml, GATEWAY, deployment, grpcRoute, httpRoute, policy, service, withCode } from '../../../test/helpers/analyze.js';
+import {
+  analyzeYaml,
+  GATEWAY,
+  deployment,
+  grpcRoute,
+  httpRoute,
+  policy,
+  service,
+  withCode,
+  virtualService,
+} from '../../../test/helpers/analyze.js';
 
 const http = [GATEWAY, service('api'), deployment('api')];
 
@@ -17,16 +27,7 @@ test('A_RETRY_TIMEOUT_BUDGET: per-try x attempts + backoff beyond the route time
   assert.deepEqual(withCode(analyzeYaml(...http, route('10s')), 'A_RETRY_TIMEOUT_BUDGET'), []);
 });
 
-const vs = (retries: string, timeout = '2s') => `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api}
-spec:
-  hosts: [api]
-  http:
-    - timeout: ${timeout}
-      retries: ${retries}
-      route: [{destination: {host: api}}]`;
+const vs = (retries: string) => virtualService('api', `[{timeout: 2s, retries: ${retries}, route: [{destination: {host: api}}]}]`);
 
 test('A_PER_TRY_TIMEOUT_IGNORED: a per-try timeout not shorter than the route timeout', () => {
   const docs = [service('api'), deployment('api')];

@@ -1,6 +1,6 @@
 /** Route timeouts against per-try timeouts, retries, backoff and streams (spec 1.2-1.6, 2.9). */
 import { AnalysisContext, type RouteView } from '../context.js';
-import { finding, involved, type Involved, type Rule } from '../finding.js';
+import { routeFinding, finding, involved, type Involved, type Rule } from '../finding.js';
 import { AFTER_SENT, armedTimeout, backoffCeilings, canFailLate, hasAny, list, ms } from '../semantics.js';
 import type * as ir from '../../ir/index.js';
 
@@ -24,13 +24,12 @@ export const perTryTimeoutIgnored: Rule = {
       const b = budget(v);
       if (!b || b.retry.perTryTimeoutMs < b.route) return [];
       return [
-        finding('A_PER_TRY_TIMEOUT_IGNORED', 'warning', {
+        routeFinding('A_PER_TRY_TIMEOUT_IGNORED', 'warning', v, {
           message:
             `the per-try timeout (${ms(b.retry.perTryTimeoutMs)}) is not shorter than the route timeout (${ms(b.route)}), so Envoy ignores it: ` +
             `one slow attempt uses the whole route timeout and no retry can follow (the client gets 504 "upstream request timeout", flag UT)`,
           fix: `make the per-try timeout a fraction of the route timeout, such as ${ms(Math.floor(b.route / (b.retry.numRetries + 1)))} for ${b.retry.numRetries + 1} attempts, or raise the route timeout`,
-          involves: [perTry(b.retry), b.routeSetting, retries(b.retry), v.source],
-          routes: [v.id],
+          involves: [perTry(b.retry), b.routeSetting, retries(b.retry)],
         }),
       ];
     }),
@@ -112,14 +111,13 @@ export const perTryTimeoutNotRetried: Rule = {
           ? `. The attempts these triggers do retry fail before the backend handles the request (within the connect timeout), so ${attempts} attempts x ${ms(r.perTryTimeoutMs)} exceeding the ${ms(armed.ms)} route timeout does not matter`
           : '';
       return [
-        finding('A_PER_TRY_TIMEOUT_NOT_RETRIED', 'warning', {
+        routeFinding('A_PER_TRY_TIMEOUT_NOT_RETRIED', 'warning', v, {
           message:
             `retryOn ${list(r.retryOn)} has no trigger that retries a per-try timeout (only 5xx, gateway-error and reset do): ` +
             `an attempt slower than ${ms(r.perTryTimeoutMs)} ends the request with ${reply}, without a retry, ` +
             `so the per-try timeout only acts as a shorter route timeout${early}`,
           fix: `if the requests are idempotent, add reset (or 5xx, gateway-error) to the retry triggers so that a slow attempt is retried on another host; otherwise drop the per-try timeout`,
-          involves: [perTry(r), involved('retry.retryOn', r.retryOn, r.origin.retryOn), v.source],
-          routes: [v.id],
+          involves: [perTry(r), involved('retry.retryOn', r.retryOn, r.origin.retryOn)],
         }),
       ];
     }),
@@ -145,14 +143,13 @@ export const routeTimeoutCutsStreams: Rule = {
         ? `${DIALECT[origin.dialect] ?? 'the'} default route timeout of ${ms(cap)}`
         : `the route timeout of ${ms(cap)}`;
       return [
-        finding('A_ROUTE_TIMEOUT_CUTS_STREAMS', isDefault ? 'warning' : 'info', {
+        routeFinding('A_ROUTE_TIMEOUT_CUTS_STREAMS', isDefault ? 'warning' : 'info', v, {
           message:
             `${whose} applies to this gRPC route: every call ends after ${ms(cap)} whatever deadline the client set; a server-streaming or ` +
             `bidirectional stream is reset, or the client gets ${armed ? 'UNAVAILABLE "upstream request timeout"' : 'DEADLINE_EXCEEDED'} ` +
             `(the timer starts once the request stream ends, so client streams are cut ${ms(cap)} after the client finishes sending)`,
           fix: streamFix(v),
-          involves: [setting, v.source],
-          routes: [v.id],
+          involves: [setting],
         }),
       ];
     }),

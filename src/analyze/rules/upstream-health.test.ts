@@ -1,14 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeYaml, GATEWAY, deployment, httpRoute, policy, service, withCode } from '../../../test/helpers/analyze.js';
+import { analyzeYaml, GATEWAY, deployment, httpRoute, policy, service, withCode, virtualService } from '../../../test/helpers/analyze.js';
 
-const vs = (retries = '') => `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api}
-spec:
-  hosts: [api]
-  http: [{${retries ? `retries: ${retries}, ` : ''}route: [{destination: {host: api}}]}]`;
+const vs = (retries = '') => virtualService('api', `[{${retries ? `retries: ${retries}, ` : ''}route: [{destination: {host: api}}]}]`);
 const dr = (trafficPolicy: string) => `
 apiVersion: networking.istio.io/v1
 kind: DestinationRule

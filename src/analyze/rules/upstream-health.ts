@@ -1,9 +1,7 @@
 /** Outlier detection, Istio's locality failover and the retry circuit breaker (spec 2.10, 5.4; config-apis 3.9). */
 import type * as ir from '../../ir/index.js';
 import { AnalysisContext } from '../context.js';
-import { finding, involved, type Involved, type Rule } from '../finding.js';
-
-const routeIds = (ctx: AnalysisContext, c: ir.Cluster) => ctx.routesTo(c.name).map((v) => v.id);
+import { clusterFinding, involved, type Involved, type Rule } from '../finding.js';
 
 /** The first setting of an outlier detection block that a manifest wrote (where the block is). */
 function outlierSetting(od: ir.OutlierDetection): Involved {
@@ -25,7 +23,7 @@ export const outlierNeverEjects: Rule = {
       const need = Math.ceil(100 / hosts);
       const eg = Object.values(od.origin).some((o) => o?.kind === 'manifest' && o.object.startsWith('BackendTrafficPolicy/'));
       return [
-        finding('A_OUTLIER_NEVER_EJECTS', 'warning', {
+        clusterFinding('A_OUTLIER_NEVER_EJECTS', 'warning', ctx, c, {
           message:
             `maxEjectionPercent ${od.maxEjectionPercent} with ${hosts} host${hosts > 1 ? 's' : ''}: ejecting even one host would be ` +
             `${Number((100 / hosts).toFixed(1))}% of the cluster, over the cap, and Envoy (since 1.27) applies the cap strictly, ` +
@@ -38,8 +36,6 @@ export const outlierNeverEjects: Rule = {
             involved('cluster.endpoints', `${hosts} host${hosts > 1 ? 's' : ''}`, { kind: 'derived', from: endpointSource(ctx, c) }),
             outlierSetting(od),
           ],
-          clusters: [c.name],
-          routes: routeIds(ctx, c),
         }),
       ];
     }),
@@ -66,12 +62,10 @@ export const failoverWithoutOutlierDetection: Rule = {
       const key = lb.failover?.length ? 'failover' : lb.failoverPriority?.length ? 'failoverPriority' : undefined;
       if (!key) return [];
       return [
-        finding('A_FAILOVER_WITHOUT_OUTLIER_DETECTION', 'warning', {
+        clusterFinding('A_FAILOVER_WITHOUT_OUTLIER_DETECTION', 'warning', ctx, c, {
           message: `localityLbSetting.${key} is set but the cluster has no outlier detection: Istio applies locality failover only to clusters with outlier detection, so endpoints are not ranked by locality and traffic goes to every locality alike`,
           fix: 'add trafficPolicy.outlierDetection (such as consecutive5xxErrors: 5) next to the localityLbSetting, in the DestinationRule or the subset',
           involves: [involved(`cluster.localityLb.${key}`, lb[key], lb.origin[key] ?? lb.origin.enabled)],
-          clusters: [c.name],
-          routes: routeIds(ctx, c),
         }),
       ];
     }),
@@ -100,7 +94,7 @@ export const outlierDetectionEnablesFailover: Rule = {
       if (c.endpoints.length === 0 && svc && ctx.serviceEndpointCount(svc) > 0) return [];
       const spread = [...counts].map(([k, n]) => `${n} in ${k}`).join(', ');
       return [
-        finding('A_OUTLIER_DETECTION_ENABLES_FAILOVER', counts.size > 1 ? 'warning' : 'info', {
+        clusterFinding('A_OUTLIER_DETECTION_ENABLES_FAILOVER', counts.size > 1 ? 'warning' : 'info', ctx, c, {
           message:
             `outlier detection also switches on Istio's locality failover (the mesh default localityLbSetting {enabled: true} only acts on clusters with outlier detection): ` +
             `clients send all traffic to the endpoints of their own locality, and to others only when fewer than about 71% of the local ones are healthy (overprovisioning factor 1.4)` +
@@ -110,8 +104,6 @@ export const outlierDetectionEnablesFailover: Rule = {
             `. legate ranks localities from where it runs (--locality, LEGATE_LOCALITY)`,
           fix: 'to keep traffic spread over localities, set loadBalancer.localityLbSetting.enabled: false in the DestinationRule; to keep failover, say so with an explicit localityLbSetting (failover or failoverPriority)',
           involves: [outlierSetting(od), involved('cluster.localityLb.enabled', true, lb.origin.enabled)],
-          clusters: [c.name],
-          routes: routeIds(ctx, c),
         }),
       ];
     }),
@@ -129,7 +121,7 @@ export const maxRetriesCapsRetries: Rule = {
       const most = Math.max(...views.map((v) => v.retry!.numRetries));
       const eg = cb.origin.maxRetries?.kind === 'manifest' ? cb.origin.maxRetries.object.startsWith('BackendTrafficPolicy/') : false;
       return [
-        finding('A_MAX_RETRIES_CAPS_RETRIES', 'warning', {
+        clusterFinding('A_MAX_RETRIES_CAPS_RETRIES', 'warning', ctx, c, {
           message:
             `at most ${cb.maxRetries} retr${cb.maxRetries === 1 ? 'y' : 'ies'} may be outstanding at once across all requests to this cluster (max retries is a circuit breaker, ` +
             `not a count per request${cb.maxRetries <= most ? `; each request may retry up to ${most} times` : ''}), while it admits ${cb.maxRequests} requests at once: ` +
@@ -142,7 +134,6 @@ export const maxRetriesCapsRetries: Rule = {
             involved('cluster.circuitBreakers.maxRequests', cb.maxRequests, cb.origin.maxRequests),
             ...views.slice(0, 1).map((v) => involved('retry.numRetries', v.retry!.numRetries, v.retry!.origin.numRetries)),
           ],
-          clusters: [c.name],
           routes: views.map((v) => v.id),
         }),
       ];
