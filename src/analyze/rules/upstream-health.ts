@@ -28,9 +28,12 @@ export const outlierNeverEjects: Rule = {
             `maxEjectionPercent ${od.maxEjectionPercent} with ${hosts} host${hosts > 1 ? 's' : ''}: ejecting even one host would be ` +
             `${Number((100 / hosts).toFixed(1))}% of the cluster, over the cap, and Envoy (since 1.27) applies the cap strictly, ` +
             `so no host is ever ejected (counter ejections_overflow): a failing host keeps its share of traffic`,
-          fix: eg
-            ? `raise healthCheck.passive.maxEjectionPercent to at least ${need}, or set healthCheck.passive.alwaysEjectOneEndpoint: true`
-            : `raise outlierDetection.maxEjectionPercent to at least ${need} (one host of ${hosts})`,
+          fix:
+            hosts === 1
+              ? 'with a single host there is nothing to eject to: add replicas (and a maxEjectionPercent that allows one of them), or drop outlier detection'
+              : eg
+                ? `raise healthCheck.passive.maxEjectionPercent to at least ${need}, or set healthCheck.passive.alwaysEjectOneEndpoint: true`
+                : `raise outlierDetection.maxEjectionPercent to at least ${need} (one host of ${hosts})`,
           involves: [
             involved('cluster.outlierDetection.maxEjectionPercent', od.maxEjectionPercent, od.origin.maxEjectionPercent),
             involved('cluster.endpoints', `${hosts} host${hosts > 1 ? 's' : ''}`, { kind: 'derived', from: endpointSource(ctx, c) }),
@@ -88,7 +91,8 @@ export const outlierDetectionEnablesFailover: Rule = {
         const k = [e.locality.region, e.locality.zone, e.locality.subZone].filter(Boolean).join('/');
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
-      if (counts.size === 1) return [];
+      // One locality, or one host: nothing to prefer.
+      if (counts.size === 1 || c.endpoints.length === 1) return [];
       // No endpoint here while the Service has some (a subset selecting none): nothing to say about localities.
       const svc = ctx.clusterService(c.name);
       if (c.endpoints.length === 0 && svc && ctx.serviceEndpointCount(svc) > 0) return [];
