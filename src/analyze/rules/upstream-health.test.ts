@@ -16,6 +16,8 @@ test('A_OUTLIER_NEVER_EJECTS: the default 10% with 3 hosts; not at 34%, nor with
   assert.match(f!.message, /maxEjectionPercent 10 with 3 hosts: ejecting even one host would be 33\.3%/);
   assert.match(f!.fix!, /at least 34/);
   assert.equal(f!.involves[1]!.derived, 'Deployment default/api (3 replicas)');
+  const single = withCode(analyzeYaml(...pods(1), vs(), dr('{outlierDetection: {consecutive5xxErrors: 3}}')), 'A_OUTLIER_NEVER_EJECTS');
+  assert.match(single[0]!.fix!, /single host there is nothing to eject to/);
   const enough = dr('{outlierDetection: {consecutive5xxErrors: 3, maxEjectionPercent: 34}}');
   assert.deepEqual(withCode(analyzeYaml(...pods(3), vs(), enough), 'A_OUTLIER_NEVER_EJECTS'), []);
   const eg = [GATEWAY, ...pods(3), httpRoute('api', 'api')];
