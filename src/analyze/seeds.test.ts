@@ -1,6 +1,7 @@
 // Both seed manifests, unchanged, through `legate analyze`: what it finds must be true of them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Diagnostics } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
@@ -27,6 +28,16 @@ test('first seed (Envoy Gateway gRPC retry): the 15 s default on a GRPCRoute, th
   assert.ok(!f.some((x) => x.code.startsWith('A_FAKE_SERVICE') || x.code === 'A_GRPC_STATUS_IN_TRAILERS'));
   // 6 x 250 ms + at most 3.1 s of backoff fit in 15 s.
   assert.ok(!f.some((x) => x.code === 'A_RETRY_TIMEOUT_BUDGET'));
+});
+
+test("first seed with its commented-out fault: the article's retry that never happened is A_FAULT_NOT_RETRIED", async () => {
+  const text = (await readFile(example('grpc-retry/grpc-routing.yaml'), 'utf8')).replace(/^ {2}# ?/gm, '  ');
+  assert.match(text, /^ {2}faultInjection:$/m);
+  const diags = new Diagnostics();
+  const f = analyze(loadManifests([{ name: 'seed.yaml', text }], diags), diags).findings.filter((x) => x.code === 'A_FAULT_NOT_RETRIED');
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.field, 'spec.faultInjection.abort.grpcStatus');
+  assert.match(f[0]!.message, /aborts 50% of requests with grpc-status 14 .* although unavailable would retry that status/);
 });
 
 test('second seed (Istio resilience): the 503s of example-app-1c are not retried, only ejected; the per-try timeout is never retried', async () => {
