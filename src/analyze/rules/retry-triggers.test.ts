@@ -49,7 +49,7 @@ test('A_GRPC_STATUS_IN_TRAILERS: gRPC triggers in front of an unknown server; no
   const [f] = withCode(analyzeYaml(...grpc('example.com/orders:1.0')), 'A_GRPC_STATUS_IN_TRAILERS');
   assert.equal(f!.severity, 'info');
   assert.match(f!.message, /trailers-only/);
-  assert.match(f!.fix!, /grpcTrailerRetry: true/);
+  assert.match(f!.fix!, /legate.dev\/grpc-trailer-retry: "true"/);
   assert.deepEqual(withCode(analyzeYaml(...grpc()), 'A_GRPC_STATUS_IN_TRAILERS'), []);
 });
 

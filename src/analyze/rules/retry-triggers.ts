@@ -78,7 +78,7 @@ export const grpcStatusInTrailers: Rule = {
             `(a stream that fails midway never is)`,
           fix:
             'make servers fail before sending anything (grpc-go and grpc-java do for an error returned by a unary handler); for unary calls legate can also hold ' +
-            'the response until its trailers: `grpcTrailerRetry: true` on the retry policy (an IR setting, served with legate serve --ir; manifests have no field for it)',
+            'the response until its trailers: annotate the BackendTrafficPolicy or VirtualService that sets the retry with `legate.dev/grpc-trailer-retry: "true"`',
           involves: [retryOnOf(r)],
         }),
       ];

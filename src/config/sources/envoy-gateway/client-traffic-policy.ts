@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { parseGatewayDuration } from '../../../common/durations.js';
 import type * as ir from '../../../ir/index.js';
-import { formatPath, objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
+import { formatPath, originOf, type Diagnostics, type LoadedObject } from '../../model.js';
 import { checkSchema } from '../../schema-check.js';
 import type { GatewayApiResult } from '../gateway-api/translate-gateway-api.js';
 import { parseQuantity } from './build-connection.js';
@@ -286,10 +286,7 @@ function notFound(p: Parsed, gateway: string, diags: Diagnostics): void {
 function buildSettings(o: LoadedObject, spec: Spec, diags: Diagnostics): ListenerSettings | undefined {
   const out: ListenerSettings = { limits: {}, origin: {} };
   let ok = true;
-  const origin = (path: (string | number)[]): ir.Origin => {
-    const pos = o.posOf(path);
-    return { kind: 'manifest', object: objectRef(o), field: formatPath(path), file: pos.file, line: pos.line, column: pos.column };
-  };
+  const origin = (path: (string | number)[]) => originOf(o, path);
   const ms = (v: string | undefined) => (v === undefined ? undefined : (parseGatewayDuration(v) as { ok: true; ms: number }).ms);
   const setLimit = <K extends keyof ir.Listener['limits']>(
     key: K,
