@@ -81,9 +81,9 @@ function syncRows(table, items, key, cells, empty) {
 }
 
 function healthBadge(h) {
-  if (h.ejected) return cell('ejected', 'bad', h.health_flags);
-  if (!h.healthy) return cell('unhealthy', 'warn', h.health_flags);
-  return cell('healthy', '', h.health_flags);
+  if (h.ejected) return cell('ejected', 'l bad', h.health_flags);
+  if (!h.healthy) return cell('unhealthy', 'l warn', h.health_flags);
+  return cell('healthy', 'l', h.health_flags);
 }
 
 function renderClusters(s) {
@@ -192,7 +192,7 @@ function renderListeners(s) {
       return [
         cell(l.name, 'name'),
         cell(t ? `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}` : '–', 'text'),
-        l.accepting ? cell('accepting') : cell('draining', 'warn'),
+        l.accepting ? cell('accepting', 'l') : cell('draining', 'l warn'),
         count(l.cx_active),
         count(l.rq_active),
         cell(rate(l.window.rps)),
@@ -248,7 +248,7 @@ function drawChart(id, series, range, label, area) {
     nodes.push(svgEl('line', { class: 'grid', x1: M.left, x2: W - M.right, y1: y(v), y2: y(v) }));
     nodes.push(svgEl('text', { class: 'axis', x: M.left - 6, y: y(v) + 3, 'text-anchor': 'end' }, label(v)));
   }
-  const secs = Math.round((HISTORY * (lastInterval || 1000)) / 1000);
+  const secs = historySeconds();
   nodes.push(svgEl('text', { class: 'axis', x: M.left, y: H - 4 }, `-${secs >= 120 ? `${secs / 60}m` : `${secs}s`}`));
   nodes.push(svgEl('text', { class: 'axis', x: W - M.right, y: H - 4, 'text-anchor': 'end' }, 'now'));
   if (all.length === 0)
@@ -293,10 +293,15 @@ function successRange(all) {
   // Down to the nearest 10% below the worst value, never above 90%: small dips stay visible.
   const worst = Math.min(0.9, ...all);
   const lo = Math.max(0, Math.floor(worst * 10) / 10);
-  return [lo, 1, (1 - lo) / 4 >= 0.1 ? niceStep(1 - lo, 4) : 0.025];
+  return [lo, 1, niceStep(1 - lo, 4)];
 }
 
+/** The time the charts cover: HISTORY samples of the stream's interval. */
+const historySeconds = () => Math.round((HISTORY * (lastInterval || 1000)) / 1000);
+
 function drawCharts() {
+  const secs = historySeconds();
+  $('charts-title').textContent = `Last ${secs >= 120 ? `${secs / 60} minutes` : `${secs} seconds`}`;
   const scope = $('scope').value;
   const h = history.get(scope) || [];
   drawChart(
