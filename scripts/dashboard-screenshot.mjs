@@ -47,7 +47,7 @@ try {
   const load = (path, rate, concurrency) => runLoad({ target: `${gateway}${path}`, durationMs, rate, concurrency });
   const done = Promise.all([load('/api', 40, 8), load('/orders', 15, 6)]);
   // Screenshot while the load still runs, so the live numbers are not zero.
-  await new Promise((r) => setTimeout(r, durationMs - 2000));
+  await new Promise((r) => setTimeout(r, durationMs - 4000));
   await page.locator('#tile-rps').filter({ hasNotText: '–' }).waitFor();
   mkdirSync(dirname(out), { recursive: true });
   await page.screenshot({ path: out, fullPage: true });

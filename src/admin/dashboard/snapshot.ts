@@ -143,7 +143,9 @@ type Previous = { counts: number[]; window: HistogramWindow | null };
 /** A counter's growth since the previous sample; a counter below it was reset (/reset_counters). */
 const grown = (cur: number, prev: number) => (cur >= prev ? cur - prev : cur);
 
-const finite = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? null : v);
+/** To 1/1000 (a microsecond, a thousandth of a request): what a screen shows, and shorter JSON. */
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+const finite = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? null : round3(v));
 
 /**
  * Samples the proxy for one stream interval. Keeps the previous counts per stats object (by
@@ -295,8 +297,8 @@ function emptyWindow(): Window {
 function windowOf(done: number, bad: number, seconds: number, q: number[]): Window {
   return {
     requests: done,
-    rps: seconds > 0 ? done / seconds : null,
-    success_rate: done > 0 ? (done - bad) / done : null,
+    rps: seconds > 0 ? round3(done / seconds) : null,
+    success_rate: done > 0 ? Math.round(((done - bad) / done) * 1e6) / 1e6 : null,
     p50_ms: finite(q[0]),
     p90_ms: finite(q[1]),
     p99_ms: finite(q[2]),
