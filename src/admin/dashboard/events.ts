@@ -95,17 +95,13 @@ export class DashboardEvents {
 
   #startGroup(intervalMs: number): Group {
     const sampler = new Sampler(this.#ctx);
-    const g: Group = {
-      intervalMs,
-      clients: new Set(),
-      sampler,
-      timer: setInterval(() => this.#tick(g), intervalMs),
-      topologyKey: topologyKey(this.#ctx),
-      topologyEvent: event('topology', topology(this.#ctx)),
-      statsEvent: this.#sample(sampler, intervalMs),
-    };
+    const topologyEvent = event('topology', topology(this.#ctx));
+    const statsEvent = this.#sample(sampler, intervalMs);
+    // The timer starts after the first sample, so no window is shorter than the interval.
+    const timer = setInterval(() => this.#tick(g), intervalMs);
     // The admin server's own streams never keep the process alive.
-    g.timer.unref();
+    timer.unref();
+    const g: Group = { intervalMs, clients: new Set(), sampler, timer, topologyKey: topologyKey(this.#ctx), topologyEvent, statsEvent };
     this.#groups.set(intervalMs, g);
     return g;
   }
@@ -134,6 +130,7 @@ export class DashboardEvents {
   }
 
   #send(g: Group, res: http.ServerResponse, chunk: string): void {
+    if (res.destroyed || res.writableEnded) return this.#remove(g, res);
     if (res.writableLength > MAX_BUFFERED) {
       res.destroy();
       this.#remove(g, res);
