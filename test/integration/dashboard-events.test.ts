@@ -38,6 +38,17 @@ async function noStreams(): Promise<void> {
   assert.equal(admin.dashboard.clients, 0);
 }
 
+/** Runs `fn` with a stream at `intervalMs`, then closes it and waits until the server has seen that. */
+async function withStream(intervalMs: number, fn: (s: SseClient) => Promise<void>): Promise<void> {
+  const s = await SseClient.open(`${admin.url}/dashboard/events?interval_ms=${intervalMs}`);
+  try {
+    await fn(s);
+  } finally {
+    s.close();
+  }
+  await noStreams();
+}
+
 test('/ serves the dashboard to browsers and the endpoint list to curl; /help, /dashboard and its files', async () => {
   const html = await get('/', { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
   assert.equal(html.status, 200);
@@ -76,8 +87,7 @@ test('bad intervals are refused with a message; HEAD answers the stream head onl
 });
 
 test('events: retry, then topology and stats at once; stats every interval with numbers that match the traffic', async () => {
-  const s = await SseClient.open(`${admin.url}/dashboard/events?interval_ms=150`);
-  try {
+  await withStream(150, async (s) => {
     assert.equal(s.res.statusCode, 200);
     assert.match(s.res.headers['content-type']!, /^text\/event-stream/);
     assert.equal(s.res.headers['cache-control'], 'no-cache, max-age=0');
@@ -135,15 +145,11 @@ test('events: retry, then topology and stats at once; stats every interval with 
     assert.ok(r.retry >= 3);
     const lst = byName(st.listeners, 'main');
     assert.ok(lst.rq_total >= 3 && lst.rq_2xx >= 3);
-  } finally {
-    s.close();
-  }
-  await noStreams();
+  });
 });
 
 test('interval windows: success rate and latency of the last interval; /reset_counters never makes them negative', async () => {
-  const s = await SseClient.open(`${admin.url}/dashboard/events?interval_ms=200`);
-  try {
+  await withStream(200, async (s) => {
     await s.nextJson('stats');
     // Two requests to the outlier cluster: one 503 from `bad`, one 200 from `good`.
     const statuses = await f.outlier(2);
@@ -170,15 +176,11 @@ test('interval windows: success rate and latency of the last interval; /reset_co
     assert.ok(c.window.requests >= 1 && c.window.rps > 0, JSON.stringify(c.window));
     const more = await s.nextJson('stats');
     for (const x of [...more.clusters, ...more.listeners, ...more.routes]) assert.ok(x.window.requests >= 0, JSON.stringify(x));
-  } finally {
-    s.close();
-  }
-  await noStreams();
+  });
 });
 
 test('ejected hosts show with their health flags', async () => {
-  const s = await SseClient.open(`${admin.url}/dashboard/events?interval_ms=100`);
-  try {
+  await withStream(100, async (s) => {
     await f.outlier(4);
     let od: Row;
     do od = byName((await s.nextJson('stats')).clusters, 'od');
@@ -187,25 +189,18 @@ test('ejected hosts show with their health flags', async () => {
     assert.deepEqual([badHost.ejected, badHost.healthy, badHost.health_flags], [true, false, '/failed_outlier_check']);
     assert.equal(od.hosts_healthy, 1);
     assert.equal(od.hosts_total, 2);
-  } finally {
-    s.close();
-  }
-  await noStreams();
+  });
 });
 
 test('a new config pushes a new topology event', async () => {
-  const s = await SseClient.open(`${admin.url}/dashboard/events?interval_ms=100`);
-  try {
+  await withStream(100, async (s) => {
     assert.equal((await s.nextJson('topology')).config_version, 'v1');
     await proxy.apply(f.config('v2', [route('extra', { match: { path: { kind: 'exact', value: '/extra' } } })]));
     const t = await s.nextJson('topology');
     assert.equal(t.config_version, 'v2');
     assert.ok(t.listeners[0].virtual_hosts[0].routes.some((r: Row) => r.name === 'extra' && r.match === 'exact /extra'));
     assert.equal((await s.nextJson('stats')).config_version, 'v2');
-  } finally {
-    s.close();
-  }
-  await noStreams();
+  });
 });
 
 test('one timer per interval, shared by its streams; nothing computed while no stream is open', async () => {

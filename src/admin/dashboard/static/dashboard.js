@@ -41,6 +41,8 @@ function duration(s) {
 const cell = (text, cls, title) => [text, cls || '', title || ''];
 const count = (n, level) => cell(int(n), n > 0 ? level || '' : 'zero');
 const successCell = (f) => cell(pct(f), f === null ? 'zero' : f < 0.9 ? 'bad' : f < 0.99 ? 'warn' : '');
+/** The last interval's requests/s, success rate and p99. */
+const windowCells = (w) => [cell(rate(w.rps)), successCell(w.success_rate), cell(ms(w.p99_ms))];
 
 /**
  * Brings a tbody's rows in line with `items`: rows are kept per key (so hover and selection
@@ -98,9 +100,7 @@ function renderClusters(s) {
         cell(`${c.hosts_healthy} / ${c.hosts_total}`, c.hosts_healthy < c.hosts_total ? 'warn' : ''),
         count(c.rq_active),
         count(c.rq_pending),
-        cell(rate(c.window.rps)),
-        successCell(c.window.success_rate),
-        cell(ms(c.window.p99_ms)),
+        ...windowCells(c.window),
         count(c.rq_total),
         count(c.rq_5xx, 'bad'),
         count(c.retry, 'warn'),
@@ -166,9 +166,7 @@ function renderRoutes(s) {
       if (!st) return [...head, ...Array.from({ length: 8 }, () => cell('–', 'zero'))];
       return [
         ...head,
-        cell(rate(st.window.rps)),
-        successCell(st.window.success_rate),
-        cell(ms(st.window.p99_ms)),
+        ...windowCells(st.window),
         count(st.rq_total),
         count(st.rq_5xx, 'bad'),
         count(st.retry, 'warn'),
@@ -195,9 +193,7 @@ function renderListeners(s) {
         l.accepting ? cell('accepting', 'l') : cell('draining', 'l warn'),
         count(l.cx_active),
         count(l.rq_active),
-        cell(rate(l.window.rps)),
-        successCell(l.window.success_rate),
-        cell(ms(l.window.p99_ms)),
+        ...windowCells(l.window),
         count(l.rq_total),
         count(l.rq_2xx),
         count(l.rq_4xx, 'warn'),
