@@ -286,10 +286,10 @@ const zeroTo = (all) => {
 };
 
 function successRange(all) {
-  // Down to the nearest 10% below the worst value, never above 90%: small dips stay visible.
+  // Down to at least 90%, further when a value is lower, on a round step that ends at 100%.
   const worst = Math.min(0.9, ...all);
-  const lo = Math.max(0, Math.floor(worst * 10) / 10);
-  return [lo, 1, niceStep(1 - lo, 4)];
+  const step = niceStep(1 - Math.floor(worst * 10) / 10, 4);
+  return [Math.max(0, 1 - Math.ceil((1 - worst) / step - 1e-9) * step), 1, step];
 }
 
 /** The time the charts cover: HISTORY samples of the stream's interval. */
