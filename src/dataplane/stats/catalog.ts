@@ -162,7 +162,7 @@ export const LOCAL_RUNTIME_STATS = {
 
 /** Latency histograms (ms) per scope, Envoy's names. */
 export const HISTOGRAMS = {
-  cluster: ['upstream_rq_time'],
+  cluster: ['upstream_cx_connect_ms', 'upstream_cx_length_ms', 'upstream_rq_time'],
   route: ['upstream_rq_time'],
   http: ['downstream_cx_length_ms', 'downstream_rq_time'],
   listener: ['downstream_cx_length_ms'],

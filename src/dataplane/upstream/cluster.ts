@@ -46,6 +46,9 @@ export class Cluster {
   readonly retryCodes = newCodeCounts();
   /** `upstream_rq_time`: from the end of the downstream request to the end of the response. */
   readonly rqTime = new Histogram();
+  /** `upstream_cx_connect_ms` and `upstream_cx_length_ms`. */
+  readonly cxConnectMs = new Histogram();
+  readonly cxLengthMs = new Histogram();
   /** Circuit-breaker resources with live counts (Envoy's default priority). */
   readonly resources: ClusterResources;
   readonly #random: Random;
@@ -83,6 +86,7 @@ export class Cluster {
       keepaliveTimeSec: config.pool.tcpKeepalive?.timeSec,
       resources: this.resources,
       stats: this.stats,
+      histograms: { connectMs: this.cxConnectMs, lengthMs: this.cxLengthMs },
     };
     this.#settings = settings;
     this.#clock = clock;
