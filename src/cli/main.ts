@@ -40,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--access-log <path>', 'access log destination ("-" = stdout); overrides the IR')
     .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
-    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)");
+    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
+    .option('--workers <n>', 'with -f: processes serving traffic, one event loop each (docs/performance.md#workers)', '1');
   addAdminOptions(serveCommand).action(async (opts: ServeOptions & AdminCliOptions & { filename?: string[]; watch: boolean }) => {
     if ((opts.filename === undefined) === (opts.ir === undefined)) {
       process.stderr.write('legate serve: give either -f FILE_OR_DIR... or --ir FILE\n');

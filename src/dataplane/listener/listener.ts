@@ -23,6 +23,16 @@ export type ListenerOptions = {
   h2InitialStreamWindowSize?: number;
   h2InitialConnectionWindowSize?: number;
   tcpKeepaliveIdleMs?: number | undefined;
+  /**
+   * Another process owns the socket and hands accepted connections over (`accept`): `listen`
+   * binds nothing and reports this port.
+   */
+  acceptOnly?: { port: number } | undefined;
+  /**
+   * Offered every accepted connection before it is read; returns true when it took the socket
+   * (handed to another worker). Only set with workers: the socket is then accepted paused.
+   */
+  distribute?: ((socket: net.Socket) => boolean) | undefined;
   /** The HTTP stats scope to count in (kept by the proxy across reloads); a fresh one if absent. */
   stats?: HttpStats | undefined;
 };
@@ -46,7 +56,9 @@ export class Listener {
   readonly cxLength = new Histogram();
   #handler: RequestHandler;
   readonly #opts: ListenerOptions;
+  /** Accepts connections; TLS ones go on to #tls. */
   readonly #server: net.Server;
+  readonly #tls: tls.Server | null = null;
   readonly #h1: http.Server;
   readonly #h2: http2.Http2Server;
   readonly #sockets = new Set<net.Socket>();
@@ -157,22 +169,46 @@ export class Listener {
     });
 
     if (opts.tls) {
-      this.#server = tls.createServer({ key: opts.tls.key, cert: opts.tls.cert, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+      this.#tls = tls.createServer({ key: opts.tls.key, cert: opts.tls.cert, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
         this.stats.downstream_cx_ssl_total++;
         this.#track(socket);
         this.#dispatch(socket, socket.alpnProtocol === 'h2');
       });
-      this.#server.on('tlsClientError', () => {});
-    } else {
-      this.#server = net.createServer({ noDelay: true }, (socket) => {
-        this.#track(socket);
-        this.#sniff(socket);
-      });
+      this.#tls.on('tlsClientError', () => {});
     }
+    const distribute = opts.distribute;
+    // Paused only when the socket may move to another process, which must read it first.
+    this.#server = net.createServer({ noDelay: true, pauseOnConnect: distribute !== undefined }, (socket) => {
+      if (distribute?.(socket)) return;
+      if (distribute) socket.resume();
+      this.accept(socket);
+    });
     if (opts.maxConnections) {
       this.#server.maxConnections = opts.maxConnections;
       this.#server.on('drop', () => this.stats.downstream_cx_overflow++);
     }
+  }
+
+  /** Serves a connection accepted here or handed over by the process that owns the socket. */
+  accept(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    // A handed-over connection bypasses the socket's own maxConnections: count it here.
+    const max = this.#opts.maxConnections;
+    if (max && this.#opts.acceptOnly && this.stats.downstream_cx_active >= max) {
+      this.stats.downstream_cx_overflow++;
+      socket.destroy();
+      return;
+    }
+    if (this.#tls) {
+      this.#tls.emit('connection', socket);
+      return;
+    }
+    socket.setNoDelay(true);
+    this.#track(socket);
+    this.#sniff(socket);
   }
 
   setHandler(handler: RequestHandler): void {
@@ -264,6 +300,11 @@ export class Listener {
 
   /** Binds the port; resolves with the bound port (useful with port 0). */
   listen(): Promise<number> {
+    const owner = this.#opts.acceptOnly;
+    if (owner) {
+      this.#bound = { address: this.#opts.address, port: owner.port };
+      return Promise.resolve(owner.port);
+    }
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(e);
       this.#server.once('error', onError);
@@ -302,7 +343,7 @@ export class Listener {
 
   async #close(): Promise<number> {
     this.#closing = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = this.#server.listening ? new Promise<void>((resolve) => this.#server.close(() => resolve())) : Promise.resolve();
     // Stops the header-timeout checks (the server itself never listened).
     this.#h1.close();
     for (const s of this.#sessions) s.close();
@@ -314,7 +355,15 @@ export class Listener {
     }
     const forced = this.#sockets.size;
     for (const s of this.#sockets) s.destroy();
-    await closed;
+    // The socket stopped accepting at once; the callback also waits for connections handed to
+    // worker processes (Node counts them until a worker reports them closed, which a killed
+    // worker never does), so it is awaited only until the deadline.
+    const left = this.#deadline - Date.now();
+    if (left > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
     return forced;
   }
 }
