@@ -51,9 +51,9 @@ spec: { ports: [{ name: http, port: 80 }] }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function getJson(url: string): Promise<any> {
+async function getJson<T = unknown>(url: string): Promise<T> {
   const res = await fetch(url);
-  return res.json();
+  return (await res.json()) as T;
 }
 
 async function statValue(admin: string, name: string): Promise<number> {
@@ -99,10 +99,11 @@ test('legate run --workers 2: round robin over two processes, merged stats, rest
   assert.match(lines.join(''), /workers {4}2 processes/);
 
   // Wait until the worker has the config (it then takes every second connection).
-  let list: { workers: { index: number; pid: number; state: string; restarts: number }[] } = await getJson(`${admin}/workers`);
+  type Workers = { workers: { index: number; pid: number; state: string; restarts: number }[] };
+  let list = await getJson<Workers>(`${admin}/workers`);
   for (let i = 0; i < 100 && list.workers[1]?.state !== 'running'; i++) {
     await sleep(50);
-    list = await getJson(`${admin}/workers`);
+    list = await getJson<Workers>(`${admin}/workers`);
   }
   assert.equal(list.workers.length, 2);
   assert.equal(list.workers[0]!.pid, process.pid);
@@ -124,7 +125,7 @@ test('legate run --workers 2: round robin over two processes, merged stats, rest
   process.kill(old, 'SIGKILL');
   for (let i = 0; i < 100; i++) {
     await sleep(50);
-    list = await getJson(`${admin}/workers`);
+    list = await getJson<Workers>(`${admin}/workers`);
     if (list.workers[1]!.state === 'running' && list.workers[1]!.pid !== old) break;
   }
   assert.equal(list.workers[1]!.restarts, 1);
