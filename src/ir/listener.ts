@@ -21,6 +21,12 @@ export type Listener = {
   name: string;
   address: string;
   port: number;
+  /**
+   * The port the manifest declares, when the listener is bound to another one (`legate run
+   * --port-offset`, the conformance replay): Gateway API redirects and route `port` matches use
+   * it instead of the bound port. Absent: the bound port.
+   */
+  declaredPort?: number;
   tls?: Tls;
   virtualHosts: VirtualHost[];
   limits: {

@@ -83,7 +83,13 @@ export class H1Downstream implements Downstream {
   bytesSent = 0;
   #done: ((aborted: boolean) => void) | null = null;
 
-  constructor(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https', hook?: DownstreamDoneHook) {
+  constructor(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    scheme: 'http' | 'https',
+    hook?: DownstreamDoneHook,
+    declaredPort?: number,
+  ) {
     this.#res = res;
     this.socket = req.socket;
     res.once('close', () => {
@@ -98,7 +104,7 @@ export class H1Downstream implements Downstream {
     this.scheme = scheme;
     const sock = req.socket;
     this.remoteAddress = sock.remoteAddress ?? '';
-    this.port = sock.localPort ?? 0;
+    this.port = declaredPort ?? sock.localPort ?? 0;
     const cl = req.headers['content-length'];
     this.body = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0') ? req : null;
   }
@@ -168,6 +174,7 @@ export class H2Downstream implements Downstream {
     flags: number,
     scheme: 'http' | 'https',
     hook?: DownstreamDoneHook,
+    declaredPort?: number,
   ) {
     this.#stream = stream;
     stream.once('close', () => {
@@ -183,7 +190,7 @@ export class H2Downstream implements Downstream {
     // Read once per session: session.socket is a Proxy, costly to touch on every stream.
     const info = sessionInfo(stream.session);
     this.remoteAddress = info.remoteAddress;
-    this.port = info.port;
+    this.port = declaredPort ?? info.port;
     this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
   }
 

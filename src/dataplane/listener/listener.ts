@@ -10,6 +10,8 @@ export type ListenerOptions = {
   name: string;
   address: string;
   port: number;
+  /** The port requests are told they arrived on (redirects, route port matches); default: the bound one. */
+  declaredPort?: number | undefined;
   tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
   maxRequestHeadersKb: number;
   maxHeadersCount: number;
@@ -90,7 +92,7 @@ export class Listener {
       const conn = this.#h1Conns.get(req.socket);
       if (conn) conn.inflight++;
       st.downstream_rq_active++;
-      this.#handler(new H1Downstream(req, res, scheme, onDone));
+      this.#handler(new H1Downstream(req, res, scheme, onDone, opts.declaredPort));
     });
     this.#h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       if (!socket.writable) return socket.destroy();
@@ -122,7 +124,7 @@ export class Listener {
       st.downstream_rq_http2_total++;
       st.downstream_rq_active++;
       stream.on('error', () => {});
-      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone));
+      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone, opts.declaredPort));
     });
 
     if (opts.tls) {
