@@ -226,6 +226,11 @@ function compileTarget(
     includeAttemptCountInRequest: vh.includeAttemptCountInRequest ?? false,
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
     stats: stats?.route(vh.name, route.name),
+    // A mirror to a cluster that does not exist is dropped, as Envoy drops an unknown shadow cluster.
+    mirrors: (route.mirrors ?? []).flatMap((m) => {
+      const c = clusters.get(m.cluster)?.cluster;
+      return c && m.percent > 0 ? [{ cluster: c, percent: m.percent }] : [];
+    }),
   };
   return { kind: 'forward', forward };
 }

@@ -18,6 +18,7 @@ import { RetryState, type RetryVerdict } from './retry-state.js';
 import type { CompiledRetryPolicy } from './retry-policy.js';
 import { UpstreamAttempt, type AttemptOwner, type AttemptTrace } from './upstream-attempt.js';
 import { FAULT_ABORT_BODY, type CompiledFault, type FaultLimiter, type FaultSlot } from './fault.js';
+import { chargeReset, mirrorSampled, sendShadow, type CompiledMirror } from './shadow.js';
 import { chargeCode, type ListenerStats, type RouteStats } from '../stats/scopes.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
@@ -51,6 +52,8 @@ export type ForwardTarget = {
   hashKey: ((ds: Downstream) => number | undefined) | null;
   /** The route's stats (`vhost.<vh>.route.<route>.`). */
   stats?: RouteStats | undefined;
+  /** Clusters a copy of the request goes to (fire and forget). */
+  mirrors: CompiledMirror[];
 };
 
 export type RequestContext = {
@@ -70,6 +73,8 @@ export type RequestContext = {
 };
 
 const LOCAL_RESET_BODY = 'upstream connect error or disconnect/reset before headers.';
+/** How far a mirror may fall behind the request body (Envoy's default connection buffer limit). */
+const MIRROR_BODY_LIMIT = 1024 * 1024;
 /** How much of a retried response legate reads to keep its connection; beyond it, reset. */
 const DRAIN_LIMIT = 64 * 1024;
 
@@ -202,8 +207,24 @@ export class RequestState implements AttemptOwner {
       body: null,
     };
     this.#useH2 = useH2;
+    for (const m of this.#t.mirrors) if (mirrorSampled(m, this.#ctx.random)) this.#mirror(m);
     if (!ds.body) this.#onRequestComplete();
     this.#startAttempt();
+  }
+
+  /** Sends a copy of the request (headers as edited for the main one) to a mirror cluster. */
+  #mirror(m: CompiledMirror): void {
+    const body = this.#body ? this.#body.tee(MIRROR_BODY_LIMIT) : null;
+    if (this.#body && !body) {
+      m.cluster.stats.retry_or_shadow_abandoned++;
+      return;
+    }
+    const c = m.cluster.config;
+    const useH2 = this.#isGrpc || c.protocol === 'http2' || (c.protocol === 'downstream' && this.#ds.protocol === 'http2');
+    const headers = { ...this.#baseHeaders! };
+    if (useH2) delete headers.host;
+    const req = { ...this.#req!, scheme: c.tls ? ('https' as const) : ('http' as const), headers, body };
+    sendShadow(m.cluster, req, useH2, this.#globalMs, this.#ctx.clock);
   }
 
   #useH2 = false;
@@ -740,18 +761,7 @@ export class RequestState implements AttemptOwner {
     }
     const c = this.#cluster!;
     const reason = err.reason;
-    if (reason !== 'overflow') c.outlier.reportLocalOrigin(a.host, isConnectFailure(reason) ? 'connect-failure' : 'reset');
-    if (isConnectFailure(reason)) {
-      c.stats.upstream_cx_connect_fail++;
-      a.host.stats.cx_connect_fail++;
-      if (reason === 'connection timeout') c.stats.upstream_cx_connect_timeout++;
-    } else if (reason === 'remote reset' || reason === 'remote refused stream reset') {
-      c.stats.upstream_rq_rx_reset++;
-    } else if (reason === 'connection termination') {
-      c.stats.upstream_cx_destroy_remote_with_active_rq++;
-    } else if (reason === 'protocol error') {
-      c.stats.upstream_cx_protocol_error++;
-    }
+    chargeReset(c, a.host, reason);
     if (a.trace.outcome === 'pending') a.trace.outcome = `reset: ${reason}`;
     this.#finishAttempt(a, false);
     if (a === this.#committed) {
@@ -947,6 +957,7 @@ export class RequestState implements AttemptOwner {
     this.#cancelAll();
     this.#clearRequestTimers();
     this.#retry?.done();
+    this.#body?.dropTees();
     if (this.#draining) for (const d of this.#draining) d.cancel();
     if (this.#faultSlot) this.#ctx.faults.releaseSlot(this.#faultSlot);
     const log = this.#ctx.accessLog;
