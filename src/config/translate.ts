@@ -54,15 +54,10 @@ const KNOWN: Record<string, readonly string[]> = {
 export function translate(objects: readonly LoadedObject[], opts: TranslateOptions = {}, diags = new Diagnostics()): TranslateResult {
   reportIgnored(objects, diags);
   const resolver = new KubernetesEndpoints(objects, opts.runtimeEndpoints);
-  const gw: GatewayApiResult = translateGatewayApi(
-    [...objects],
-    resolver,
-    diags,
-    {
-      ...(opts.controllerNames ? { controllerNames: opts.controllerNames } : {}),
-      ...(opts.mergeGateways !== undefined ? { mergeGateways: opts.mergeGateways } : {}),
-    },
-  );
+  const gw: GatewayApiResult = translateGatewayApi([...objects], resolver, diags, {
+    ...(opts.controllerNames ? { controllerNames: opts.controllerNames } : {}),
+    ...(opts.mergeGateways !== undefined ? { mergeGateways: opts.mergeGateways } : {}),
+  });
   const policyStatus = attachBackendTrafficPolicies(objects, gw, diags);
   const istio = translateIstio(objects, resolver, diags, opts.istio);
   const all = [...gw.listeners, ...istio.listeners];

@@ -94,7 +94,12 @@ function localPort(ctx: CaseContext, target: Target): number {
   return p;
 }
 
-export async function httpOnce(target: Target, req: HttpRequestSpec, ctx: CaseContext, extra: [string, string][] = []): Promise<HttpResult> {
+export async function httpOnce(
+  target: Target,
+  req: HttpRequestSpec,
+  ctx: CaseContext,
+  extra: [string, string][] = [],
+): Promise<HttpResult> {
   const setHeaders = Object.entries(req.backendSetResponseHeaders ?? {})
     .map(([k, v]) => `${k}:${v}`)
     .join(',');
@@ -170,7 +175,12 @@ async function runWeighted(c: WeightedCase | GrpcWeightedCase, ctx: CaseContext)
     const pods = await inParallel(c.totalRequests, c.concurrency, async () => {
       try {
         if (c.kind === 'grpcWeightedDistribution') {
-          const r = await grpcOnce(c.target, c.request, ctx, jitter().map(([k, v]) => [k.toLowerCase(), v]));
+          const r = await grpcOnce(
+            c.target,
+            c.request,
+            ctx,
+            jitter().map(([k, v]) => [k.toLowerCase(), v]),
+          );
           const problem = judgeGrpc(c.perRequestExpect, r);
           return problem === undefined ? (r.assertions?.context?.pod ?? '') : { problem };
         }
@@ -187,7 +197,11 @@ async function runWeighted(c: WeightedCase | GrpcWeightedCase, ctx: CaseContext)
   return `after ${c.maxAttempts} runs of ${c.totalRequests}: ${last}`;
 }
 
-function distributionProblem(results: (string | { problem: string })[], weights: Record<string, number>, tolerance: number): string | undefined {
+function distributionProblem(
+  results: (string | { problem: string })[],
+  weights: Record<string, number>,
+  tolerance: number,
+): string | undefined {
   const counts = new Map<string, number>();
   for (const r of results) {
     if (typeof r !== 'string') return r.problem;
@@ -202,7 +216,8 @@ function distributionProblem(results: (string | { problem: string })[], weights:
     const want = w / sum;
     if (want === 0 && got > 0) return `${backend} has weight 0 but got ${(got * 100).toFixed(1)}% of the traffic`;
     if (want > 0 && got === 0) return `${backend} got no traffic`;
-    if (Math.abs(got - want) > tolerance) return `${backend} got ${(got * 100).toFixed(1)}%, want ${(want * 100).toFixed(1)}% ± ${tolerance * 100}%`;
+    if (Math.abs(got - want) > tolerance)
+      return `${backend} got ${(got * 100).toFixed(1)}%, want ${(want * 100).toFixed(1)}% ± ${tolerance * 100}%`;
   }
   return undefined;
 }
@@ -214,7 +229,8 @@ async function runHeaderConsistency(c: HeaderConsistencyCase, ctx: CaseContext):
     const values = Object.entries(echo.headers)
       .filter(([k]) => k.toLowerCase() === c.expect.header.toLowerCase())
       .flatMap(([, v]) => v);
-    if (values.length !== 1) return `request ${i + 1}: header ${c.expect.header} has ${values.length} values (${values.join(', ')}), want exactly one`;
+    if (values.length !== 1)
+      return `request ${i + 1}: header ${c.expect.header} has ${values.length} values (${values.join(', ')}), want exactly one`;
     if (!echo.pod.startsWith(values[0]!)) return `request ${i + 1}: ${c.expect.header}: ${values[0]} but answered by pod ${echo.pod}`;
   }
   return undefined;
@@ -260,7 +276,8 @@ async function runWebSocket(c: WebSocketCase, ctx: CaseContext): Promise<string 
       timeoutMs: ctx.requestTimeoutMs,
     });
     for (const [i, e] of c.expect.exchange.entries())
-      if (JSON.stringify(got[i]) !== JSON.stringify(e.receive)) return `frame ${i + 1}: got ${JSON.stringify(got[i])}, want ${JSON.stringify(e.receive)}`;
+      if (JSON.stringify(got[i]) !== JSON.stringify(e.receive))
+        return `frame ${i + 1}: got ${JSON.stringify(got[i])}, want ${JSON.stringify(e.receive)}`;
     return undefined;
   });
 }

@@ -70,7 +70,12 @@ function sendH2(r: HttpSend): Promise<HttpResult> {
       reject(err);
     };
     session.on('error', fail);
-    const headers: http2.OutgoingHttpHeaders = { ':method': r.method, ':path': r.path, ':authority': r.host, ':scheme': tls ? 'https' : 'http' };
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': r.method,
+      ':path': r.path,
+      ':authority': r.host,
+      ':scheme': tls ? 'https' : 'http',
+    };
     for (const [k, v] of r.headers) headers[k.toLowerCase()] = v;
     const stream = session.request(headers, { endStream: true });
     stream.setTimeout(r.timeoutMs, () => fail(new Error(`no response within ${r.timeoutMs} ms`)));
@@ -103,7 +108,12 @@ function pairs(raw: string[]): [string, string][] {
 const ECHO = protobuf.Root.fromJSON({
   nested: {
     Context: {
-      fields: { namespace: { type: 'string', id: 1 }, ingress: { type: 'string', id: 2 }, service_name: { type: 'string', id: 3 }, pod: { type: 'string', id: 4 } },
+      fields: {
+        namespace: { type: 'string', id: 1 },
+        ingress: { type: 'string', id: 2 },
+        service_name: { type: 'string', id: 3 },
+        pod: { type: 'string', id: 4 },
+      },
     },
     Header: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
     Assertions: {

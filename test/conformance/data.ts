@@ -144,9 +144,12 @@ export function loadConformanceData(root = CONFORMANCE_ROOT): ConformanceData {
   try {
     data = JSON.parse(fs.readFileSync(file, 'utf8')) as ConformanceData;
   } catch (err) {
-    throw new Error(`cannot read the conformance data ${file}: ${(err as Error).message} (set LEGATE_SHARED to the folder holding conformance/)`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot read the conformance data ${file}: ${(err as Error).message} (set LEGATE_SHARED to the folder holding conformance/)`,
+      {
+        cause: err,
+      },
+    );
   }
   if (!Array.isArray(data.tests)) throw new Error(`${file} has no "tests" list: not the Gateway API conformance data this harness reads`);
   return data;

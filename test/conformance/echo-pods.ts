@@ -16,7 +16,7 @@ export type EchoPod = { instance: Instance; handle: EchoBackendHandle };
 export type EchoPods = {
   pods: EchoPod[];
   endpoints(objects: readonly LoadedObject[]): RuntimeEndpoints;
-  /** Request-URIs a Deployment's pods echoed since `mark()` (the mirror tests read the pods' logs). */
+  /** Request-URIs a Deployment's pods echoed (the mirror tests read the pods' logs). */
   requestURIs(namespace: string, deployment: string): string[];
   close(): Promise<void>;
 };
@@ -41,7 +41,9 @@ export async function startEchoPods(base: readonly LoadedObject[]): Promise<Echo
     pods,
     endpoints: (objects) => runtimeEndpoints(objects, { instances: pods.map((p) => p.instance) }),
     requestURIs: (namespace, deployment) =>
-      pods.filter((p) => p.instance.plan.namespace === namespace && p.instance.plan.deployment === deployment).flatMap((p) => p.handle.requestURIs),
+      pods
+        .filter((p) => p.instance.plan.namespace === namespace && p.instance.plan.deployment === deployment)
+        .flatMap((p) => p.handle.requestURIs),
     close: async () => {
       await Promise.all(pods.map((p) => p.handle.close()));
     },

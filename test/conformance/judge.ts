@@ -48,12 +48,14 @@ export function judgeHttp(req: HttpRequestSpec, expect: HttpExpect, res: HttpRes
 function judgeEcho(req: HttpRequestSpec, expect: HttpExpect, res: HttpResult): string | undefined {
   const echo = echoOf(res);
   if (expect.answeredByGateway) {
-    if (echo.path !== '' || echo.namespace !== '') return `answered by backend ${echo.pod || '?'} (path ${echo.path}), want the gateway to answer`;
+    if (echo.path !== '' || echo.namespace !== '')
+      return `answered by backend ${echo.pod || '?'} (path ${echo.path}), want the gateway to answer`;
   } else {
     const want = expect.requestSeenByBackend ?? { path: req.path, method: req.method ?? 'GET' };
     if (echo.path !== want.path) return `backend saw path ${JSON.stringify(echo.path)}, want ${JSON.stringify(want.path)}${bodyHint(res)}`;
     if (echo.method !== want.method) return `backend saw method ${echo.method}, want ${want.method}`;
-    if (want.host !== undefined && echo.host !== want.host) return `backend saw host ${JSON.stringify(echo.host)}, want ${JSON.stringify(want.host)}`;
+    if (want.host !== undefined && echo.host !== want.host)
+      return `backend saw host ${JSON.stringify(echo.host)}, want ${JSON.stringify(want.host)}`;
     for (const [k, v] of Object.entries(want.headers ?? {})) {
       const got = echoHeader(echo, k);
       if (got !== v) return `backend saw ${k}: ${got === undefined ? '(absent)' : JSON.stringify(got)}, want ${JSON.stringify(v)}`;
@@ -65,11 +67,13 @@ function judgeEcho(req: HttpRequestSpec, expect: HttpExpect, res: HttpResult): s
   }
   if (expect.namespace !== undefined && echo.namespace !== expect.namespace)
     return `namespace ${JSON.stringify(echo.namespace)}, want ${JSON.stringify(expect.namespace)}`;
-  if (expect.backend !== undefined && !echo.pod.startsWith(expect.backend)) return `answered by pod ${echo.pod || '(none)'}, want ${expect.backend}`;
+  if (expect.backend !== undefined && !echo.pod.startsWith(expect.backend))
+    return `answered by pod ${echo.pod || '(none)'}, want ${expect.backend}`;
   const norm = (s: string) => (expect.ignoreWhitespaceInResponseHeaders ? s.replace(/ /g, '') : s);
   for (const [k, v] of Object.entries(expect.responseHeaders ?? {})) {
     const got = joined(res.headers, k);
-    if (got === undefined || norm(got) !== norm(v)) return `response header ${k}: ${got === undefined ? '(absent)' : JSON.stringify(got)}, want ${JSON.stringify(v)}`;
+    if (got === undefined || norm(got) !== norm(v))
+      return `response header ${k}: ${got === undefined ? '(absent)' : JSON.stringify(got)}, want ${JSON.stringify(v)}`;
   }
   for (const [k, options] of Object.entries(expect.responseHeadersOneOf ?? {})) {
     const got = joined(res.headers, k);
@@ -100,7 +104,8 @@ function judgeRedirect(want: NonNullable<HttpExpect['redirect']>, res: HttpResul
   const port = /^[a-z]+:\/\/[^/]*:(\d+)/i.exec(location)?.[1] ?? '';
   if (want.port !== null) {
     if (port !== want.port) return `Location ${location}: port ${JSON.stringify(port)}, want ${want.port}`;
-  } else if (!(want.allowedPorts ?? ['']).includes(port)) return `Location ${location}: port ${JSON.stringify(port)}, want one of ${JSON.stringify(want.allowedPorts)}`;
+  } else if (!(want.allowedPorts ?? ['']).includes(port))
+    return `Location ${location}: port ${JSON.stringify(port)}, want one of ${JSON.stringify(want.allowedPorts)}`;
   return undefined;
 }
 
@@ -111,12 +116,14 @@ function bodyHint(res: HttpResult): string {
 }
 
 export function judgeGrpc(expect: GrpcExpect, res: GrpcResult): string | undefined {
-  if (res.code !== expect.grpcCode) return `gRPC status ${res.code}${res.details ? ` (${res.details})` : ''}, want ${expect.grpcCode} ${expect.grpcStatus}`;
+  if (res.code !== expect.grpcCode)
+    return `gRPC status ${res.code}${res.details ? ` (${res.details})` : ''}, want ${expect.grpcCode} ${expect.grpcStatus}`;
   if (res.code !== 0) return undefined;
   const a = res.assertions ?? {};
   if (expect.fullyQualifiedMethod !== undefined && a.fully_qualified_method !== expect.fullyQualifiedMethod)
     return `method ${a.fully_qualified_method}, want ${expect.fullyQualifiedMethod}`;
-  if (expect.namespace !== undefined && a.context?.namespace !== expect.namespace) return `namespace ${a.context?.namespace}, want ${expect.namespace}`;
+  if (expect.namespace !== undefined && a.context?.namespace !== expect.namespace)
+    return `namespace ${a.context?.namespace}, want ${expect.namespace}`;
   if (expect.backend !== undefined && !(a.context?.pod ?? '').startsWith(expect.backend))
     return `answered by pod ${a.context?.pod || '(none)'}, want ${expect.backend}`;
   return undefined;

@@ -35,7 +35,12 @@ export class LocalGateway {
     this.#pods = pods;
     const [ns, name] = TLS_SECRET.split('/');
     const docs = [
-      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: GATEWAY_CLASS }, spec: { controllerName: CONTROLLER_NAME } },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GatewayClass',
+        metadata: { name: GATEWAY_CLASS },
+        spec: { controllerName: CONTROLLER_NAME },
+      },
       {
         apiVersion: 'v1',
         kind: 'Secret',
@@ -44,7 +49,10 @@ export class LocalGateway {
         stringData: { 'tls.crt': cert.cert, 'tls.key': cert.key },
       },
     ];
-    this.#harness = { name: 'conformance-harness (GatewayClass, generated Secret)', text: docs.map((d) => JSON.stringify(d)).join('\n---\n') };
+    this.#harness = {
+      name: 'conformance-harness (GatewayClass, generated Secret)',
+      text: docs.map((d) => JSON.stringify(d)).join('\n---\n'),
+    };
   }
 
   /** Loads a test's manifests and runs its setup steps; then `apply()`. */

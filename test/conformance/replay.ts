@@ -11,7 +11,7 @@ import { selfSignedCert } from '../helpers/capture.js';
 import { runCase, type CaseContext } from './cases.js';
 import { loadConformanceData, readManifest, type Case, type ConformanceTest } from './data.js';
 import { startEchoPods } from './echo-pods.js';
-import { expectedFailure } from './expected.js';
+import { expectedFailure, staleExpectations } from './expected.js';
 import { CONTROLLER_NAME, LocalGateway } from './local-gateway.js';
 import { runStatusCheck, type StatusState } from './status-checks.js';
 
@@ -32,8 +32,10 @@ export type ReplayResult = {
   tests: TestResult[];
   cases: { passed: number; total: number };
   statusChecks: { passed: number; total: number };
-  /** Failures outside the expected list, and expected failures that passed. */
+  /** Failures outside the expected list, expected failures that passed, and stale list entries. */
   unexpected: number;
+  /** Entries of expected.ts that name no test or case of the data. */
+  stale: string[];
   ms: number;
 };
 
@@ -57,7 +59,12 @@ export async function replay(opts: ReplayOptions = {}): Promise<ReplayResult> {
   const data = loadConformanceData();
   const tests = data.tests.filter((t) => !opts.only || opts.only.some((s) => t.name.includes(s)));
   // The Secret the suite creates in code (README 1, step 3): self-signed, CN default, serverAuth.
-  const cert = selfSignedCert({ cn: 'default', subjectAltNames: ['DNS:*', 'DNS:*.org', 'DNS:*.wildcard.org'], rsa: true, serverAuth: true });
+  const cert = selfSignedCert({
+    cn: 'default',
+    subjectAltNames: ['DNS:*', 'DNS:*.org', 'DNS:*.wildcard.org'],
+    rsa: true,
+    serverAuth: true,
+  });
   const diags = new Diagnostics();
   const pods = await startEchoPods(loadManifests([readManifest('base/manifests.yaml')], diags));
   const proxy = new Proxy({ accessLog: null });
@@ -65,14 +72,19 @@ export async function replay(opts: ReplayOptions = {}): Promise<ReplayResult> {
   const results: TestResult[] = [];
   try {
     for (const test of tests) {
-      const r = await replayTest(test, gateway, {
-        port: (t) => gateway.port(t),
-        pods,
-        ca: cert.cert,
-        budgetMs: opts.budgetMs ?? 5000,
-        consecutive: data.timeouts.requiredConsecutiveSuccesses,
-        requestTimeoutMs: 10_000,
-      }, opts.expectedFailureBudgetMs ?? 1500);
+      const r = await replayTest(
+        test,
+        gateway,
+        {
+          port: (t) => gateway.port(t),
+          pods,
+          ca: cert.cert,
+          budgetMs: opts.budgetMs ?? 5000,
+          consecutive: data.timeouts.requiredConsecutiveSuccesses,
+          requestTimeoutMs: 10_000,
+        },
+        opts.expectedFailureBudgetMs ?? 1500,
+      );
       results.push(r);
       opts.onTest?.(r);
     }
@@ -81,13 +93,15 @@ export async function replay(opts: ReplayOptions = {}): Promise<ReplayResult> {
     await pods.close();
     cert.cleanup();
   }
+  const stale = opts.only ? [] : staleExpectations(data.tests);
   const allCases = results.flatMap((t) => t.cases);
   const allStatus = results.flatMap((t) => t.status);
   return {
     tests: results,
     cases: { passed: allCases.filter((c) => c.verdict === 'pass' || c.verdict === 'unexpected-pass').length, total: allCases.length },
     statusChecks: { passed: allStatus.filter((c) => c.verdict === 'pass').length, total: allStatus.length },
-    unexpected: [...allCases, ...allStatus].filter((c) => c.verdict === 'fail' || c.verdict === 'unexpected-pass').length,
+    unexpected: [...allCases, ...allStatus].filter((c) => c.verdict === 'fail' || c.verdict === 'unexpected-pass').length + stale.length,
+    stale,
     ms: Date.now() - started,
   };
 }
@@ -126,7 +140,8 @@ async function replayTest(test: ConformanceTest, gateway: LocalGateway, ctx: Cas
     if (detail === undefined) {
       try {
         for (const b of c.before ?? []) await gateway.before(b);
-        const named = c.kind === 'websocket' ? { ...c, request: { ...c.request, origin: c.request.origin.replace('<test name>', test.name) } } : c;
+        const named =
+          c.kind === 'websocket' ? { ...c, request: { ...c.request, origin: c.request.origin.replace('<test name>', test.name) } } : c;
         detail = await runCase(named, expected ? { ...ctx, budgetMs: xfailBudgetMs } : ctx);
       } catch (err) {
         detail = `harness error: ${(err as Error).message}`;

@@ -13,7 +13,8 @@ export function testLine(t: TestResult, verbose = false): string {
   for (const r of reasons) lines.push(`        skipped: ${r}`);
   for (const c of t.cases) {
     if (c.verdict === 'fail') lines.push(`        FAIL ${c.name}: ${c.detail}`);
-    else if (c.verdict === 'unexpected-pass') lines.push(`        PASSES BUT IS LISTED AS EXPECTED TO FAIL: ${c.name} (remove it from test/conformance/expected.ts)`);
+    else if (c.verdict === 'unexpected-pass')
+      lines.push(`        PASSES BUT IS LISTED AS EXPECTED TO FAIL: ${c.name} (remove it from test/conformance/expected.ts)`);
     else if (verbose && c.verdict === 'expected-fail') lines.push(`        expected failure ${c.name}: ${c.detail}`);
     else if (verbose) lines.push(`        pass ${c.name}`);
   }
@@ -32,11 +33,16 @@ export function summary(r: ReplayResult): string {
   ];
   const skipped = new Map<string, number>();
   for (const t of r.tests)
-    for (const c of t.cases) if (c.verdict === 'expected-fail') skipped.set(`${t.name}: ${c.reason}`, (skipped.get(`${t.name}: ${c.reason}`) ?? 0) + 1);
+    for (const c of t.cases)
+      if (c.verdict === 'expected-fail') skipped.set(`${t.name}: ${c.reason}`, (skipped.get(`${t.name}: ${c.reason}`) ?? 0) + 1);
   if (skipped.size > 0) {
     lines.push('', 'Skipped, with the reason:');
     for (const [k, n] of skipped) lines.push(`  ${k} (${n} case${n > 1 ? 's' : ''})`);
   }
-  lines.push('', r.unexpected === 0 ? 'conformance: as expected' : `conformance: ${r.unexpected} unexpected result${r.unexpected > 1 ? 's' : ''}`);
+  for (const s of r.stale) lines.push(`STALE ${s}`);
+  lines.push(
+    '',
+    r.unexpected === 0 ? 'conformance: as expected' : `conformance: ${r.unexpected} unexpected result${r.unexpected > 1 ? 's' : ''}`,
+  );
   return lines.join('\n');
 }

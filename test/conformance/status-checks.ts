@@ -78,7 +78,8 @@ const CHECKS: Record<string, (s: StatusState, c: StatusCheck) => string | undefi
       return `${refName(c.route!)} parent ${refName(c.parent!)} lacks ${JSON.stringify(c.condition)}: ${show(parents)}`;
     const generation = objectOf(s, c.route!)?.metadata.generation;
     const stale = parents.find((p) => p.observedGeneration !== generation);
-    if (stale) return `${refName(c.route!)} parent ${stale.parent}: observedGeneration ${stale.observedGeneration}, generation ${generation}`;
+    if (stale)
+      return `${refName(c.route!)} parent ${stale.parent}: observedGeneration ${stale.observedGeneration}, generation ${generation}`;
     return undefined;
   },
   routeParents(s, c) {
@@ -97,7 +98,8 @@ const CHECKS: Record<string, (s: StatusState, c: StatusCheck) => string | undefi
   },
   routeHasNoAcceptedParents(s, c) {
     const parents = parentsOf(s.status, c.route!);
-    const ok = parents.length === 0 || (parents.length === 1 && hasCondition(parents[0]!.conditions, { type: 'Accepted', status: 'False' }));
+    const ok =
+      parents.length === 0 || (parents.length === 1 && hasCondition(parents[0]!.conditions, { type: 'Accepted', status: 'False' }));
     return ok ? undefined : `${refName(c.route!)} has accepted parents: ${show(parents)}`;
   },
   gatewayHasZeroAttachedRoutes(s, c) {
@@ -112,10 +114,12 @@ const CHECKS: Record<string, (s: StatusState, c: StatusCheck) => string | undefi
     for (const want of c.listeners ?? []) {
       const got = ls.find((l) => l.listener === want.name);
       if (!got) return `no listener ${want.name}`;
-      if (got.attachedRoutes !== want.attachedRoutes) return `listener ${want.name}: attachedRoutes ${got.attachedRoutes}, want ${want.attachedRoutes}`;
+      if (got.attachedRoutes !== want.attachedRoutes)
+        return `listener ${want.name}: attachedRoutes ${got.attachedRoutes}, want ${want.attachedRoutes}`;
       for (const k of want.supportedKinds)
         if (!got.supportedKinds!.some((x) => x.group === k.group && x.kind === k.kind)) return `listener ${want.name} lacks kind ${k.kind}`;
-      for (const cond of want.conditions) if (!hasCondition(got.conditions, cond)) return `listener ${want.name} lacks ${JSON.stringify(cond)}`;
+      for (const cond of want.conditions)
+        if (!hasCondition(got.conditions, cond)) return `listener ${want.name} lacks ${JSON.stringify(cond)}`;
     }
     return undefined;
   },
@@ -155,7 +159,8 @@ function setPath(root: Record<string, unknown>, path: string, value: unknown): v
   let cur: Record<string, unknown> | unknown[] = root;
   for (let i = 0; i < keys.length - 1; i++) {
     const next = (cur as Record<string, unknown>)[keys[i]!];
-    if (typeof next !== 'object' || next === null) throw new Error(`patch path ${path}: ${keys.slice(0, i + 1).join('.')} is not an object`);
+    if (typeof next !== 'object' || next === null)
+      throw new Error(`patch path ${path}: ${keys.slice(0, i + 1).join('.')} is not an object`);
     cur = next as Record<string, unknown>;
   }
   (cur as Record<string, unknown>)[keys[keys.length - 1]!] = value;

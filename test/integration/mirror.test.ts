@@ -16,7 +16,13 @@ function recorder(status = 200) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, host: req.headers.host!, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        host: req.headers.host!,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      });
       res.writeHead(status);
       res.end('from backend');
     });
@@ -38,7 +44,13 @@ async function until(ok: () => boolean): Promise<void> {
 
 const mirrored = (patch: Parameters<typeof route>[1] = {}) =>
   config(
-    [route('r', { mirrors: [{ cluster: 'mirror', percent: 100 }], requestHeaders: { set: [{ name: 'x-edited', value: 'yes' }] }, ...patch })],
+    [
+      route('r', {
+        mirrors: [{ cluster: 'mirror', percent: 100 }],
+        requestHeaders: { set: [{ name: 'x-edited', value: 'yes' }] },
+        ...patch,
+      }),
+    ],
     [cluster('backend', [main.port], { protocol: 'http1' }), cluster('mirror', [mirror.port], { protocol: 'http1' })],
   );
 
@@ -47,12 +59,20 @@ test('the mirror gets a copy with the edited headers, the body and a -shadow hos
   try {
     main.seen.length = 0;
     mirror.seen.length = 0;
-    const res = await h1Request(proxy.port('main'), { method: 'POST', path: '/m?x=1', headers: { host: 'svc.example:8080' }, body: 'payload' });
+    const res = await h1Request(proxy.port('main'), {
+      method: 'POST',
+      path: '/m?x=1',
+      headers: { host: 'svc.example:8080' },
+      body: 'payload',
+    });
     assert.equal(res.status, 200);
     assert.equal(res.body.toString(), 'from backend');
     await until(() => mirror.seen.length === 1);
     const m = mirror.seen[0]!;
-    assert.deepEqual([m.method, m.url, m.host, m.body, m.headers['x-edited']], ['POST', '/m?x=1', 'svc.example-shadow:8080', 'payload', 'yes']);
+    assert.deepEqual(
+      [m.method, m.url, m.host, m.body, m.headers['x-edited']],
+      ['POST', '/m?x=1', 'svc.example-shadow:8080', 'payload', 'yes'],
+    );
     assert.equal(main.seen[0]!.host, 'svc.example:8080');
     assert.equal(main.seen[0]!.body, 'payload');
     const c = proxy.cluster('mirror')!;

@@ -19,8 +19,7 @@ describe('shadowHost', () => {
     ['[::1]:80', '[::1]-shadow:80'],
     ['[::1]', '[::1]-shadow'],
   ];
-  for (const [authority, want] of cases)
-    it(`${authority} -> ${want}`, () => assert.equal(shadowHost(authority), want));
+  for (const [authority, want] of cases) it(`${authority} -> ${want}`, () => assert.equal(shadowHost(authority), want));
 });
 
 describe('ReplayBody.tee', () => {

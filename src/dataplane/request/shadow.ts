@@ -28,13 +28,7 @@ export function shadowHost(authority: string): string {
 }
 
 /** Sends one mirrored request; `timeoutMs` (the route's timeout, 0 = none) bounds it. */
-export function sendShadow(
-  cluster: Cluster,
-  req: UpstreamRequest,
-  useH2: boolean,
-  timeoutMs: number,
-  clock: Clock,
-): void {
+export function sendShadow(cluster: Cluster, req: UpstreamRequest, useH2: boolean, timeoutMs: number, clock: Clock): void {
   const host = cluster.chooseHost();
   if (!host) {
     cluster.stats.upstream_cx_none_healthy++;
