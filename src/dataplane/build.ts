@@ -20,6 +20,7 @@ import { Flag } from './http/response-flags.js';
 import { httpToGrpcStatus, isGrpcContentType } from './http/grpc.js';
 import { downstreamEntry, type AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
+import { proxyUpgrade, rawReply } from './request/upgrade.js';
 import { compileRetryPolicy } from './request/retry-policy.js';
 import { compileFault, FaultLimiter } from './request/fault.js';
 import type { StatsRegistry } from './stats/scopes.js';
@@ -36,13 +37,14 @@ import {
   rewritePath,
   type CompiledBackend,
   type HeaderMutator,
+  type RedirectRequest,
   type RouteParts,
 } from './router/index.js';
 
 /** What a compiled route does: forward, or answer locally. */
 export type RouteTarget =
   | { kind: 'forward'; forward: ForwardTarget }
-  | { kind: 'redirect'; routeName: string; location: (ds: Downstream) => string; status: number }
+  | { kind: 'redirect'; routeName: string; location: (ds: RedirectRequest) => string; status: number }
   | { kind: 'direct'; routeName: string; status: number; body: string; contentType: string };
 
 export type BuildContext = {
@@ -128,7 +130,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
   };
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
 
-  return (ds: Downstream) => {
+  const handler: RequestHandler = (ds: Downstream) => {
     const vh = table.selectVirtualHost(ds.authority);
     const m = vh ? table.matchRoute(vh, ds) : undefined;
     const rc = trusted(ds.remoteAddress) ? trustedCtx : reqCtx;
@@ -152,6 +154,22 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
         return;
     }
   };
+  // Websocket handshakes: routed like any request, then piped (request/upgrade.ts).
+  handler.upgrade = (u) => {
+    const authority = u.req.headers.host ?? '';
+    const rq = { method: u.req.method ?? 'GET', path: u.req.url ?? '/', headers: u.req.headers, port: u.port };
+    const vh = table.selectVirtualHost(authority);
+    const m = vh ? table.matchRoute(vh, rq) : undefined;
+    if (!m) {
+      if (http) http.no_route++;
+      return rawReply(u.socket, 404, '');
+    }
+    const t = m.target;
+    if (t.kind === 'forward') return proxyUpgrade(u, t.forward, trusted(u.req.socket.remoteAddress ?? ''), listener.preserveExternalRequestId);
+    if (t.kind === 'redirect') return rawReply(u.socket, t.status, '', ['location', t.location({ ...rq, scheme: u.scheme, authority })]);
+    rawReply(u.socket, t.status, t.body);
+  };
+  return handler;
 }
 
 function compileTarget(
@@ -169,7 +187,7 @@ function compileTarget(
       kind: 'redirect',
       routeName: route.name,
       status: r.statusCode,
-      location: (ds) => redirectLocation({ scheme: ds.scheme, authority: ds.authority, path: ds.path, port: ds.port }, r),
+      location: (ds) => redirectLocation(ds, r),
     };
   }
   if (a.kind === 'direct') {

@@ -26,10 +26,6 @@ export const EXPECTED_FAILURES: Record<string, Expectation> = {
       'SNI fourth-example.wildcard.org / Host fith-example.wildcard.org -> 421',
     ],
   },
-  HTTPRouteBackendProtocolWebSocket: {
-    feature: 'HTTPRouteBackendProtocolWebSocket',
-    reason: 'legate does not proxy HTTP/1.1 Upgrade (websocket) requests yet: the Upgrade header is dropped as hop-by-hop',
-  },
   HTTPRouteCORS: {
     feature: 'HTTPRouteCORS',
     reason:
