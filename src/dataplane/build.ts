@@ -21,6 +21,7 @@ import { httpToGrpcStatus, isGrpcContentType } from './http/grpc.js';
 import { downstreamEntry, type AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
 import { proxyUpgrade, rawReply } from './request/upgrade.js';
+import { decideCors, type CompiledCors } from './request/cors.js';
 import { compileRetryPolicy } from './request/retry-policy.js';
 import { compileFault, FaultLimiter } from './request/fault.js';
 import type { StatsRegistry } from './stats/scopes.js';
@@ -33,6 +34,7 @@ import {
 } from './request/request-state.js';
 import {
   compileRouteTable,
+  compileStringMatch,
   redirectLocation,
   rewritePath,
   type CompiledBackend,
@@ -141,9 +143,15 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     }
     const t = m.target;
     switch (t.kind) {
-      case 'forward':
-        new RequestState(ds, t.forward, rc).start();
+      case 'forward': {
+        const cors = t.forward.cors ? decideCors(t.forward.cors, ds) : null;
+        if (cors?.kind === 'preflight') {
+          localOnly(ds, rc, 200, '', 0, 'cors_response', t.forward.routeName, cors.headers);
+          return;
+        }
+        new RequestState(ds, t.forward, rc, cors?.responseHeaders ?? null).start();
         return;
+      }
       case 'redirect':
         if (http) http.rq_redirect++;
         localOnly(ds, rc, t.status, '', 0, 'direct_response', t.routeName, ['location', t.location(ds)]);
@@ -165,7 +173,8 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
       return rawReply(u.socket, 404, '');
     }
     const t = m.target;
-    if (t.kind === 'forward') return proxyUpgrade(u, t.forward, trusted(u.req.socket.remoteAddress ?? ''), listener.preserveExternalRequestId);
+    if (t.kind === 'forward')
+      return proxyUpgrade(u, t.forward, trusted(u.req.socket.remoteAddress ?? ''), listener.preserveExternalRequestId);
     if (t.kind === 'redirect') return rawReply(u.socket, t.status, '', ['location', t.location({ ...rq, scheme: u.scheme, authority })]);
     rawReply(u.socket, t.status, t.body);
   };
@@ -245,12 +254,26 @@ function compileTarget(
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
     stats: stats?.route(vh.name, route.name),
     // A mirror to a cluster that does not exist is dropped, as Envoy drops an unknown shadow cluster.
+    cors: route.cors ? compileCors(route.cors) : null,
     mirrors: (route.mirrors ?? []).flatMap((m) => {
       const c = clusters.get(m.cluster)?.cluster;
       return c && m.percent > 0 ? [{ cluster: c, percent: m.percent }] : [];
     }),
   };
   return { kind: 'forward', forward };
+}
+
+function compileCors(c: ir.CorsPolicy): CompiledCors {
+  const matchers = c.allowOrigins.map((m) => compileStringMatch(m) ?? (() => true));
+  return {
+    allowOrigin: (origin) => matchers.some((m) => m(origin)),
+    allowMethods: c.allowMethods,
+    allowHeaders: c.allowHeaders,
+    exposeHeaders: c.exposeHeaders,
+    maxAge: c.maxAge,
+    allowCredentials: c.allowCredentials,
+    forwardNotMatchingPreflights: c.forwardNotMatchingPreflights,
+  };
 }
 
 /**

@@ -119,6 +119,7 @@ function validateRoute(r: Route, obj: string, clusters: Set<string>, err: Err): 
     if (pr?.kind === 'regex' && !compiles(pr.pattern))
       err(obj, 'rewrite.path.pattern', `invalid regular expression ${JSON.stringify(pr.pattern)}`);
   }
+  r.cors?.allowOrigins.forEach((m, i) => validateString(m, obj, `cors.allowOrigins[${i}]`, err));
   r.mirrors?.forEach((m, i) => {
     if (!clusters.has(m.cluster)) err(obj, `mirrors[${i}].cluster`, `cluster "${m.cluster}" does not exist`);
   });

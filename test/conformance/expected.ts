@@ -26,29 +26,6 @@ export const EXPECTED_FAILURES: Record<string, Expectation> = {
       'SNI fourth-example.wildcard.org / Host fith-example.wildcard.org -> 421',
     ],
   },
-  HTTPRouteCORS: {
-    feature: 'HTTPRouteCORS',
-    reason:
-      'legate does not implement the CORS filter yet (it is ignored with a warning): preflights reach the backend, no Access-Control-* headers',
-    cases: [
-      'CORS preflight request from an exact matching origin should be allowed',
-      'CORS preflight request from a wildcard matching origin should be allowed',
-      "CORS preflight request from a wildcard matching any number of periods left to '*' should be allowed",
-      'CORS preflight request from a non-matching origin should not be allowed',
-      'Simple request from an exact matching origin should be allowed',
-      'Simple request from a wildcard matching origin should be allowed',
-      'CORS preflight request with POST method should be allowed by allowMethods with wildcard',
-      'CORS preflight request should not receive access-control-allow-credentials header without access-control-allow-credentials set to true',
-      "CORS preflight request from a wildcard origin should return header with '*' or with the requested Origin",
-      "CORS preflight request from a wildcard origin containing a port should return header with '*' or with the requested Origin",
-      "Request from a wildcard origin containing a port should return header with '*' or with the requested Origin",
-      "Simple request from a wildcard origin should return header with '*' or with the requested Origin",
-      'CORS preflight request requesting specific method and headers should be allowed and always echo the origin with allowCredentials set to true',
-      'CORS preflight request requesting specific method and headers should hide access-control-allow-credentials headers with allowCredentials set to false',
-      'CORS request should receive access-control-allow-credentials header with allowCredentials set to true',
-      'CORS request should not receive access-control-allow-credentials header without allowCredentials set to true',
-    ],
-  },
 };
 
 export function expectedFailure(test: string, caseName: string): Expectation | undefined {

@@ -19,6 +19,7 @@ import type { CompiledRetryPolicy } from './retry-policy.js';
 import { UpstreamAttempt, type AttemptOwner, type AttemptTrace } from './upstream-attempt.js';
 import { FAULT_ABORT_BODY, type CompiledFault, type FaultLimiter, type FaultSlot } from './fault.js';
 import { chargeReset, mirrorSampled, sendShadow, type CompiledMirror } from './shadow.js';
+import { setHeaders, type CompiledCors } from './cors.js';
 import { chargeCode, type ListenerStats, type RouteStats } from '../stats/scopes.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
@@ -54,6 +55,8 @@ export type ForwardTarget = {
   stats?: RouteStats | undefined;
   /** Clusters a copy of the request goes to (fire and forget). */
   mirrors: CompiledMirror[];
+  /** The route's CORS policy (preflights are answered before a RequestState exists). */
+  cors: CompiledCors | null;
 };
 
 export type RequestContext = {
@@ -126,7 +129,11 @@ export class RequestState implements AttemptOwner {
   #draining: Set<UpstreamAttempt> | null = null;
   #faultTimer: Timer | null = null;
 
-  constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext) {
+  /** Access-Control-* headers every response gets (an allowed CORS request), or null. */
+  readonly #corsHeaders: string[] | null;
+
+  constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext, corsHeaders: string[] | null = null) {
+    this.#corsHeaders = corsHeaders;
     this.#ds = ds;
     this.#ctx = ctx;
     this.#t = target;
@@ -672,6 +679,7 @@ export class RequestState implements AttemptOwner {
     if (this.#isGrpc) this.#grpcStatus = firstValue(headers, 'grpc-status');
     this.#responseHeadersAt = this.#ctx.clock.now();
     let out = this.#responseEdit ? this.#responseEdit(headers) : headers;
+    if (this.#corsHeaders) out = setHeaders(out, this.#corsHeaders);
     if (this.#requestCompleteAt >= 0) {
       out.push('x-envoy-upstream-service-time', String(Math.round(this.#responseHeadersAt - this.#requestCompleteAt)));
     }
@@ -943,6 +951,7 @@ export class RequestState implements AttemptOwner {
     let extra =
       this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
     if (headers) extra = extra ? [...extra, ...headers] : headers;
+    if (this.#corsHeaders) extra = setHeaders(extra ?? [], this.#corsHeaders);
     this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra, grpcStatus });
     if (this.#isGrpc) this.#grpcStatus = String(grpcStatus ?? httpToGrpcStatus(status));
   }

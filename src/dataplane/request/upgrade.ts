@@ -71,7 +71,8 @@ export function proxyUpgrade(u: UpgradeRequest, t: ForwardTarget, trusted: boole
     if (err || !upstream) {
       chargeReset(cluster, host, err!.reason);
       finish(false);
-      if (!socket.destroyed) rawReply(socket, 503, `upstream connect error or disconnect/reset before headers. reset reason: ${err!.reason}`);
+      if (!socket.destroyed)
+        rawReply(socket, 503, `upstream connect error or disconnect/reset before headers. reset reason: ${err!.reason}`);
       return;
     }
     cluster.stats.upstream_cx_total++;

@@ -17,7 +17,7 @@
  * listener's host name never falls through to a less specific listener's routes).
  *
  * Not yet: TLS/TCP/UDP listeners (UnsupportedProtocol), SNI with several certificates on one
- * port, CORS, ExtensionRef and ExternalAuth filters (the last two answer 500), URLRewrite /
+ * port, ExtensionRef and ExternalAuth filters (they answer 500), URLRewrite /
  * RequestRedirect / RequestMirror on one of several backendRefs, backends other than Services,
  * exact 500s for the share of invalid backends (503 today, see backends.ts), and the rule that
  * only one of an HTTPRoute and a GRPCRoute with intersecting host names is accepted.
