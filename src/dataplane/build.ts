@@ -264,16 +264,9 @@ function compileTarget(
 }
 
 function compileCors(c: ir.CorsPolicy): CompiledCors {
-  const matchers = c.allowOrigins.map((m) => compileStringMatch(m) ?? (() => true));
-  return {
-    allowOrigin: (origin) => matchers.some((m) => m(origin)),
-    allowMethods: c.allowMethods,
-    allowHeaders: c.allowHeaders,
-    exposeHeaders: c.exposeHeaders,
-    maxAge: c.maxAge,
-    allowCredentials: c.allowCredentials,
-    forwardNotMatchingPreflights: c.forwardNotMatchingPreflights,
-  };
+  const { allowOrigins, ...rest } = c;
+  const matchers = allowOrigins.map((m) => compileStringMatch(m) ?? (() => true));
+  return { ...rest, allowOrigin: (origin) => matchers.some((m) => m(origin)) };
 }
 
 /**

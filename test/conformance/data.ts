@@ -63,26 +63,19 @@ export type BeforeAction = { action: 'delete'; apiVersion: string; kind: string;
 type CaseBase = { name: string; target: Target; before?: BeforeAction[] };
 export type HttpCase = CaseBase & { kind: 'http'; request: HttpRequestSpec; expect: HttpExpect };
 export type GrpcCase = CaseBase & { kind: 'grpc'; request: GrpcRequestSpec; expect: GrpcExpect };
-export type WeightedCase = CaseBase & {
-  kind: 'weightedDistribution';
-  request: HttpRequestSpec;
-  perRequestExpect: HttpExpect;
+/** Weighted distribution (README 1.4), over HTTP or gRPC. */
+type Distribution<K, R, E> = CaseBase & {
+  kind: K;
+  request: R;
+  perRequestExpect: E;
   totalRequests: number;
   concurrency: number;
   tolerance: number;
   maxAttempts: number;
   expectedWeights: Record<string, number>;
 };
-export type GrpcWeightedCase = CaseBase & {
-  kind: 'grpcWeightedDistribution';
-  request: GrpcRequestSpec;
-  perRequestExpect: GrpcExpect;
-  totalRequests: number;
-  concurrency: number;
-  tolerance: number;
-  maxAttempts: number;
-  expectedWeights: Record<string, number>;
-};
+export type WeightedCase = Distribution<'weightedDistribution', HttpRequestSpec, HttpExpect>;
+export type GrpcWeightedCase = Distribution<'grpcWeightedDistribution', GrpcRequestSpec, GrpcExpect>;
 export type HeaderConsistencyCase = CaseBase & {
   kind: 'backendHeaderConsistency';
   request: HttpRequestSpec;

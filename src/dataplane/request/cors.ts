@@ -12,17 +12,11 @@
  *   allow-origin, allow-credentials when set and expose-headers when set, replacing the
  *   backend's own values.
  */
+import type { CorsPolicy } from '../../ir/index.js';
 import type { Downstream } from '../listener/downstream.js';
 
-export type CompiledCors = {
-  allowOrigin(origin: string): boolean;
-  allowMethods: string;
-  allowHeaders: string;
-  exposeHeaders: string;
-  maxAge: string;
-  allowCredentials: boolean;
-  forwardNotMatchingPreflights: boolean;
-};
+/** The route's policy with its origin matchers compiled into one test. */
+export type CompiledCors = Omit<CorsPolicy, 'allowOrigins'> & { allowOrigin(origin: string): boolean };
 
 export type CorsDecision =
   /** Answer the preflight here with these headers. */
