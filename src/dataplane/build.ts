@@ -33,12 +33,14 @@ import {
   type ResponseHeaderEdit,
 } from './request/request-state.js';
 import {
+  compileHostIndex,
   compileRouteTable,
   compileStringMatch,
   redirectLocation,
   rewritePath,
   type CompiledBackend,
   type HeaderMutator,
+  type HostIndex,
   type RedirectRequest,
   type RouteParts,
 } from './router/index.js';
@@ -132,7 +134,12 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
   };
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
 
+  const misdirected = misdirectedCheck(listener.tlsHostnames);
   const handler: RequestHandler = (ds: Downstream) => {
+    if (misdirected && misdirected(ds)) {
+      localOnly(ds, reqCtx, 421, 'misdirected request', 0, 'misdirected_request', undefined);
+      return;
+    }
     const vh = table.selectVirtualHost(ds.authority);
     const m = vh ? table.matchRoute(vh, ds) : undefined;
     const rc = trusted(ds.remoteAddress) ? trustedCtx : reqCtx;
@@ -261,6 +268,16 @@ function compileTarget(
     }),
   };
   return { kind: 'forward', forward };
+}
+
+/**
+ * A TLS request is misdirected when its Host and its SNI pick different listener host names
+ * (exact, then the longest wildcard, then `*`). Without SNI there is nothing to compare.
+ */
+function misdirectedCheck(hostnames: string[] | undefined): ((ds: Downstream) => boolean) | null {
+  if (!hostnames || hostnames.length < 2) return null;
+  const index: HostIndex<string> = compileHostIndex(hostnames.map((h) => ({ domains: [h], value: h })));
+  return (ds) => ds.sni !== undefined && index.select(ds.sni) !== index.select(ds.authority);
 }
 
 function compileCors(c: ir.CorsPolicy): CompiledCors {

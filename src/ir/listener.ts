@@ -28,6 +28,13 @@ export type Listener = {
    */
   declaredPort?: number;
   tls?: Tls;
+  /**
+   * HTTPS: the host names of the Gateway listeners this socket serves (`*` for one without a
+   * hostname). A request whose Host belongs to another of them than the one its SNI belongs to is
+   * answered 421 Misdirected Request (Gateway API GatewayHTTPSListenerDetectMisdirectedRequests):
+   * one certificate for all of them lets HTTP/2 clients reuse a connection across names.
+   */
+  tlsHostnames?: string[];
   virtualHosts: VirtualHost[];
   limits: {
     maxRequestHeadersKb: number;

@@ -11,11 +11,9 @@ import { selfSignedCert } from '../helpers/capture.js';
 import { runCase, type CaseContext } from './cases.js';
 import { loadConformanceData, readManifest, type Case, type ConformanceTest } from './data.js';
 import { startEchoPods } from './echo-pods.js';
-import { expectedFailure, staleExpectations } from './expected.js';
+import { expectedFailure, staleExpectations, verdictOf, type Verdict } from './expected.js';
 import { CONTROLLER_NAME, LocalGateway } from './local-gateway.js';
 import { runStatusCheck, type StatusState } from './status-checks.js';
-
-export type Verdict = 'pass' | 'fail' | 'expected-fail' | 'unexpected-pass';
 
 export type CaseResult = { name: string; kind: Case['kind']; verdict: Verdict; detail?: string; reason?: string };
 export type StatusResult = { check: string; verdict: Verdict; detail?: string };
@@ -148,7 +146,7 @@ async function replayTest(test: ConformanceTest, gateway: LocalGateway, ctx: Cas
       }
     }
     const passed = detail === undefined;
-    const verdict: Verdict = expected ? (passed ? 'unexpected-pass' : 'expected-fail') : passed ? 'pass' : 'fail';
+    const verdict = verdictOf(expected !== undefined, passed);
     return { name: c.name, kind: c.kind, verdict, ...(detail ? { detail } : {}), ...(expected ? { reason: expected.reason } : {}) };
   };
   if (test.sequential) for (const c of test.cases) result.cases.push(await one(c));

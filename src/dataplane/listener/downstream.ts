@@ -22,6 +22,8 @@ export interface Downstream {
   readonly remoteAddress: string;
   /** The listener port the request arrived on (route `port` matches). */
   readonly port: number;
+  /** TLS: the server name (SNI) the client asked for, when it sent one. */
+  readonly sni: string | undefined;
   /** null when the request has no body. */
   readonly body: Readable | null;
   /** Wall-clock ms when the request arrived (access log). */
@@ -71,6 +73,7 @@ export class H1Downstream implements Downstream {
   readonly headers: Record<string, string | string[] | undefined>;
   readonly remoteAddress: string;
   readonly port: number;
+  readonly sni: string | undefined;
   readonly body: Readable | null;
   readonly startWall = Date.now();
   readonly startMono = performance.now();
@@ -105,6 +108,7 @@ export class H1Downstream implements Downstream {
     const sock = req.socket;
     this.remoteAddress = sock.remoteAddress ?? '';
     this.port = declaredPort ?? sock.localPort ?? 0;
+    this.sni = sniOf(sock);
     const cl = req.headers['content-length'];
     this.body = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0') ? req : null;
   }
@@ -156,6 +160,7 @@ export class H2Downstream implements Downstream {
   readonly headers: http2.IncomingHttpHeaders;
   readonly remoteAddress: string;
   readonly port: number;
+  readonly sni: string | undefined;
   readonly body: Readable | null;
   readonly startWall = Date.now();
   readonly startMono = performance.now();
@@ -191,6 +196,7 @@ export class H2Downstream implements Downstream {
     const info = sessionInfo(stream.session);
     this.remoteAddress = info.remoteAddress;
     this.port = declaredPort ?? info.port;
+    this.sni = info.sni;
     this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
   }
 
@@ -264,15 +270,22 @@ export class H2Downstream implements Downstream {
   }
 }
 
-const SESSION_INFO = new WeakMap<object, { remoteAddress: string; port: number }>();
-const NO_SESSION = { remoteAddress: '', port: 0 };
+type SessionInfo = { remoteAddress: string; port: number; sni: string | undefined };
+const SESSION_INFO = new WeakMap<object, SessionInfo>();
+const NO_SESSION: SessionInfo = { remoteAddress: '', port: 0, sni: undefined };
 
-function sessionInfo(session: http2.Http2Session | undefined): { remoteAddress: string; port: number } {
+/** The SNI of a TLS socket (`servername` is false or absent without one). */
+function sniOf(sock: net.Socket | undefined): string | undefined {
+  const name = (sock as { servername?: string | false } | undefined)?.servername;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+function sessionInfo(session: http2.Http2Session | undefined): SessionInfo {
   if (!session) return NO_SESSION;
   let info = SESSION_INFO.get(session);
   if (!info) {
     const sock = session.socket;
-    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0 };
+    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0, sni: sniOf(sock) };
     SESSION_INFO.set(session, info);
   }
   return info;

@@ -175,6 +175,14 @@ export function translateGatewayApi(
         irl.tls = l.tls;
         irl.origin.tls = originOf(g.gateway.object, [...l.spec.path, 'tls', 'certificateRefs', 0]);
       }
+      // HTTPS listeners sharing the socket: a request for one of them on a connection made for
+      // another (HTTP/2 coalescing) is answered 421.
+      if (l.spec.protocol === 'HTTPS') {
+        const names = (irl.tlsHostnames ??= []);
+        const name = l.spec.hostname ?? '*';
+        if (!names.includes(name)) names.push(name);
+        irl.origin.tlsHostnames ??= originOf(g.gateway.object, [...l.spec.path, 'hostname']);
+      }
       if (l.spec.hostname !== undefined) virtualHost(irl, l.spec.hostname, vhostRoutes);
     }
   }
