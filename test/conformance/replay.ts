@@ -45,7 +45,7 @@ export type ReplayOptions = {
   /**
    * How long a case may take to pass 3 times in a row. Upstream waits 30 s for a cluster to
    * converge; legate serves a configuration once Proxy.apply resolves, so a case that fails for
-   * 5 s keeps failing.
+   * 10 s (room for a loaded machine) keeps failing.
    */
   budgetMs?: number;
   /** The same for cases on the expected-failure list (they are run to catch them passing). */
@@ -77,7 +77,7 @@ export async function replay(opts: ReplayOptions = {}): Promise<ReplayResult> {
           port: (t) => gateway.port(t),
           pods,
           ca: cert.cert,
-          budgetMs: opts.budgetMs ?? 5000,
+          budgetMs: opts.budgetMs ?? 10_000,
           consecutive: data.timeouts.requiredConsecutiveSuccesses,
           requestTimeoutMs: 10_000,
         },
