@@ -13,6 +13,7 @@ import { translateGatewayApi, type GatewayApiResult } from './sources/gateway-ap
 import type { StatusEntry } from './sources/gateway-api/status.js';
 import { attachBackendTrafficPolicies } from './sources/envoy-gateway/attach-policies.js';
 import type { PolicyStatus } from './sources/envoy-gateway/precedence.js';
+import { attachClientTrafficPolicies } from './sources/envoy-gateway/client-traffic-policy.js';
 import { translateIstio, type IstioOptions } from './sources/istio/translate-istio.js';
 
 export type TranslateOptions = {
@@ -36,15 +37,14 @@ export type TranslateResult = {
   diagnostics: Diagnostic[];
   /** Gateway, listener and route status conditions. */
   status: StatusEntry[];
-  /** Policy status per ancestor (BackendTrafficPolicy). */
+  /** Policy status per ancestor (BackendTrafficPolicy, ClientTrafficPolicy). */
   policyStatus: PolicyStatus[];
 };
 
 /** Kinds legate reads, by API group. Anything else is reported once as ignored. */
 const KNOWN: Record<string, readonly string[]> = {
   'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
-  // ClientTrafficPolicy is not translated yet: left out so it is reported as ignored, not dropped silently.
-  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy'],
+  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy', 'ClientTrafficPolicy'],
   '': ['Service', 'Endpoints', 'Namespace', 'Secret'],
   'discovery.k8s.io': ['EndpointSlice'],
   apps: ['Deployment'],
@@ -58,7 +58,7 @@ export function translate(objects: readonly LoadedObject[], opts: TranslateOptio
     ...(opts.controllerNames ? { controllerNames: opts.controllerNames } : {}),
     ...(opts.mergeGateways !== undefined ? { mergeGateways: opts.mergeGateways } : {}),
   });
-  const policyStatus = attachBackendTrafficPolicies(objects, gw, diags);
+  const policyStatus = [...attachBackendTrafficPolicies(objects, gw, diags), ...attachClientTrafficPolicies(objects, gw, diags)];
   const istio = translateIstio(objects, resolver, diags, opts.istio);
   const all = [...gw.listeners, ...istio.listeners];
   const listeners = opts.mergeGateways === false ? all : dropPortConflicts(all, diags);

@@ -117,7 +117,7 @@ export function buildClusters(
 export function buildHandler(listener: ir.Listener, clusters: Map<string, { cluster: Cluster }>, ctx: BuildContext): RequestHandler {
   const accessLog = ctx.accessLogFor(listener);
   const table = compileRouteTable<RouteTarget>(listener.virtualHosts, (route, vh, parts) =>
-    compileTarget(route, vh, parts, clusters, ctx.random, ctx.stats),
+    compileTarget(route, vh, parts, clusters, ctx.random, listener.limits.streamIdleTimeoutMs, ctx.stats),
   );
   const http = ctx.stats?.http(listener.name).counters;
   const trusted = trustCheck(listener.trustedCidrs);
@@ -127,6 +127,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     accessLog,
     trusted: false,
     preserveRequestId: listener.preserveExternalRequestId,
+    requestTimeoutMs: listener.limits.requestTimeoutMs,
     faults: ctx.faultsFor(listener),
     emptyRetryPolicy: EMPTY_RETRY_POLICY,
     wantTrace: listener.accessLog ? listener.accessLog.format === 'json' || listener.accessLog.attemptTrace === true : ctx.traceAll,
@@ -194,6 +195,7 @@ function compileTarget(
   parts: RouteParts,
   clusters: Map<string, { cluster: Cluster }>,
   random: Random,
+  streamIdleMs: number,
   stats?: StatsRegistry,
 ): RouteTarget {
   const a = route.action;
@@ -245,6 +247,8 @@ function compileTarget(
     pick,
     clusterNotFoundStatus: a.clusterNotFoundStatus ?? 503,
     timeoutMs: to ? to.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
+    // The route's idle timeout replaces the listener's stream idle timeout (0 disables either).
+    idleMs: to?.idleMs ?? streamIdleMs,
     grpcTimeout: to?.maxGrpcTimeoutMs !== undefined ? { maxMs: to.maxGrpcTimeoutMs, offsetMs: to.grpcTimeoutOffsetMs ?? 0 } : null,
     maxStreamDuration: msd
       ? { maxMs: msd.maxMs, headerMaxMs: msd.grpcTimeoutHeaderMaxMs, headerOffsetMs: msd.grpcTimeoutHeaderOffsetMs }
@@ -252,6 +256,11 @@ function compileTarget(
     retry: retry ? compileRetryPolicy(retry) : null,
     hedgeOnPerTryTimeout: hedge?.onPerTryTimeout ?? false,
     fault: route.fault ? compileFault(route.fault) : null,
+    mirrors:
+      route.mirrors && route.mirrors.length > 0
+        ? route.mirrors.map((m) => ({ cluster: clusters.get(m.cluster)?.cluster, clusterName: m.cluster, percent: m.percent }))
+        : null,
+    mirrorBufferLimit: retry?.bufferLimitBytes ?? ENVOY.BUFFER_LIMIT_BYTES,
     hashKey: compileHashKey(route.hashPolicy),
     requestEdit: parts.requestHeaders as RequestHeaderEdit,
     responseEdit: flatEdit(parts.responseHeaders),
@@ -260,12 +269,7 @@ function compileTarget(
     includeAttemptCountInRequest: vh.includeAttemptCountInRequest ?? false,
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
     stats: stats?.route(vh.name, route.name),
-    // A mirror to a cluster that does not exist is dropped, as Envoy drops an unknown shadow cluster.
     cors: route.cors ? compileCors(route.cors) : null,
-    mirrors: (route.mirrors ?? []).flatMap((m) => {
-      const c = clusters.get(m.cluster)?.cluster;
-      return c && m.percent > 0 ? [{ cluster: c, percent: m.percent }] : [];
-    }),
   };
   return { kind: 'forward', forward };
 }

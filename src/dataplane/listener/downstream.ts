@@ -182,7 +182,11 @@ export class H2Downstream implements Downstream {
     declaredPort?: number,
   ) {
     this.#stream = stream;
+    // Read once per session: session.socket is a Proxy, costly to touch on every stream.
+    const info = sessionInfo(stream.session);
+    info.active++;
     stream.once('close', () => {
+      info.active--;
       const aborted = !stream.writableFinished || (stream.rstCode !== undefined && stream.rstCode !== 0);
       this.#done?.(aborted);
       hook?.(this, aborted);
@@ -192,8 +196,6 @@ export class H2Downstream implements Downstream {
     this.path = (headers[':path'] as string | undefined) ?? '/';
     this.authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
     this.scheme = scheme;
-    // Read once per session: session.socket is a Proxy, costly to touch on every stream.
-    const info = sessionInfo(stream.session);
     this.remoteAddress = info.remoteAddress;
     this.port = declaredPort ?? info.port;
     this.sni = info.sni;
@@ -270,9 +272,13 @@ export class H2Downstream implements Downstream {
   }
 }
 
-type SessionInfo = { remoteAddress: string; port: number; sni: string | undefined };
+type SessionInfo = { remoteAddress: string; port: number; active: number; sni: string | undefined };
 const SESSION_INFO = new WeakMap<object, SessionInfo>();
-const NO_SESSION: SessionInfo = { remoteAddress: '', port: 0, sni: undefined };
+
+/** Streams of a downstream HTTP/2 session not yet closed. */
+export function activeStreams(session: http2.Http2Session): number {
+  return SESSION_INFO.get(session)?.active ?? 0;
+}
 
 /** The SNI of a TLS socket (`servername` is false or absent without one). */
 function sniOf(sock: net.Socket | undefined): string | undefined {
@@ -281,11 +287,11 @@ function sniOf(sock: net.Socket | undefined): string | undefined {
 }
 
 function sessionInfo(session: http2.Http2Session | undefined): SessionInfo {
-  if (!session) return NO_SESSION;
+  if (!session) return { remoteAddress: '', port: 0, active: 0, sni: undefined };
   let info = SESSION_INFO.get(session);
   if (!info) {
     const sock = session.socket;
-    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0, sni: sniOf(sock) };
+    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0, active: 0, sni: sniOf(sock) };
     SESSION_INFO.set(session, info);
   }
   return info;

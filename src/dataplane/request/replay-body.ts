@@ -19,8 +19,6 @@ export class ReplayBody {
   #error: Error | null = null;
   #attached = false;
   #reader: Readable | null = null;
-  /** Copies for mirrors: each gets every chunk the attempts read, and the end. */
-  #tees: { r: Readable; limit: number }[] = [];
 
   /** `limit` 0 = do not keep a copy (no retry possible). */
   constructor(src: Readable, limit: number, onBytes: (n: number) => void, onOverflow: (() => void) | null) {
@@ -38,6 +36,11 @@ export class ReplayBody {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** The kept chunks (all of the body read so far), or null once the copy was dropped. */
+  get kept(): readonly Buffer[] | null {
+    return this.#chunks;
   }
 
   /** Stops keeping a copy (the request can no longer be retried). */
@@ -64,26 +67,6 @@ export class ReplayBody {
     return r;
   }
 
-  /**
-   * A copy of the body for a mirrored request, fed as the attempts read the body (a mirror never
-   * pulls it). A copy more than `limit` bytes behind is dropped (destroyed), as Envoy abandons a
-   * shadow past the buffer limit. Null once reading has begun: the start is gone.
-   */
-  tee(limit: number): Readable | null {
-    if (this.#attached && !this.#chunks) return null;
-    const r = new Readable({ read: () => {} });
-    if (this.#chunks) for (const c of this.#chunks) r.push(c);
-    if (this.#ended) r.push(null);
-    else this.#tees.push({ r, limit });
-    return r;
-  }
-
-  /** Ends the copies that will get nothing more (the request is over before its body was read). */
-  dropTees(): void {
-    for (const t of this.#tees) if (!t.r.destroyed) t.r.destroy(new Error('the request ended before its body was read'));
-    this.#tees = [];
-  }
-
   #attach(): void {
     this.#attached = true;
     this.#src.on('data', (c: Buffer) => {
@@ -98,25 +81,16 @@ export class ReplayBody {
           this.#size += c.length;
         }
       }
-      for (const t of this.#tees) {
-        if (t.r.destroyed) continue;
-        if (t.r.readableLength + c.length > t.limit) t.r.destroy(new Error('mirror fell behind the request body'));
-        else t.r.push(c);
-      }
       const r = this.#reader;
       if (r && !r.destroyed && !r.push(c)) this.#src.pause();
     });
     this.#src.once('end', () => {
       this.#ended = true;
-      for (const t of this.#tees) if (!t.r.destroyed) t.r.push(null);
-      this.#tees = [];
       const r = this.#reader;
       if (r && !r.destroyed) r.push(null);
     });
     this.#src.once('error', (e: Error) => {
       this.#error = e;
-      for (const t of this.#tees) if (!t.r.destroyed) t.r.destroy(e);
-      this.#tees = [];
       const r = this.#reader;
       if (r && !r.destroyed) r.destroy(e);
     });

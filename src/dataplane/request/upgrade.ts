@@ -11,7 +11,6 @@ import type { Duplex } from 'node:stream';
 import { ENVOY_INTERNAL_ONLY, HOP_BY_HOP } from '../http/headers.js';
 import { connect } from '../upstream/connect.js';
 import type { ForwardTarget } from './request-state.js';
-import { chargeReset } from './shadow.js';
 
 export type UpgradeRequest = {
   req: http.IncomingMessage;
@@ -69,7 +68,7 @@ export function proxyUpgrade(u: UpgradeRequest, t: ForwardTarget, trusted: boole
   };
   connect(host.connectOptions(['http/1.1']), (err, upstream) => {
     if (err || !upstream) {
-      chargeReset(cluster, host, err!.reason);
+      cluster.noteReset(host, err!.reason);
       finish(false);
       if (!socket.destroyed)
         rawReply(socket, 503, `upstream connect error or disconnect/reset before headers. reset reason: ${err!.reason}`);

@@ -93,7 +93,7 @@ export type Condition = {
   message: string;
 };
 export type AncestorStatus = { ancestor: string; conditions: Condition[] };
-export type PolicyStatus = { policy: string; ancestors: AncestorStatus[] };
+export type PolicyStatus = { kind: 'BackendTrafficPolicy' | 'ClientTrafficPolicy'; policy: string; ancestors: AncestorStatus[] };
 
 export type AppliedPolicy = {
   /** Policies whose settings reach the target, in the order applied (merged policies carry the route policy's name). */
@@ -122,7 +122,7 @@ type Policy = {
   mergeType?: MergeType;
   deprecated: string[];
 };
-type Selector = {
+export type Selector = {
   kind: string;
   matchLabels: Labels;
   matchExpressions: { key: string; operator: string; values: string[] }[];
@@ -342,7 +342,7 @@ function deprecationMessage(fields: string[]): string {
     .join('; ');
 }
 
-function labelsMatch(sel: Selector, labels: Labels): boolean {
+export function labelsMatch(sel: Selector, labels: Labels): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
   for (const e of sel.matchExpressions) {
     const has = Object.hasOwn(labels, e.key);
@@ -746,6 +746,7 @@ export function resolveBackendTrafficPolicies(
       if (ref.kind === 'Gateway' && ref.sectionName === undefined) processGateway(p, ref);
 
   const statuses: PolicyStatus[] = order.map((id) => ({
+    kind: 'BackendTrafficPolicy',
     policy: id,
     ancestors: [...(book.get(id) ?? new Map<string, Condition[]>()).entries()].map(([ancestor, conditions]) => ({ ancestor, conditions })),
   }));

@@ -3,8 +3,7 @@
  * of the wrong type or out of bounds is reported once, as the API server would refuse the object,
  * and marks the object invalid so the caller skips it.
  */
-import type * as ir from '../../../ir/index.js';
-import { formatPath, objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
+import { formatPath, type Diagnostics, type LoadedObject } from '../../model.js';
 import { CODES } from './codes.js';
 
 export type Path = readonly (string | number)[];
@@ -89,11 +88,7 @@ export function readBool(ctx: ReadCtx, v: unknown, path: Path): boolean | undefi
   return v;
 }
 
-/** `{kind: 'manifest', ...}` for a field of an object, with its source position. */
-export function originOf(o: LoadedObject, path: Path): ir.Origin {
-  const pos = o.posOf(path);
-  return { kind: 'manifest', object: objectRef(o), field: formatPath(path), file: pos.file, line: pos.line, column: pos.column };
-}
+export { originOf } from '../../model.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -5,8 +5,8 @@
  * live beside the builders, with Istio's messages.
  */
 import { z } from 'zod';
+import { checkSchema } from '../../schema-check.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
-import { formatPath } from '../../model.js';
 import { ISTIO_CODES } from './codes.js';
 
 const str = z.string();
@@ -309,59 +309,11 @@ export type WorkloadEntrySpec = z.infer<typeof WorkloadEntrySpec>;
 export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpec>;
 export type GatewaySpec = z.infer<typeof GatewaySpec>;
 
-/**
- * Checks `spec` against a schema. Unknown fields are warnings (the object is still applied, as
- * kubectl's "unknown field" warning leaves it); anything else is an error and the object is skipped.
- */
+/** Checks an Istio object's `spec` against its schema (see checkSchema). */
 export function checkSpec<S extends z.ZodType>(o: LoadedObject, schema: S, diags: Diagnostics): z.infer<S> | undefined {
-  const spec = o.body.spec ?? {};
-  const result = schema.safeParse(spec);
-  if (result.success) return result.data as z.infer<S>;
-  let failed = false;
-  for (const issue of result.error.issues) {
-    const path = ['spec', ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        diags.warning(
-          ISTIO_CODES.UNKNOWN_FIELD,
-          `unknown field "${formatPath([...path, key])}": ${o.kind} has no such field here; it is ignored`,
-          { object: o, path: [...path, key] },
-          'check the spelling against the Istio API reference',
-        );
-      continue;
-    }
-    failed = true;
-    const present = valueAt(spec, path.slice(1)) !== undefined;
-    diags.error(ISTIO_CODES.SCHEMA, `${formatPath(path)}: ${schemaMessage(issue, present)} (the API server rejects this ${o.kind})`, {
-      object: o,
-      path,
-    });
-  }
-  // Only unknown fields failed: the spec is well formed, and nothing reads the unknown keys.
-  return failed ? undefined : (spec as z.infer<S>);
-}
-
-/** The value at a path inside parsed JSON (zod issues do not carry the input). */
-function valueAt(v: unknown, path: readonly (string | number)[]): unknown {
-  let cur = v;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[p];
-  }
-  return cur;
-}
-
-function schemaMessage(issue: z.core.$ZodIssue, present: boolean): string {
-  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}${present ? '' : ' (it is required)'}`;
-  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`;
-  if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`;
-  return issue.message;
-}
-
-function article(t: string): string {
-  if (t === 'object') return 'an object';
-  if (t === 'array') return 'a list';
-  if (t === 'int') return 'a whole number';
-  return `a ${t}`;
+  return checkSchema(o, schema, diags, {
+    unknownField: ISTIO_CODES.UNKNOWN_FIELD,
+    invalid: ISTIO_CODES.SCHEMA,
+    api: 'the Istio API reference',
+  });
 }
