@@ -134,7 +134,11 @@ export async function startRun(
     target: pool ? pool.target(proxy) : proxy,
     watch: opts.watch !== false,
     translateOptions: () => ({ runtimeEndpoints: endpoints }),
-    prepare: (config) => ({ ...config, listeners: config.listeners.map((l) => ({ ...l, port: l.port + offset })) }),
+    // Shifted listeners still redirect and match routes by the port the manifest declares.
+    prepare: (config) => ({
+      ...config,
+      listeners: config.listeners.map((l) => (offset === 0 ? l : { ...l, port: l.port + offset, declaredPort: l.declaredPort ?? l.port })),
+    }),
     onReload: (r) => {
       if (r.trigger !== 'initial' && r.trigger !== 'manual') {
         out(`${reloadSummary(r)}\n`);
@@ -232,7 +236,7 @@ function coveredByBackend(objects: readonly LoadedObject[], ns: string, labels: 
 /** The table printed at start: listeners, routes and backends. */
 export function summary(config: ir.Config, supervisor: Supervisor, offset: number): string {
   const rows: string[][] = [['LISTENER', 'MANIFEST PORT', 'LOCAL ADDRESS']];
-  for (const l of config.listeners) rows.push([l.name, String(l.port - offset), `${l.address}:${l.port}`]);
+  for (const l of config.listeners) rows.push([l.name, String(l.declaredPort ?? l.port - offset), `${l.address}:${l.port}`]);
   const routes: string[][] = [['LISTENER', 'HOSTS', 'ROUTE', 'BACKENDS']];
   for (const l of config.listeners)
     for (const vh of l.virtualHosts)

@@ -296,6 +296,7 @@ export class Proxy {
         name: l.name,
         address: l.address,
         port: l.port,
+        declaredPort: l.declaredPort,
         tls: loadTls(l.tls),
         maxRequestHeadersKb: l.limits.maxRequestHeadersKb,
         maxHeadersCount: l.limits.maxHeadersCount,
@@ -347,5 +348,5 @@ export class Proxy {
 
 /** Listener identity that requires a new socket when changed (routes are swapped, not rebound). */
 function listenerKey(l: ir.Listener): string {
-  return JSON.stringify([l.address, l.port, l.tls ?? null, l.limits]);
+  return JSON.stringify([l.address, l.port, l.declaredPort ?? null, l.tls ?? null, l.limits]);
 }

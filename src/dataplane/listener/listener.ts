@@ -5,11 +5,14 @@ import tls from 'node:tls';
 import { HttpStats, type ListenerStats } from '../stats/scopes.js';
 import { Histogram } from '../stats/histogram.js';
 import { activeStreams, H1Downstream, H2Downstream, type Downstream } from './downstream.js';
+import { isWebSocketUpgrade, type UpgradeRequest } from '../request/upgrade.js';
 
 export type ListenerOptions = {
   name: string;
   address: string;
   port: number;
+  /** The port requests are told they arrived on (redirects, route port matches); default: the bound one. */
+  declaredPort?: number | undefined;
   tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
   maxRequestHeadersKb: number;
   maxHeadersCount: number;
@@ -37,7 +40,8 @@ export type ListenerOptions = {
   stats?: HttpStats | undefined;
 };
 
-export type RequestHandler = (ds: Downstream) => void;
+/** Serves each request; `upgrade` takes websocket handshakes (HTTP/1.1 only), when it exists. */
+export type RequestHandler = ((ds: Downstream) => void) & { upgrade?: (u: UpgradeRequest) => void };
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -107,7 +111,7 @@ export class Listener {
     });
     // One more than the limit so that an over-limit request is seen and rejected, not truncated.
     this.#h1.maxHeadersCount = opts.maxHeadersCount + 1;
-    this.#h1.on('request', (req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const st = this.stats;
       st.downstream_rq_total++;
       st.downstream_rq_http1_total++;
@@ -123,7 +127,26 @@ export class Listener {
       const conn = this.#h1Conns.get(req.socket);
       if (conn) conn.inflight++;
       st.downstream_rq_active++;
-      this.#handler(new H1Downstream(req, res, scheme, onDone));
+      this.#handler(new H1Downstream(req, res, scheme, onDone, opts.declaredPort));
+    };
+    this.#h1.on('request', onRequest);
+    // Node hands every Upgrade request here once anyone listens: websockets go to the route's
+    // upstream; other upgrades (curl's h2c) are served as plain HTTP/1.1, as before.
+    this.#h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const upgrade = this.#handler.upgrade;
+      if (upgrade && isWebSocketUpgrade(req)) {
+        const st = this.stats;
+        st.downstream_rq_total++;
+        st.downstream_rq_http1_total++;
+        upgrade({ req, socket, head, scheme, port: opts.declaredPort ?? socket.localPort ?? 0 });
+        return;
+      }
+      if (head.length > 0) socket.unshift(head);
+      const res = new http.ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      res.once('finish', () => socket.end());
+      onRequest(req, res);
     });
     this.#h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       if (!socket.writable) return socket.destroy();
@@ -165,7 +188,7 @@ export class Listener {
       st.downstream_rq_http2_total++;
       st.downstream_rq_active++;
       stream.on('error', () => {});
-      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone));
+      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone, opts.declaredPort));
     });
 
     if (opts.tls) {

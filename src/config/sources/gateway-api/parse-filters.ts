@@ -4,7 +4,7 @@
  * refuse (an unknown enum value) drop the rule (`RuleIssues.unsupported`).
  */
 import { hostnameError } from './hostnames.js';
-import { isObject, readArray, readInt, readObject, readString, reject, type Json, type Path, type ReadCtx } from './read.js';
+import { isObject, readArray, readBool, readInt, readObject, readString, reject, type Json, type Path, type ReadCtx } from './read.js';
 import type * as gwapi from './types.js';
 
 /** What makes a rule unusable without making the object invalid. */
@@ -133,10 +133,44 @@ function parseFilter(ctx: ReadCtx, type: string, body: Json, path: Path, issues:
         name: readString(ctx, body.name, [...path, 'name'], { required: true, min: 1 }) ?? '',
       };
     case 'CORS':
+      return { type, cors: parseCors(ctx, body, path) };
     case 'ExternalAuth':
       return { type };
   }
   return undefined;
+}
+
+const CORS_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '*']);
+// `*`, or scheme://host[:port] where the host may hold `*` wildcards (HTTPCORSFilter's CORSOrigin).
+const CORS_ORIGIN = /^(\*|[a-zA-Z][a-zA-Z0-9+\-.]+:\/\/[^:/?#]+(:[0-9]{1,5})?)$/;
+
+/** HTTPCORSFilter: schema, enums and the CEL rules on `*`; maxAge defaults to 5 (kubebuilder). */
+function parseCors(ctx: ReadCtx, body: Json, path: Path): gwapi.Cors {
+  const list = (key: string, max: number, read: (v: unknown, p: Path) => string): string[] => {
+    const out = readArray(ctx, body[key], [...path, key], max).map((v, i) => read(v, [...path, key, i]));
+    if (new Set(out).size !== out.length) reject(ctx, [...path, key], `${key} must not list a value twice`);
+    if (out.includes('*') && out.length > 1) reject(ctx, [...path, key], `${key} cannot contain '*' alongside other values`);
+    return out;
+  };
+  const allowOrigins = list('allowOrigins', 64, (v, p) => {
+    const s = readString(ctx, v, p, { required: true, min: 1, max: 253 }) ?? '';
+    if (s !== '' && !CORS_ORIGIN.test(s)) reject(ctx, p, `origin "${s}" must be "*" or scheme://host[:port]`);
+    return s;
+  });
+  const allowMethods = list('allowMethods', 9, (v, p) => {
+    const s = readString(ctx, v, p, { required: true }) ?? '';
+    if (!CORS_METHODS.has(s)) reject(ctx, p, `method "${s}" must be one of ${[...CORS_METHODS].join(', ')}`);
+    return s;
+  });
+  const headerOrStar = (v: unknown, p: Path) => (v === '*' ? '*' : readHeaderName(ctx, v, p));
+  return {
+    allowOrigins,
+    allowCredentials: readBool(ctx, body.allowCredentials, [...path, 'allowCredentials']) ?? false,
+    allowMethods,
+    allowHeaders: list('allowHeaders', 64, headerOrStar),
+    exposeHeaders: list('exposeHeaders', 64, headerOrStar),
+    maxAge: readInt(ctx, body.maxAge, [...path, 'maxAge'], 1, 2 ** 31 - 1) ?? 5,
+  };
 }
 
 function readPreciseHostname(ctx: ReadCtx, v: unknown, path: Path): string | undefined {

@@ -28,7 +28,8 @@ type Row = {
   retry?: Partial<ir.RetryPolicy> & { from?: Record<string, string> };
 };
 
-const EG_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'];
+// Envoy Gateway's trigger list plus `reset`: a retry stanza also retries resets and per-try timeouts (GEP-1731).
+const HTTPROUTE_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes', 'reset'];
 
 describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', () => {
   const rows: Row[] = [
@@ -75,12 +76,12 @@ describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', 
       },
     },
     {
-      name: 'empty retry: EG defaults (2 retries on connect failures and 503)',
+      name: 'empty retry: EG defaults (2 retries on connect failures and 503) and resets',
       extra: 'retry: {}',
       timeoutMs: 15_000,
       timeoutFrom: 'envoy-gateway:ENVOY_GATEWAY.ROUTE_TIMEOUT_MS',
       retry: {
-        retryOn: EG_RETRY_ON as ir.RetryOn[],
+        retryOn: HTTPROUTE_RETRY_ON as ir.RetryOn[],
         numRetries: 2,
         retriableStatusCodes: [503],
         backoff: { baseIntervalMs: 25, maxIntervalMs: 250 },
@@ -88,7 +89,7 @@ describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', 
         hostSelectionRetryMaxAttempts: 5,
         perTryTimeoutMs: 0,
         from: {
-          retryOn: 'envoy-gateway:ENVOY_GATEWAY.RETRY_ON',
+          retryOn: 'legate:LEGATE.HTTPROUTE_RETRY_ON',
           numRetries: 'envoy-gateway:ENVOY_GATEWAY.NUM_RETRIES',
           retriableStatusCodes: 'envoy-gateway:ENVOY_GATEWAY.RETRIABLE_STATUS_CODES',
           'backoff.baseIntervalMs': 'envoy:ENVOY.RETRY_BASE_INTERVAL_MS',
@@ -101,7 +102,7 @@ describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', 
       timeoutMs: 15_000,
       timeoutFrom: 'envoy-gateway:ENVOY_GATEWAY.ROUTE_TIMEOUT_MS',
       retry: {
-        retryOn: EG_RETRY_ON as ir.RetryOn[],
+        retryOn: HTTPROUTE_RETRY_ON as ir.RetryOn[],
         numRetries: 1,
         retriableStatusCodes: [500, 502, 504],
         backoff: { baseIntervalMs: 100, maxIntervalMs: 1000 },
