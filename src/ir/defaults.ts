@@ -51,13 +51,6 @@ export const LEGATE = {
   DOWNSTREAM_H2_CONNECTION_WINDOW: 1_048_576,
   ADMIN_ADDRESS: '127.0.0.1',
   ADMIN_PORT: 15000,
-  /**
-   * HTTPRoute `retry` (GEP-1731): Envoy Gateway's trigger list plus `reset`, so that connection
-   * errors after the request was sent (a reset, a disconnect) and per-try timeouts are retried,
-   * as the GEP asks and the conformance tests HTTPRouteRetryConnectionError and
-   * HTTPRouteRetryWithTimeouts check. Envoy Gateway keeps its list, which retries neither.
-   */
-  HTTPROUTE_RETRY_ON: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes', 'reset'],
 } as const;
 
 export const ISTIO = {

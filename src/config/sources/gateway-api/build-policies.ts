@@ -11,9 +11,7 @@
  * - `retry` -> EG's retry defaults (retry_on connect-failure,refused-stream,unavailable,cancelled,
  *   retriable-status-codes; previous_hosts; 5 host selection attempts) with `attempts` as the
  *   number of retries (default 2), `codes` as the retriable status codes (default [503]) and
- *   `backoff` as the base interval (Envoy's max is 10x the base). One departure: retry_on also has
- *   `reset` (LEGATE.HTTPROUTE_RETRY_ON), so resets after the request was sent and per-try
- *   timeouts are retried, as GEP-1731 asks of a retry stanza.
+ *   `backoff` as the base interval (Envoy's max is 10x the base).
  *
  * A rule `retry` or `timeouts.request` wins over a BackendTrafficPolicy (EG GetRetry,
  * getEffectiveRequestTimeout); the policy helper can tell from the origins, which point at the
@@ -21,7 +19,7 @@
  */
 import type * as ir from '../../../ir/index.js';
 import { retryPolicyDefaults } from '../../../ir/builders.js';
-import { ENVOY, ENVOY_GATEWAY, LEGATE } from '../../../ir/defaults.js';
+import { ENVOY, ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 import { originOf } from './read.js';
 import type * as gwapi from './types.js';
@@ -45,8 +43,8 @@ export function buildRouteRetry(route: gwapi.Route, rule: gwapi.Rule): ir.RetryP
   const r = rule.retry;
   const at = (...p: string[]) => originOf(route.object, [...rule.path, ...p]);
   const eg = (name: string) => defaultOrigin('envoy-gateway', name);
-  const p = retryPolicyDefaults([...LEGATE.HTTPROUTE_RETRY_ON] as ir.RetryOn[]);
-  p.origin.retryOn = defaultOrigin('legate', 'LEGATE.HTTPROUTE_RETRY_ON');
+  const p = retryPolicyDefaults([...ENVOY_GATEWAY.RETRY_ON] as ir.RetryOn[]);
+  p.origin.retryOn = eg('ENVOY_GATEWAY.RETRY_ON');
 
   p.numRetries = r.attempts ?? ENVOY_GATEWAY.NUM_RETRIES;
   p.origin.numRetries = r.attempts !== undefined ? at('retry', 'attempts') : eg('ENVOY_GATEWAY.NUM_RETRIES');

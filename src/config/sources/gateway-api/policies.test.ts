@@ -28,8 +28,7 @@ type Row = {
   retry?: Partial<ir.RetryPolicy> & { from?: Record<string, string> };
 };
 
-// Envoy Gateway's trigger list plus `reset`: a retry stanza also retries resets and per-try timeouts (GEP-1731).
-const HTTPROUTE_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes', 'reset'];
+const EG_RETRY_ON = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'];
 
 describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', () => {
   const rows: Row[] = [
@@ -76,12 +75,12 @@ describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', 
       },
     },
     {
-      name: 'empty retry: EG defaults (2 retries on connect failures and 503) and resets',
+      name: 'empty retry: EG defaults (2 retries on connect failures and 503)',
       extra: 'retry: {}',
       timeoutMs: 15_000,
       timeoutFrom: 'envoy-gateway:ENVOY_GATEWAY.ROUTE_TIMEOUT_MS',
       retry: {
-        retryOn: HTTPROUTE_RETRY_ON as ir.RetryOn[],
+        retryOn: EG_RETRY_ON as ir.RetryOn[],
         numRetries: 2,
         retriableStatusCodes: [503],
         backoff: { baseIntervalMs: 25, maxIntervalMs: 250 },
@@ -89,7 +88,7 @@ describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', 
         hostSelectionRetryMaxAttempts: 5,
         perTryTimeoutMs: 0,
         from: {
-          retryOn: 'legate:LEGATE.HTTPROUTE_RETRY_ON',
+          retryOn: 'envoy-gateway:ENVOY_GATEWAY.RETRY_ON',
           numRetries: 'envoy-gateway:ENVOY_GATEWAY.NUM_RETRIES',
           retriableStatusCodes: 'envoy-gateway:ENVOY_GATEWAY.RETRIABLE_STATUS_CODES',
           'backoff.baseIntervalMs': 'envoy:ENVOY.RETRY_BASE_INTERVAL_MS',
@@ -102,7 +101,7 @@ describe('timeouts (GEP-1742) and retry (GEP-1731) as Envoy Gateway maps them', 
       timeoutMs: 15_000,
       timeoutFrom: 'envoy-gateway:ENVOY_GATEWAY.ROUTE_TIMEOUT_MS',
       retry: {
-        retryOn: HTTPROUTE_RETRY_ON as ir.RetryOn[],
+        retryOn: EG_RETRY_ON as ir.RetryOn[],
         numRetries: 1,
         retriableStatusCodes: [500, 502, 504],
         backoff: { baseIntervalMs: 100, maxIntervalMs: 1000 },
