@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type * as ir from '../ir/index.js';
 import { validate } from '../ir/validate.js';
+import { fillListenerDefaults } from '../ir/builders.js';
 import { Proxy, ConfigError } from '../dataplane/proxy.js';
 import { createAccessLog } from '../dataplane/access-log.js';
 import { parseLocality } from '../dataplane/upstream/locality.js';
@@ -135,7 +136,8 @@ function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; er
     return { ok: false, error: `legate: cannot read ${file}: ${(e as Error).message}` };
   }
   try {
-    return { ok: true, config: JSON.parse(text) as ir.Config };
+    // Hand-written IR may leave listener limits out: they take the defaults.
+    return { ok: true, config: fillListenerDefaults(JSON.parse(text) as ir.Config) };
   } catch (e) {
     return { ok: false, error: `legate: ${file} is not valid JSON: ${(e as Error).message}` };
   }
