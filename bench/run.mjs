@@ -314,7 +314,7 @@ for (const wname of workloadNames) {
           const file = newestProfile(profileDir(workload));
           if (!file) log(`bench: ${wname}: legate wrote no .cpuprofile in ${profileDir(workload)}`);
           else {
-            const s = summarizeProfile(file, { repoDir });
+            const s = summarizeProfile(file, { repoDir, window: r.monotonicUs });
             profiles.push({ workload: wname, ...s });
             process.stdout.write(`\n${profileText(s, `legate CPU profile: ${wname} (${describe(r)})`)}\n`);
           }

@@ -151,6 +151,8 @@ async function measureLoad(ctx, workload, proc, backend, host, port) {
   const result = {
     reqPerSec: m.reqPerSec,
     durationS: m.durationS,
+    // The measured part on the monotonic clock, in µs (to cut CPU profiles to it).
+    monotonicUs: [Number(first.at / 1000n), Number(last.at / 1000n)],
     wallS: wallUs / 1e6,
     total: m.total,
     done: m.done,

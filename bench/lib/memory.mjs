@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { runPinned } from './h2load.mjs';
 import { freePort, peakRssKb, pinned, rssKb, sleep, startProcess, stopProcess, tail } from './proc.mjs';
 import { legateArgv } from './targets.mjs';
 
@@ -92,6 +93,35 @@ async function measureOne(name, makeLaunch, { repoDir, cpu, settleMs }) {
   return { example: name, error: lastErr.message };
 }
 
+/**
+ * What the floor is made of: RSS of `node` alone, of node after importing each runtime dependency
+ * of package.json on its own, and after importing legate's CLI entry (which `legate serve` runs),
+ * each in a fresh process, 500 ms after the import. The dependency rows overlap (V8 and the
+ * Node runtime are in every one), so read them as "import X costs about RSS - bare".
+ */
+async function importCosts(repoDir, cpu) {
+  const pkg = JSON.parse(readFileSync(path.join(repoDir, 'package.json'), 'utf8'));
+  const entries = [
+    ['(bare node)', null],
+    ...Object.keys(pkg.dependencies ?? {}).map((d) => [d, d]),
+    ['legate CLI (dist/src/cli/main.js)', path.join(repoDir, 'dist/src/cli/main.js')],
+  ];
+  const script =
+    'const m = process.argv[1]; (m ? import(m.startsWith("/") ? "file://" + m : m) : Promise.resolve()).then(() => setTimeout(() => ' +
+    'console.log(JSON.stringify({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed })), 500));';
+  const out = [];
+  for (const [name, spec] of entries) {
+    const r = await runPinned([process.execPath, '--input-type=module', '-e', script, ...(spec ? [spec] : [])], { cpu, timeoutMs: 20_000 });
+    try {
+      const j = JSON.parse(r.stdout.trim().split('\n').pop());
+      out.push({ name, rssKb: j.rss / 1024, heapUsedKb: j.heapUsed / 1024 });
+    } catch {
+      out.push({ name, error: tail(`${r.stdout}\n${r.stderr}`, 2) });
+    }
+  }
+  return out;
+}
+
 export async function runMemory({ repoDir, workDir, cpu, settleMs, log }) {
   const examplesDir = path.join(repoDir, 'examples');
   const examples = [];
@@ -119,6 +149,19 @@ export async function runMemory({ repoDir, workDir, cpu, settleMs, log }) {
         : `| ${e.example} | \`legate ${e.how}\` | ${f(e.rssKb)} | ${f(e.peakRssKb)} | ${e.backendsRssKb ? f(e.backendsRssKb) : '—'} | ${e.rssKb / 1024 < IDLE_GOAL_MIB ? 'yes' : '**no**'} |`,
     ),
   ];
-  const text = `RSS ${settleMs / 1000} s after /ready, nothing sent; legate pinned to CPU ${cpu}.\n\n${rows.join('\n')}\n`;
-  return { text, json: { settleMs, goalMiB: IDLE_GOAL_MIB, examples } };
+  const imports = await importCosts(repoDir, cpu);
+  const bare = imports[0].rssKb;
+  const importRows = [
+    '| imported alone | RSS MiB | + over bare node MiB | V8 heap used MiB |',
+    '| --- | --- | --- | --- |',
+    ...imports.map((i) =>
+      i.error
+        ? `| ${i.name} | **failed**: ${i.error.replace(/\|/g, '\\|').replace(/\n/g, ' ')} | | |`
+        : `| ${i.name} | ${f(i.rssKb)} | ${i.rssKb === bare ? '—' : f(i.rssKb - bare)} | ${f(i.heapUsedKb)} |`,
+    ),
+  ];
+  const text =
+    `RSS ${settleMs / 1000} s after /ready, nothing sent; legate pinned to CPU ${cpu}.\n\n${rows.join('\n')}\n\n` +
+    `Where the floor comes from (each line a fresh \`node\` importing one module, 500 ms later):\n\n${importRows.join('\n')}\n`;
+  return { text, json: { settleMs, goalMiB: IDLE_GOAL_MIB, examples, imports } };
 }

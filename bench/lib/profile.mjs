@@ -38,13 +38,19 @@ function location(frame, repoDir) {
 /**
  * Self time per function (name + location) and per area, in ms, from the samples: each sample
  * lasts until the next one (timeDeltas[i + 1]). Percentages are of the busy time (all but idle).
+ * `window` ([from, to] in µs of the monotonic clock, which V8's timestamps and
+ * process.hrtime share on Linux) keeps only the samples of the measured part: without it,
+ * start-up (compiling modules) and shutdown weigh in.
  */
-export function summarizeProfile(file, { repoDir, top = 25 } = {}) {
+export function summarizeProfile(file, { repoDir, top = 25, window } = {}) {
   const prof = JSON.parse(readFileSync(file, 'utf8'));
   const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
   const selfUs = new Map();
   const { samples, timeDeltas } = prof;
+  let t = prof.startTime;
   for (let i = 0; i < samples.length; i++) {
+    t += timeDeltas[i];
+    if (window && (t < window[0] || t > window[1])) continue;
     const dt = timeDeltas[i + 1] ?? 0;
     selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + dt);
   }
@@ -76,14 +82,14 @@ export function summarizeProfile(file, { repoDir, top = 25 } = {}) {
     .filter(([a]) => a !== '(idle)')
     .sort((a, b) => b[1] - a[1])
     .map(([name, us]) => ({ area: name, selfMs: us / 1000, percent: pct(us) }));
-  return { file, totalMs: totalUs / 1000, busyMs: busyUs / 1000, idleMs: idleUs / 1000, functions, byArea };
+  return { file, window, totalMs: totalUs / 1000, busyMs: busyUs / 1000, idleMs: idleUs / 1000, functions, byArea };
 }
 
 export function profileText(s, title) {
   const lines = [
     `### ${title}`,
     '',
-    `${s.busyMs.toFixed(0)} ms busy of ${s.totalMs.toFixed(0)} ms profiled (${path.basename(s.file)}); percentages of the busy time`,
+    `${s.busyMs.toFixed(0)} ms busy of ${s.totalMs.toFixed(0)} ms profiled${s.window ? ' (the measured part only)' : ''}, ${path.basename(s.file)}; percentages of the busy time`,
     '',
     '| # | self ms | self % | function | where |',
     '| --- | --- | --- | --- | --- |',
