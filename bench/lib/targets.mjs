@@ -26,6 +26,14 @@ async function startCommand(name, argv, { cwd, port, cpu }) {
   return { host: '127.0.0.1', port, handle };
 }
 
+/** Writes the bench IR of a run (bench/lib/ir.mjs) to workDir/<name>-<workload>.ir.json; returns the path. */
+function writeIr(workDir, name, port, backend, workload) {
+  const ir = benchIr({ listenPort: port, backend, protocol: workload.upstreamProtocol, retry: workload.retry, routes: workload.routes });
+  const file = path.join(workDir, `${name}-${workload.name}.ir.json`);
+  writeFileSync(file, JSON.stringify(ir, null, 2));
+  return file;
+}
+
 const HTTP1_ONLY = 'not supported: HTTP/1.1-only proxy (no h2c listener; gRPC needs HTTP/2 and trailers end to end)';
 const NO_ROUTES = 'not comparable: no route table';
 
@@ -115,15 +123,7 @@ export function builtinTargets() {
         if (!existsSync(path.join(repoDir, 'dist/src/cli/main.js')))
           throw new Error('dist/src/cli/main.js is missing: run `npm run build` (or use `npm run bench`)');
         const port = await freePort();
-        const ir = benchIr({
-          listenPort: port,
-          backend,
-          protocol: workload.upstreamProtocol,
-          retry: workload.retry,
-          routes: workload.routes,
-        });
-        const file = path.join(workDir, `legate-${workload.name}.ir.json`);
-        writeFileSync(file, JSON.stringify(ir, null, 2));
+        const file = writeIr(workDir, 'legate', port, backend, workload);
         const argv = legateArgv(repoDir, ['serve', '--ir', file, '--admin-address', '127.0.0.1:0'], legateNodeArgs?.(workload) ?? []);
         return startCommand('legate', argv, { cwd: repoDir, port, cpu });
       },
@@ -177,15 +177,7 @@ export function peerFromSpec(spec) {
     description: `--peer: ${template}`,
     async start({ backend, workload, cpu, workDir, repoDir }) {
       const port = await freePort();
-      const file = path.join(workDir, `${name}-${workload.name}.ir.json`);
-      const ir = benchIr({
-        listenPort: port,
-        backend,
-        protocol: workload.upstreamProtocol,
-        retry: workload.retry,
-        routes: workload.routes,
-      });
-      writeFileSync(file, JSON.stringify(ir, null, 2));
+      const file = writeIr(workDir, name, port, backend, workload);
       const vars = {
         port: String(port),
         upstream: `${backend.host}:${backend.port}`,

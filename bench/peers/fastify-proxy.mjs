@@ -11,22 +11,14 @@
 //   node bench/peers/fastify-proxy.mjs --upstream 127.0.0.1:8080 --port 10000 [--retries 3] [--routes 1000]
 import Fastify from 'fastify';
 import proxy from '@fastify/http-proxy';
-import { parseArgs } from 'node:util';
+import { peerArgs } from './args.mjs';
 import { routeName } from '../lib/workloads.mjs';
 
-const { values } = parseArgs({
-  options: {
-    upstream: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-    retries: { type: 'string' },
-    routes: { type: 'string', default: '0' },
-  },
-});
-if (!values.upstream || !values.port) {
-  process.stderr.write('usage: fastify-proxy.mjs --upstream HOST:PORT --port PORT [--retries N] [--routes N]\n');
-  process.exit(2);
-}
+const values = peerArgs(
+  'fastify-proxy.mjs',
+  { retries: { type: 'string' }, routes: { type: 'string', default: '0' } },
+  ' [--retries N] [--routes N]',
+);
 
 const replyOptions = {};
 if (values.retries !== undefined) {

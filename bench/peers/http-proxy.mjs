@@ -5,20 +5,10 @@
 // http-proxy has no retries and no routing.
 //   node bench/peers/http-proxy.mjs --upstream 127.0.0.1:8080 --port 10000
 import http from 'node:http';
-import { parseArgs } from 'node:util';
 import httpProxy from 'http-proxy';
+import { peerArgs } from './args.mjs';
 
-const { values } = parseArgs({
-  options: {
-    upstream: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-  },
-});
-if (!values.upstream || !values.port) {
-  process.stderr.write('usage: http-proxy.mjs --upstream HOST:PORT --port PORT\n');
-  process.exit(2);
-}
+const values = peerArgs('http-proxy.mjs');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4096, maxFreeSockets: 4096, scheduling: 'lifo' });
 const proxy = httpProxy.createProxyServer({ target: `http://${values.upstream}`, agent });
