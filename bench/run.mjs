@@ -103,7 +103,8 @@ const profiling = opts.profile;
 const durationS = Math.min(10, Number(opts.duration ?? (quick ? 2 : 6)));
 const warmupS = Math.min(10, Number(opts.warmup ?? (quick ? 1 : 2)));
 const maxOtherLoad = Number(opts['max-other-load'] ?? (quick ? 0 : 25));
-const NOISY_RETRIES = 2;
+// --profile keeps the profile of the one run it made: no redoing of noisy runs.
+const NOISY_RETRIES = profiling ? 0 : 2;
 const QUIET_WAIT_MS = 30_000;
 const niceness = setNiceness(Number(opts.nice ?? -10) || 0);
 const repeat = Math.max(1, Math.min(10, Number(opts.repeat ?? (quick || profiling ? 1 : 3))));
