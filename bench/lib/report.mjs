@@ -239,7 +239,7 @@ export function machineLine(m) {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')
     : '';
-  return `${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB} GiB, Linux ${m.kernel}, node ${m.node}, ${m.h2load}, nginx ${m.nginx}, HAProxy ${m.haproxy ?? 'not used'}${peers ? `, ${peers}` : ''}`;
+  return `legate ${m.legate ?? 'unknown'}; ${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB} GiB, Linux ${m.kernel}, node ${m.node}, ${m.h2load}, nginx ${m.nginx}, HAProxy ${m.haproxy ?? 'not used'}${peers ? `, ${peers}` : ''}`;
 }
 
 export function section({ title, date, machine, settings, results, backends, notes = [] }) {

@@ -117,6 +117,7 @@ export function machineInfo({ nginx, haproxy } = {}) {
       .loadavg()
       .map((x) => x.toFixed(2))
       .join(' '),
+    legate: legateCommit(),
   };
 }
 
@@ -132,4 +133,13 @@ function nodePeerVersions() {
     }
   }
   return out;
+}
+
+/** The checkout's commit (short), with "+changes" when the work tree differs from it. */
+function legateCommit() {
+  const git = (args) => spawnSync('git', args, { encoding: 'utf8', timeout: 5000 });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  if (head.status !== 0) return 'unknown';
+  const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'package.json']).stdout.trim();
+  return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
 }
