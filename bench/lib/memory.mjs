@@ -4,7 +4,7 @@
 // starts the backends it knows as child processes: only the legate process itself is measured.
 // Every legate gets `--admin-address 127.0.0.1:0`; the harness waits for /ready, lets it idle for
 // `settleMs` and reads VmRSS and VmHWM from /proc.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { runPinned } from './h2load.mjs';
@@ -65,7 +65,10 @@ async function launch(name, dir, workDir) {
 }
 
 /** Starts legate as `makeLaunch()` says (up to 3 tries: a random port offset may collide), idles, measures. */
-async function measureOne(name, makeLaunch, { repoDir, cpu, settleMs }) {
+async function measureOne(name, makeLaunch, { repoDir, workDir, cpu, settleMs }) {
+  // A scratch working directory: examples may write files relative to it (resilience: access.log).
+  const cwd = path.join(workDir, 'memory');
+  mkdirSync(cwd, { recursive: true });
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const l = await makeLaunch();
@@ -132,7 +135,12 @@ export async function runMemory({ repoDir, workDir, cpu, settleMs, log }) {
   for (const name of ['(empty config)', ...readdirSync(examplesDir).sort()]) {
     const dir = path.join(examplesDir, name);
     if (name !== '(empty config)' && !statSync(dir).isDirectory()) continue;
-    const r = await measureOne(name, () => (name === '(empty config)' ? baseline : launch(name, dir, workDir)), { repoDir, cpu, settleMs });
+    const r = await measureOne(name, () => (name === '(empty config)' ? baseline : launch(name, dir, workDir)), {
+      repoDir,
+      workDir,
+      cpu,
+      settleMs,
+    });
     if (!r) continue;
     log(
       `bench: memory: ${name}: ${r.error ? `FAILED: ${r.error}` : `${(r.rssKb / 1024).toFixed(1)} MiB (peak ${(r.peakRssKb / 1024).toFixed(1)} MiB)`}`,
