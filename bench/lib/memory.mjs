@@ -74,7 +74,7 @@ async function measureOne(name, makeLaunch, { repoDir, workDir, cpu, settleMs })
     const l = await makeLaunch();
     if (!l) return null;
     const handle = startProcess(`legate-${name}`, pinned(cpu, legateArgv(repoDir, [...l.args, '--admin-address', '127.0.0.1:0'])), {
-      cwd: repoDir,
+      cwd,
     });
     try {
       await waitReady(handle);
