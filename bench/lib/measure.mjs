@@ -133,7 +133,7 @@ async function measureLoad(ctx, workload, proc, backend, host, port) {
   // computes its percentiles itself.
   const latency = m.latency ?? latencyFromLog(logFile);
 
-  // ok = successful client requests: 2xx for h2load (whose "succeeded" also counts 3xx), :status
+  // ok = successful client requests: finished with 2xx for h2load (see h2load() above), :status
   // 200 with grpc-status 0 for the gRPC client. requests = every completed client request,
   // answered or not (h2load's "done"); bad = requests - ok. CPU per request is per client
   // request: with retries one client request costs several upstream attempts.
