@@ -128,6 +128,25 @@ export function builtinTargets() {
         return startCommand('legate', argv, { cwd: repoDir, port, cpu });
       },
     },
+    'legate-2w': {
+      name: 'legate-2w',
+      // Not in the default set: on a 2-core machine the second worker shares CPU 0 with the load
+      // generator and the backend, so it measures how legate spreads work, not its best rate.
+      optional: true,
+      skip: () => null,
+      note: () => 'legate --workers 2, both CPUs (shared with the load generator and backend)',
+      description: 'node bin/legate.js serve --ir <bench IR> --workers 2, on CPUs 0-1',
+      async start({ backend, workload, workDir, repoDir, legateNodeArgs }) {
+        const port = await freePort();
+        const file = writeIr(workDir, 'legate-2w', port, backend, workload);
+        const argv = legateArgv(
+          repoDir,
+          ['serve', '--ir', file, '--workers', '2', '--admin-address', '127.0.0.1:0'],
+          legateNodeArgs?.(workload) ?? [],
+        );
+        return startCommand('legate-2w', argv, { cwd: repoDir, port, cpu: '0-1' });
+      },
+    },
     haproxy: nativeTarget('haproxy', 'HAProxy, nbthread 1, generated config (bench/lib/native.mjs)'),
     nginx: nativeTarget('nginx', 'nginx as a proxy, 1 worker, generated config (bench/lib/native.mjs)'),
     'http-proxy': nodePeer('http-proxy', 'http-proxy.mjs', {

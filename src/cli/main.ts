@@ -20,6 +20,7 @@ import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-optio
 import { registerProxyConfig } from './proxy-config-command.js';
 import { registerBackendCommands } from './fake-service-command.js';
 import { registerAnalyze } from './analyze-command.js';
+import { parseWorkers, WorkerPool } from './workers.js';
 
 const VERSION = '0.1.0';
 
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
     .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
-    .option('--workers <n>', 'with -f: processes serving traffic, one event loop each (docs/performance.md#workers)', '1');
+    .option('--workers <n>', 'processes serving traffic, one event loop each (docs/performance.md#workers)', '1');
   addAdminOptions(serveCommand).action(async (opts: ServeOptions & AdminCliOptions & { filename?: string[]; watch: boolean }) => {
     if ((opts.filename === undefined) === (opts.ir === undefined)) {
       process.stderr.write('legate serve: give either -f FILE_OR_DIR... or --ir FILE\n');
@@ -143,7 +144,14 @@ function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; er
   }
 }
 
-type ServeOptions = { ir?: string; accessLog?: string; accessLogFormat: string; attemptTrace?: boolean; locality?: string };
+type ServeOptions = {
+  ir?: string;
+  accessLog?: string;
+  accessLogFormat: string;
+  attemptTrace?: boolean;
+  locality?: string;
+  workers?: string;
+};
 
 async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Promise<number> {
   const loaded = readIr(opts.ir);
@@ -158,14 +166,31 @@ async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Pro
   const accessLog = opts.accessLog
     ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat, attemptTrace: opts.attemptTrace })
     : undefined;
-  let proxy: Proxy;
+  const workerCount = parseWorkers(opts.workers);
+  if (typeof workerCount === 'string') {
+    process.stderr.write(`legate: ${workerCount}\n`);
+    return 1;
+  }
+  const where = opts.locality ?? process.env.LEGATE_LOCALITY;
+  const pool =
+    workerCount > 1
+      ? new WorkerPool(workerCount, {
+          accessLog: opts.accessLog
+            ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
+            : undefined,
+          locality: where,
+        })
+      : null;
+  const proxy = new Proxy({
+    ...(accessLog ? { accessLog } : {}),
+    ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
+    ...(pool ? { distribute: pool.distribute } : {}),
+  });
+  pool?.start();
   try {
-    const where = opts.locality ?? process.env.LEGATE_LOCALITY;
-    proxy = await Proxy.start(loaded.config, {
-      ...(accessLog ? { accessLog } : {}),
-      ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
-    });
+    await (pool ? pool.target(proxy) : proxy).apply(loaded.config);
   } catch (e) {
+    await pool?.close(0);
     if (e instanceof ConfigError) process.stderr.write(`legate: ${opts.ir}: ${e.message}\n`);
     else if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EACCES')
       process.stderr.write(`legate: cannot bind a listener: ${(e as Error).message}\n`);
@@ -173,9 +198,10 @@ async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Pro
     return 1;
   }
   for (const l of proxy.listeners) process.stdout.write(`listening ${l.name} ${l.address}:${l.port}\n`);
-  const admin = await startAdmin(opts, { proxy }, VERSION);
+  const admin = await startAdmin(opts, { proxy, ...(pool ? { workers: pool } : {}) }, VERSION);
   if (typeof admin === 'string') {
     process.stderr.write(`legate: ${admin}\n`);
+    await pool?.close(0);
     await proxy.close(0);
     return 1;
   }
@@ -186,6 +212,7 @@ async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Pro
     process.once('SIGTERM', stop);
   });
   await admin?.close();
+  await pool?.close(2000);
   await proxy.close(2000);
   await accessLog?.close();
   return 0;
