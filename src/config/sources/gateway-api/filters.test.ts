@@ -182,7 +182,12 @@ describe('filters that legate does not implement', () => {
     assert.equal(r.diags.items[0]!.code, 'W_GWAPI_NOT_IMPLEMENTED');
   });
   it('ExternalAuth fails closed: 500', () => {
-    const r = translateYaml(BASE + httpRoute(`filters: [{ type: ExternalAuth, externalAuth: { protocol: HTTP } }]\n    ${BACKEND}`));
+    const r = translateYaml(
+      BASE +
+        httpRoute(
+          `filters: [{ type: ExternalAuth, externalAuth: { protocol: HTTP, http: {}, backendRef: { name: auth, port: 9000 } } }]\n    ${BACKEND}`,
+        ),
+    );
     assert.deepEqual(onlyRoute(r).action, { kind: 'direct', response: { status: 500 } });
   });
   it('CORS is ignored with a warning', () => {

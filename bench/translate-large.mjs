@@ -1,0 +1,95 @@
+// Times loading and translating a large generated manifest (docs/manifests.md, "Validation cost"):
+// one GatewayClass and Gateway, N Services, N HTTPRoutes (matches, filters, timeouts, retry) and
+// N/10 BackendTrafficPolicies. Nothing is written to disk.
+//   npm run build && node bench/translate-large.mjs [routes=1000] [runs=7]
+import { loadManifests } from '../dist/src/config/load/load-manifests.js';
+import { Diagnostics } from '../dist/src/config/model.js';
+import { translate } from '../dist/src/config/translate.js';
+
+const n = Number(process.argv[2] ?? 1000);
+const runs = Number(process.argv[3] ?? 7);
+
+function manifest(count) {
+  const docs = [
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: eg}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}`,
+    `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: eg
+  listeners:
+    - {name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}`,
+  ];
+  for (let i = 0; i < count; i++) {
+    docs.push(`apiVersion: v1
+kind: Service
+metadata: {name: svc-${i}, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]`);
+    docs.push(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: route-${i}, namespace: default}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [app-${i}.example.com]
+  rules:
+    - name: api
+      matches:
+        - path: {type: PathPrefix, value: /api/v${i % 7}}
+          headers: [{name: x-tenant, value: t-${i}}]
+          method: GET
+        - path: {type: Exact, value: /health}
+      filters:
+        - type: RequestHeaderModifier
+          requestHeaderModifier:
+            set: [{name: x-route, value: route-${i}}]
+            remove: [x-debug]
+      backendRefs:
+        - {name: svc-${i}, port: 80, weight: 90}
+        - {name: svc-${(i + 1) % count}, port: 80, weight: 10}
+      timeouts: {request: 10s, backendRequest: 2s}
+    - matches:
+        - path: {type: RegularExpression, value: "/v[0-9]+/items/.*"}
+          queryParams: [{name: page, value: "1"}]
+      backendRefs: [{name: svc-${i}, port: 80}]`);
+    if (i % 10 === 0)
+      docs.push(`apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: btp-${i}, namespace: default}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: route-${i}}]
+  retry:
+    numRetries: 3
+    retryOn: {triggers: [connect-failure, retriable-status-codes], httpStatusCodes: [503]}
+    perRetry: {timeout: 500ms, backOff: {baseInterval: 100ms, maxInterval: 1s}}
+  circuitBreaker: {maxConnections: 100, maxPendingRequests: 50}
+  healthCheck:
+    passive: {consecutive5XxErrors: 3, interval: 5s, baseEjectionTime: 30s}
+  loadBalancer: {type: RoundRobin, slowStart: {window: 10s}}`);
+  }
+  return docs.join('\n---\n');
+}
+
+const text = manifest(n);
+const times = [];
+let diagnostics = 0;
+for (let r = 0; r < runs; r++) {
+  const start = process.hrtime.bigint();
+  const diags = new Diagnostics();
+  const objects = loadManifests([{ name: 'large.yaml', text }], diags);
+  const loaded = process.hrtime.bigint();
+  const result = translate(objects, {}, diags);
+  const end = process.hrtime.bigint();
+  times.push({ load: Number(loaded - start) / 1e6, translate: Number(end - loaded) / 1e6 });
+  diagnostics = result.diagnostics.filter((d) => d.severity !== 'info').length;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const load = median(times.map((t) => t.load));
+const tr = median(times.map((t) => t.translate));
+console.log(
+  `${n} HTTPRoutes, ${Math.ceil(n / 10)} BackendTrafficPolicies, ${(text.length / 1e6).toFixed(1)} MB: ` +
+    `load ${load.toFixed(0)} ms, translate ${tr.toFixed(0)} ms (median of ${runs}); ${diagnostics} warnings/errors`,
+);

@@ -1,0 +1,94 @@
+/**
+ * zod pieces shared by the Kubernetes-style schemas (Gateway API, Envoy Gateway): whole numbers
+ * with both bounds in one message, strings with a pattern and its own message, label selectors,
+ * GEP-2257 durations. Messages may use `{path}` (see check.ts).
+ */
+import { z } from 'zod';
+import { parseGatewayDuration } from '../../common/durations.js';
+
+export const INT32_MAX = 2_147_483_647;
+export const UINT32_MAX = 4_294_967_295;
+
+/** Adds a custom issue: `message` may use `{path}`; `fix` becomes the diagnostic's fix. */
+export function issue(ctx: z.RefinementCtx, message: string, opts: { path?: (string | number)[]; fix?: string } = {}): void {
+  ctx.addIssue({ code: 'custom', message, ...(opts.path ? { path: opts.path } : {}), ...(opts.fix ? { params: { fix: opts.fix } } : {}) });
+}
+
+/** A whole number in [min, max]: `spec.port is 70000; it must be between 1 and 65535`. */
+export function int(min: number, max: number, message?: (v: unknown) => string) {
+  const word = message ? { error: (iss: { input?: unknown }) => (iss.input === undefined ? undefined : message(iss.input)) } : {};
+  return z.int(word).superRefine((v, ctx) => {
+    if (v < min || v > max) issue(ctx, message ? message(v) : `{path} is ${v}; it must be between ${min} and ${max}`);
+  });
+}
+
+/** A finite number in [min, max]. */
+export function num(min: number, max: number) {
+  return z.number().superRefine((v, ctx) => {
+    if (v < min || v > max) issue(ctx, `{path} is ${v}; it must be between ${min} and ${max}`);
+  });
+}
+
+/** A string of `min`..`max` characters. */
+export function str(min = 0, max?: number) {
+  const s = min > 0 ? z.string().min(min) : z.string();
+  return max === undefined ? s : s.max(max);
+}
+
+/** A string matching `re`; `message(value)` words the failure. Length bounds are checked first. */
+export function pattern(re: RegExp, message: (v: string) => string, min = 0, max?: number) {
+  return str(min, max).superRefine((v, ctx) => {
+    if (v.length >= min && (max === undefined || v.length <= max) && !re.test(v)) issue(ctx, message(v));
+  });
+}
+
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A namespace name (DNS-1123 label, 1-63). */
+export const namespaceName = pattern(DNS_LABEL, (v) => `{path} "${v}" must be a DNS label: lower-case letters, digits and '-'`, 1, 63);
+
+/** A DNS-1123 subdomain of 1-253 characters. */
+export const dnsSubdomain = pattern(
+  DNS_SUBDOMAIN,
+  (v) => `{path} "${v}" must be a DNS subdomain: lower-case letters, digits, '-' and '.'`,
+  1,
+  253,
+);
+
+const labelSelectorRequirement = z
+  .object({ key: z.string().min(1), operator: z.string(), values: z.array(z.string()).optional() })
+  .superRefine((e, ctx) => {
+    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator))
+      issue(ctx, `operator must be In, NotIn, Exists or DoesNotExist, not "${e.operator}"`, { path: ['operator'] });
+    else if ((e.operator === 'In' || e.operator === 'NotIn') && (e.values ?? []).length === 0)
+      issue(ctx, `values must be non-empty for operator ${e.operator}`, { path: ['values'] });
+  });
+
+/** A Kubernetes LabelSelector; operators and In/NotIn values are checked as Kubernetes checks built-in selectors. */
+export const labelSelector = z.object({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z.array(labelSelectorRequirement).optional(),
+});
+export type LabelSelector = z.infer<typeof labelSelector>;
+
+/**
+ * A Gateway API duration (GEP-2257). `message(text)` words the failure; by default the parser's
+ * explanation, which says what is allowed.
+ */
+export function gatewayDuration(message?: (text: string) => { message: string; fix?: string }) {
+  return z
+    .string(message ? { error: (iss) => (iss.input === undefined ? undefined : message(String(iss.input)).message) } : {})
+    .superRefine((text, ctx) => {
+      const d = parseGatewayDuration(text);
+      if (d.ok) return;
+      const m = message?.(text);
+      issue(ctx, m?.message ?? d.error, m?.fix ? { fix: m.fix } : {});
+    });
+}
+
+/** Milliseconds of a duration the schema already checked. */
+export function durationMs(text: string): number {
+  const d = parseGatewayDuration(text);
+  return d.ok ? d.ms : 0;
+}
