@@ -76,14 +76,19 @@ spec:
 const text = manifest(n);
 const times = [];
 let diagnostics = 0;
+// CPU time (user + system) of this process: the machine may be shared, and wall time then measures the neighbours.
+const cpuMs = (since) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
 for (let r = 0; r < runs; r++) {
-  const start = process.hrtime.bigint();
+  const start = process.cpuUsage();
   const diags = new Diagnostics();
   const objects = loadManifests([{ name: 'large.yaml', text }], diags);
-  const loaded = process.hrtime.bigint();
+  const load = cpuMs(start);
+  const mid = process.cpuUsage();
   const result = translate(objects, {}, diags);
-  const end = process.hrtime.bigint();
-  times.push({ load: Number(loaded - start) / 1e6, translate: Number(end - loaded) / 1e6 });
+  times.push({ load, translate: cpuMs(mid) });
   diagnostics = result.diagnostics.filter((d) => d.severity !== 'info').length;
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -91,5 +96,5 @@ const load = median(times.map((t) => t.load));
 const tr = median(times.map((t) => t.translate));
 console.log(
   `${n} HTTPRoutes, ${Math.ceil(n / 10)} BackendTrafficPolicies, ${(text.length / 1e6).toFixed(1)} MB: ` +
-    `load ${load.toFixed(0)} ms, translate ${tr.toFixed(0)} ms (median of ${runs}); ${diagnostics} warnings/errors`,
+    `load ${load.toFixed(0)} ms, translate ${tr.toFixed(0)} ms CPU (median of ${runs}); ${diagnostics} warnings/errors`,
 );

@@ -64,11 +64,20 @@ export function checkValue<S extends z.ZodType>(schema: S, value: unknown, opts:
     }
     invalid = true;
     const at = written(path);
-    const fix = issue.code === 'custom' ? (issue.params?.['fix'] as string | undefined) : defaultFix(issue);
-    problems.push({ kind: 'invalid', path: at, message: issue.message.replaceAll('{path}', formatPath(at)), ...(fix ? { fix } : {}) });
+    const [text = '', worded] = issue.message.split(FIX_MARK);
+    const fix = issue.code === 'custom' ? (issue.params?.['fix'] as string | undefined) : (worded ?? defaultFix(issue));
+    problems.push({ kind: 'invalid', path: at, message: text.replaceAll('{path}', formatPath(at)), ...(fix ? { fix } : {}) });
   }
   // Only unknown keys of strict objects: the value is well formed, and nothing reads those keys.
   return invalid ? { problems } : { data: prepared as z.output<S>, problems };
+}
+
+/** Separates a message from its fix in `error` options, which can only return text. */
+const FIX_MARK = '\u0001';
+
+/** An `error` option's text with a fix: `z.string({ error: withFix('x is required', 'add x') })`. */
+export function withFix(message: string, fix: string): string {
+  return `${message}${FIX_MARK}${fix}`;
 }
 
 // ---------------------------------------------------------------- the walk
@@ -214,7 +223,9 @@ function defaultMessage(iss: z.core.$ZodRawIssue): string {
   switch (iss.code) {
     case 'invalid_type': {
       if (input === undefined) return '{path} is required';
-      const expected = iss.expected === 'number' && (iss as { format?: string }).format ? 'int' : iss.expected;
+      // z.int() reports `expected: number`; its definition says it is a whole number.
+      const format = (iss.inst as { _zod?: { def?: { format?: string } } } | undefined)?._zod?.def?.format;
+      const expected = iss.expected === 'number' && format?.endsWith('int') ? 'int' : iss.expected;
       return `{path} must be ${TYPE_NAMES[expected] ?? expected}, not ${describe(input)}`;
     }
     case 'invalid_value':

@@ -5,9 +5,15 @@
  */
 import { z } from 'zod';
 import { parseGatewayDuration } from '../../common/durations.js';
+import { withFix } from './check.js';
 
 export const INT32_MAX = 2_147_483_647;
 export const UINT32_MAX = 4_294_967_295;
+
+/** An `error` option for a required field: `message` (and `fix`) when it is missing, the default otherwise. */
+export function whenMissing(message: string, fix?: string): { error: (iss: { input?: unknown }) => string | undefined } {
+  return { error: (iss) => (iss.input === undefined ? (fix ? withFix(message, fix) : message) : undefined) };
+}
 
 /** Adds a custom issue: `message` may use `{path}`; `fix` becomes the diagnostic's fix. */
 export function issue(ctx: z.RefinementCtx, message: string, opts: { path?: (string | number)[]; fix?: string } = {}): void {
@@ -73,22 +79,33 @@ export const labelSelector = z.object({
 export type LabelSelector = z.infer<typeof labelSelector>;
 
 /**
- * A Gateway API duration (GEP-2257). `message(text)` words the failure; by default the parser's
- * explanation, which says what is allowed.
+ * A Gateway API duration (GEP-2257). `word(text, why)` words the failure (`why` is the parser's
+ * explanation of what is allowed); by default the message is `why` itself.
  */
-export function gatewayDuration(message?: (text: string) => { message: string; fix?: string }) {
+export function gatewayDuration(word?: (text: string, why: string) => { message: string; fix?: string }, missing?: [string, string?]) {
+  const notString = 'a duration is a string such as "10s" or "1m30s"';
+  const onMissing = missing ? whenMissing(...missing).error : () => undefined;
   return z
-    .string(message ? { error: (iss) => (iss.input === undefined ? undefined : message(String(iss.input)).message) } : {})
+    .string({ error: (iss) => (iss.input === undefined ? onMissing(iss) : word ? word(String(iss.input), notString).message : undefined) })
     .superRefine((text, ctx) => {
       const d = parseGatewayDuration(text);
       if (d.ok) return;
-      const m = message?.(text);
-      issue(ctx, m?.message ?? d.error, m?.fix ? { fix: m.fix } : {});
+      const m = word?.(text, d.error) ?? { message: d.error };
+      issue(ctx, m.message, m.fix ? { fix: m.fix } : {});
     });
 }
 
 /** Milliseconds of a duration the schema already checked. */
 export function durationMs(text: string): number {
+  return validDurationMs(text) ?? 0;
+}
+
+/**
+ * Milliseconds of a duration, undefined when it is not one. For refinements: they also run on
+ * values whose own check failed (custom issues do not stop zod), and must not judge those.
+ */
+export function validDurationMs(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   const d = parseGatewayDuration(text);
-  return d.ok ? d.ms : 0;
+  return d.ok ? d.ms : undefined;
 }

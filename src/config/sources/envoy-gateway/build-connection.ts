@@ -7,7 +7,8 @@
  */
 import type { Origins } from '../../../ir/origin.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
-import { checkKnown, fail, get, manifestOrigin, readObject, reader } from './spec-reader.js';
+import { Connection } from './schema.js';
+import { fail, manifestOrigin, readFeature, reader } from './spec-reader.js';
 
 export type ConnectionFragment = { bufferLimitBytes?: number; origin: Origins };
 
@@ -76,15 +77,12 @@ export function formatQuantity(q: Quantity): string {
 
 export function buildConnection(btp: LoadedObject, diags: Diagnostics): ConnectionFragment | undefined {
   const r = reader(btp, diags, 'connection');
-  const spec = readObject(r, btp.body['spec'], ['spec']);
-  if (!spec) return undefined;
-  const at = get(r, spec, 'connection', ['spec']);
-  const conn = readObject(r, at.value, at.path);
-  if (!conn) return undefined;
-  checkKnown(r, conn, at.path, ['bufferLimit', 'preconnect']);
+  const block = readFeature(r, Connection);
+  if (!block) return undefined;
+  const { value: conn, at } = block;
   const out: ConnectionFragment = { origin: {} };
-  const b = get(r, conn, 'bufferLimit', at.path);
-  if (b.value !== undefined && b.value !== null) {
+  const b = { value: conn.bufferLimit, path: at('bufferLimit') };
+  if (b.value !== undefined) {
     const text = String(b.value);
     const q = parseQuantity(text);
     if (q === undefined)

@@ -15,7 +15,6 @@ import { z } from 'zod';
 import {
   DNS_SUBDOMAIN,
   dnsSubdomain,
-  durationMs,
   gatewayDuration,
   int,
   INT32_MAX,
@@ -24,6 +23,7 @@ import {
   namespaceName,
   pattern,
   str,
+  validDurationMs,
 } from '../../schema/k8s.js';
 import { hostnameError } from './hostnames.js';
 
@@ -484,9 +484,9 @@ const SessionPersistence = z
   });
 
 const Timeouts = z.object({ request: duration.optional(), backendRequest: duration.optional() }).superRefine((t, ctx) => {
-  if (t.request === undefined || t.backendRequest === undefined) return;
-  const request = durationMs(t.request);
-  if (request !== 0 && durationMs(t.backendRequest) > request)
+  const request = validDurationMs(t.request);
+  const backendRequest = validDurationMs(t.backendRequest);
+  if (request !== undefined && backendRequest !== undefined && request !== 0 && backendRequest > request)
     issue(ctx, 'backendRequest timeout cannot be longer than request timeout', { path: ['backendRequest'] });
 });
 
