@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { Diagnostics, LoadedObject } from '../../model.js';
 import { formatPath } from '../../model.js';
+import { checkValue } from '../../schema/check.js';
 import { ISTIO_CODES } from './codes.js';
 
 const str = z.string();
@@ -310,58 +311,23 @@ export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpec>;
 export type GatewaySpec = z.infer<typeof GatewaySpec>;
 
 /**
- * Checks `spec` against a schema. Unknown fields are warnings (the object is still applied, as
- * kubectl's "unknown field" warning leaves it); anything else is an error and the object is skipped.
+ * Checks `spec` against a schema (the shared checker, config/schema/check.ts). Unknown fields are
+ * warnings (the object is still applied, as kubectl's "unknown field" warning leaves it); anything
+ * else is an error and the object is skipped.
  */
 export function checkSpec<S extends z.ZodType>(o: LoadedObject, schema: S, diags: Diagnostics): z.infer<S> | undefined {
-  const spec = o.body.spec ?? {};
-  const result = schema.safeParse(spec);
-  if (result.success) return result.data as z.infer<S>;
-  let failed = false;
-  for (const issue of result.error.issues) {
-    const path = ['spec', ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        diags.warning(
-          ISTIO_CODES.UNKNOWN_FIELD,
-          `unknown field "${formatPath([...path, key])}": ${o.kind} has no such field here; it is ignored`,
-          { object: o, path: [...path, key] },
-          'check the spelling against the Istio API reference',
-        );
-      continue;
-    }
-    failed = true;
-    const present = valueAt(spec, path.slice(1)) !== undefined;
-    diags.error(ISTIO_CODES.SCHEMA, `${formatPath(path)}: ${schemaMessage(issue, present)} (the API server rejects this ${o.kind})`, {
-      object: o,
-      path,
-    });
+  // Nulls are kept: Istio's own checks (rules.ts) see the spec as written.
+  const { data, problems } = checkValue(schema, o.body.spec ?? {}, { base: ['spec'], dropNulls: false });
+  for (const p of problems) {
+    const where = { object: o, path: p.path };
+    if (p.kind === 'invalid') diags.error(ISTIO_CODES.SCHEMA, `${p.message} (the API server rejects this ${o.kind})`, where, p.fix);
+    else if (p.kind === 'unknown')
+      diags.warning(
+        ISTIO_CODES.UNKNOWN_FIELD,
+        `unknown field "${formatPath(p.path)}": ${o.kind} has no such field here; it is ignored`,
+        where,
+        p.nearest ? `did you mean "${p.nearest}"?` : 'check the spelling against the Istio API reference',
+      );
   }
-  // Only unknown fields failed: the spec is well formed, and nothing reads the unknown keys.
-  return failed ? undefined : (spec as z.infer<S>);
-}
-
-/** The value at a path inside parsed JSON (zod issues do not carry the input). */
-function valueAt(v: unknown, path: readonly (string | number)[]): unknown {
-  let cur = v;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[p];
-  }
-  return cur;
-}
-
-function schemaMessage(issue: z.core.$ZodIssue, present: boolean): string {
-  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}${present ? '' : ' (it is required)'}`;
-  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`;
-  if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`;
-  return issue.message;
-}
-
-function article(t: string): string {
-  if (t === 'object') return 'an object';
-  if (t === 'array') return 'a list';
-  if (t === 'int') return 'a whole number';
-  return `a ${t}`;
+  return data as z.infer<S> | undefined;
 }
