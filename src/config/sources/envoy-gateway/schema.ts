@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { ENVOY, ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import { withFix } from '../../schema/check.js';
+import { formatQuantity, NANO, parseQuantity } from '../../schema/quantity.js';
 import { gatewayDuration, INT32_MAX, issue, labelSelector, UINT32_MAX, validDurationMs, whenMissing } from '../../schema/k8s.js';
 import { group, kind, objectName, sectionName } from '../gateway-api/schema.js';
 
@@ -496,11 +497,26 @@ export const TcpKeepalive = z.object({
 });
 export type TcpKeepalive = z.infer<typeof TcpKeepalive>;
 
-/** int-or-string quantities: their grammar and range are Envoy Gateway's translator's (build-connection.ts). */
+/** int-or-string quantities. */
 const quantity = z.union([z.number(), z.string()]);
 
+/** A buffer limit: a quantity of whole bytes up to 4Gi - 1, with Envoy Gateway's messages. */
+const bufferLimit = quantity.superRefine((v, ctx) => {
+  const q = parseQuantity(String(v));
+  if (q === undefined)
+    issue(ctx, `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`, {
+      fix: 'write bytes such as 32Ki or 100M',
+    });
+  else if (q.nano % NANO !== 0n)
+    issue(ctx, `invalid BufferLimit value ${formatQuantity(q)}`, {
+      fix: 'the limit must be a whole number of bytes (note that "m" means milli; use M)',
+    });
+  else if (q.nano < 0n || q.nano / NANO > BigInt(UINT32_MAX))
+    issue(ctx, `BufferLimit value ${formatQuantity(q)} is out of range`, { fix: 'use 0 to 4294967295 bytes (4Gi - 1)' });
+});
+
 export const Connection = z.object({
-  bufferLimit: quantity.optional(),
+  bufferLimit: bufferLimit.optional(),
   socketBufferLimit: quantity.optional(),
   preconnect: z
     .object({ perEndpointPercent: bounded(100, 300).optional(), predictivePercent: bounded(100, INT32_MAX).optional() })
