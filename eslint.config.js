@@ -23,7 +23,17 @@ export default tseslint.config(
     files: ['src/common/**/*.ts'],
     rules: restrict([
       layer(
-        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**', '**/client/**'],
+        [
+          '**/ir/**',
+          '**/config/**',
+          '**/dataplane/**',
+          '**/admin/**',
+          '**/runtime/**',
+          '**/cli/**',
+          '**/analyze/**',
+          '**/fake-service/**',
+          '**/client/**',
+        ],
         'common/ imports nothing of the project.',
       ),
     ]),
@@ -32,7 +42,7 @@ export default tseslint.config(
     files: ['src/ir/**/*.ts'],
     rules: restrict([
       layer(
-        ['**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        ['**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/analyze/**', '**/fake-service/**'],
         'ir/ imports only common/.',
       ),
     ]),
@@ -40,7 +50,10 @@ export default tseslint.config(
   {
     files: ['src/config/**/*.ts'],
     rules: restrict([
-      layer(['**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**'], 'config/ produces IR; it never imports the data plane.'),
+      layer(
+        ['**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/analyze/**'],
+        'config/ produces IR; it never imports the data plane.',
+      ),
     ]),
   },
   {
@@ -63,7 +76,7 @@ export default tseslint.config(
     files: ['src/fake-service/**/*.ts'],
     rules: restrict([
       layer(
-        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**'],
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/analyze/**'],
         'fake-service imports only common/.',
       ),
     ]),
@@ -72,7 +85,7 @@ export default tseslint.config(
     files: ['src/client/**/*.ts'],
     rules: restrict([
       layer(
-        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/fake-service/**'],
+        ['**/ir/**', '**/config/**', '**/dataplane/**', '**/admin/**', '**/runtime/**', '**/cli/**', '**/analyze/**', '**/fake-service/**'],
         'client/ (legate call, legate load) imports only common/.',
       ),
     ]),
@@ -80,6 +93,15 @@ export default tseslint.config(
   {
     files: ['src/runtime/**/*.ts'],
     rules: restrict([layer(['**/dataplane/**'], 'runtime/ uses config/ and ir/, not data-plane internals.')]),
+  },
+  {
+    files: ['src/analyze/**/*.ts'],
+    rules: restrict([
+      layer(
+        ['**/dataplane/**', '**/admin/**', '**/cli/**', '**/client/**'],
+        'analyze/ reads the IR, config/, runtime planning and fake-service settings; never the data plane.',
+      ),
+    ]),
   },
   {
     files: ['src/admin/**/*.ts'],

@@ -40,7 +40,7 @@ export type AdminContext = {
 
 export type AdminRequest = { method: string; url: URL };
 
-export type AdminResponse = { status: number; contentType: string; body: string };
+export type AdminResponse = { status: number; contentType: string; body: string; headers?: Record<string, string> };
 
 export function text(body: string, status = 200): AdminResponse {
   return { status, contentType: 'text/plain; charset=utf-8', body };

@@ -10,6 +10,8 @@ import { clusters } from './handlers/clusters.js';
 import { configDump, listeners, routes, serverInfo } from './handlers/config.js';
 import { drain, ready } from './handlers/server.js';
 import { resetCounters, stats, statsPrometheus } from './handlers/stats.js';
+import { DASHBOARD_CSP, dashboardAsset, isAssetName, type AssetName } from './dashboard/assets.js';
+import { DashboardEvents, parseInterval } from './dashboard/events.js';
 
 export type AdminServerOptions = {
   sources: AdminSources;
@@ -53,15 +55,33 @@ const ENDPOINTS: Endpoint[] = [
 function helpText(): string {
   return (
     'admin commands are:\n' +
+    '  /dashboard: the live dashboard (also / in a browser)\n' +
+    '  /dashboard/events: its server-sent events: topology, then stats every ?interval_ms= (default 1000)\n' +
     ENDPOINTS.map((e) => `  ${e.method === 'POST' ? 'POST ' : ''}${e.path}: ${e.help}\n`).join('') +
-    '  /help: this text\n'
+    '  /help: this text (also / for clients that do not ask for HTML, such as curl)\n'
   );
+}
+
+/** A browser asks for HTML; curl, fetch and scripts send Accept: *\/* (or nothing) and get the text index. */
+function wantsHtml(req: http.IncomingMessage): boolean {
+  return /\btext\/html\b/i.test(req.headers.accept ?? '');
+}
+
+function asset(name: AssetName): AdminResponse {
+  const a = dashboardAsset(name);
+  return {
+    status: 200,
+    contentType: a.contentType,
+    body: a.body,
+    headers: name === 'index.html' ? { 'content-security-policy': DASHBOARD_CSP } : {},
+  };
 }
 
 export class AdminServer {
   readonly #server: http.Server;
   readonly #opts: AdminServerOptions;
   readonly #ctx: AdminContext;
+  readonly #events: DashboardEvents;
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
@@ -71,6 +91,7 @@ export class AdminServer {
       adminAddress: '',
       drainGraceMs: opts.drainGraceMs ?? 30_000,
     };
+    this.#events = new DashboardEvents(this.#ctx);
     this.#server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => void this.#serve(req, res));
   }
 
@@ -107,10 +128,22 @@ export class AdminServer {
     return `http://${this.hostPort}`;
   }
 
+  /** The dashboard's event streams: open streams, samples computed, timers running. */
+  get dashboard(): { clients: number; samples: number; timers: number } {
+    const e = this.#events;
+    return { clients: e.clients, samples: e.samples, timers: e.timers };
+  }
+
   async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     let out: AdminResponse;
     try {
-      out = await this.#dispatch(req);
+      if (path === '/dashboard/events' && (req.method === 'GET' || req.method === 'HEAD')) {
+        const interval = parseInterval(url);
+        if (typeof interval === 'number') return this.#events.open(req, res, interval);
+        out = text(interval, 400);
+      } else out = await this.#dispatch(req, url, path);
     } catch (e) {
       out = text(`internal error: ${(e as Error).message}\n`, 500);
     }
@@ -119,17 +152,28 @@ export class AdminServer {
       'content-length': Buffer.byteLength(out.body),
       'cache-control': 'no-cache, max-age=0',
       'x-content-type-options': 'nosniff',
+      ...out.headers,
     });
     res.end(req.method === 'HEAD' ? undefined : out.body);
   }
 
-  #dispatch(req: http.IncomingMessage): AdminResponse | Promise<AdminResponse> {
-    const url = new URL(req.url ?? '/', 'http://admin');
-    const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
-    if (path === '/' || path === '/help') return text(helpText());
+  #dispatch(req: http.IncomingMessage, url: URL, path: string): AdminResponse | Promise<AdminResponse> {
+    const method = req.method ?? 'GET';
+    const read = method === 'GET' || method === 'HEAD';
+    if (path === '/' || path === '/help' || path === '/dashboard' || path.startsWith('/dashboard/')) {
+      if (!read) return text(`${path} needs GET\n`, 405);
+      if (path === '/') {
+        const r = wantsHtml(req) ? asset('index.html') : text(helpText());
+        return { ...r, headers: { ...r.headers, vary: 'accept' } };
+      }
+      if (path === '/help') return text(helpText());
+      if (path === '/dashboard') return asset('index.html');
+      const name = path.slice('/dashboard/'.length);
+      if (isAssetName(name) && name !== 'index.html') return asset(name);
+      return text(`invalid path: ${path}\n${helpText()}`, 404);
+    }
     const e = ENDPOINTS.find((x) => x.path === path);
     if (!e) return text(`invalid path: ${path}\n${helpText()}`, 404);
-    const method = req.method ?? 'GET';
     const ok = e.method === 'POST' ? method === 'POST' : method === 'GET' || method === 'HEAD';
     // Envoy refuses a mutation over GET, so a stray link or prefetch cannot drain the proxy.
     if (!ok) return text(`${path} needs ${e.method}\n`, 405);
@@ -137,6 +181,8 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
+    // Event streams never end on their own: end them so the server can close.
+    this.#events.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
     await closed;

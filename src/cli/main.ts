@@ -18,6 +18,7 @@ import { registerLoadCommand } from './load-command.js';
 import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
 import { registerProxyConfig } from './proxy-config-command.js';
 import { registerBackendCommands } from './fake-service-command.js';
+import { registerAnalyze } from './analyze-command.js';
 
 const VERSION = '0.1.0';
 
@@ -110,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       code = result.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
     });
 
+  registerAnalyze(program, (c) => (code = c));
   registerRun(program, (c) => (code = c));
   registerCallCommand(program, (c) => (code = c));
   registerLoadCommand(program, (c) => (code = c));

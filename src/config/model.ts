@@ -3,6 +3,7 @@
  * Translators never throw on user input; they report diagnostics and skip what is invalid.
  */
 import type { Diagnostic, Severity } from '../ir/diagnostic.js';
+import type { Origin } from '../ir/origin.js';
 
 export type SourcePos = { file: string; line: number; column: number };
 
@@ -75,4 +76,10 @@ export function formatPath(path: readonly (string | number)[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
   return out;
+}
+
+/** `{kind: 'manifest', ...}` for a field of an object, with its source position. */
+export function originOf(o: LoadedObject, path: readonly (string | number)[]): Origin {
+  const pos = o.posOf(path);
+  return { kind: 'manifest', object: objectRef(o), field: formatPath(path), file: pos.file, line: pos.line, column: pos.column };
 }

@@ -14,6 +14,7 @@ import type { StatusEntry } from './sources/gateway-api/status.js';
 import { attachBackendTrafficPolicies } from './sources/envoy-gateway/attach-policies.js';
 import { dropInvalidEnvoyProxies } from './sources/envoy-gateway/envoy-proxy.js';
 import type { PolicyStatus } from './sources/envoy-gateway/precedence.js';
+import { attachClientTrafficPolicies } from './sources/envoy-gateway/client-traffic-policy.js';
 import { translateIstio, type IstioOptions } from './sources/istio/translate-istio.js';
 
 export type TranslateOptions = {
@@ -31,15 +32,14 @@ export type TranslateResult = {
   diagnostics: Diagnostic[];
   /** Gateway, listener and route status conditions. */
   status: StatusEntry[];
-  /** Policy status per ancestor (BackendTrafficPolicy). */
+  /** Policy status per ancestor (BackendTrafficPolicy, ClientTrafficPolicy). */
   policyStatus: PolicyStatus[];
 };
 
 /** Kinds legate reads, by API group. Anything else is reported once as ignored. */
 const KNOWN: Record<string, readonly string[]> = {
   'gateway.networking.k8s.io': ['GatewayClass', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant'],
-  // ClientTrafficPolicy is not translated yet: left out so it is reported as ignored, not dropped silently.
-  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy'],
+  'gateway.envoyproxy.io': ['EnvoyProxy', 'BackendTrafficPolicy', 'ClientTrafficPolicy'],
   '': ['Service', 'Endpoints', 'Namespace', 'Secret'],
   'discovery.k8s.io': ['EndpointSlice'],
   apps: ['Deployment'],
@@ -57,7 +57,7 @@ export function translate(all: readonly LoadedObject[], opts: TranslateOptions =
     diags,
     opts.controllerNames ? { controllerNames: opts.controllerNames } : {},
   );
-  const policyStatus = attachBackendTrafficPolicies(objects, gw, diags);
+  const policyStatus = [...attachBackendTrafficPolicies(objects, gw, diags), ...attachClientTrafficPolicies(objects, gw, diags)];
   const istio = translateIstio(objects, resolver, diags, opts.istio);
   const listeners = dropPortConflicts([...gw.listeners, ...istio.listeners], diags);
   const config: ir.Config = { version: opts.version ?? '1', listeners, clusters: [...gw.clusters, ...istio.clusters] };

@@ -111,7 +111,7 @@ export function buildClusters(
 export function buildHandler(listener: ir.Listener, clusters: Map<string, { cluster: Cluster }>, ctx: BuildContext): RequestHandler {
   const accessLog = ctx.accessLogFor(listener);
   const table = compileRouteTable<RouteTarget>(listener.virtualHosts, (route, vh, parts) =>
-    compileTarget(route, vh, parts, clusters, ctx.random, ctx.stats),
+    compileTarget(route, vh, parts, clusters, ctx.random, listener.limits.streamIdleTimeoutMs, ctx.stats),
   );
   const http = ctx.stats?.http(listener.name).counters;
   const trusted = trustCheck(listener.trustedCidrs);
@@ -121,6 +121,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     accessLog,
     trusted: false,
     preserveRequestId: listener.preserveExternalRequestId,
+    requestTimeoutMs: listener.limits.requestTimeoutMs,
     faults: ctx.faultsFor(listener),
     emptyRetryPolicy: EMPTY_RETRY_POLICY,
     wantTrace: listener.accessLog ? listener.accessLog.format === 'json' || listener.accessLog.attemptTrace === true : ctx.traceAll,
@@ -160,6 +161,7 @@ function compileTarget(
   parts: RouteParts,
   clusters: Map<string, { cluster: Cluster }>,
   random: Random,
+  streamIdleMs: number,
   stats?: StatsRegistry,
 ): RouteTarget {
   const a = route.action;
@@ -211,6 +213,8 @@ function compileTarget(
     pick,
     clusterNotFoundStatus: a.clusterNotFoundStatus ?? 503,
     timeoutMs: to ? to.requestMs : ENVOY.ROUTE_TIMEOUT_MS,
+    // The route's idle timeout replaces the listener's stream idle timeout (0 disables either).
+    idleMs: to?.idleMs ?? streamIdleMs,
     grpcTimeout: to?.maxGrpcTimeoutMs !== undefined ? { maxMs: to.maxGrpcTimeoutMs, offsetMs: to.grpcTimeoutOffsetMs ?? 0 } : null,
     maxStreamDuration: msd
       ? { maxMs: msd.maxMs, headerMaxMs: msd.grpcTimeoutHeaderMaxMs, headerOffsetMs: msd.grpcTimeoutHeaderOffsetMs }
@@ -218,6 +222,11 @@ function compileTarget(
     retry: retry ? compileRetryPolicy(retry) : null,
     hedgeOnPerTryTimeout: hedge?.onPerTryTimeout ?? false,
     fault: route.fault ? compileFault(route.fault) : null,
+    mirrors:
+      route.mirrors && route.mirrors.length > 0
+        ? route.mirrors.map((m) => ({ cluster: clusters.get(m.cluster)?.cluster, clusterName: m.cluster, percent: m.percent }))
+        : null,
+    mirrorBufferLimit: retry?.bufferLimitBytes ?? ENVOY.BUFFER_LIMIT_BYTES,
     hashKey: compileHashKey(route.hashPolicy),
     requestEdit: parts.requestHeaders as RequestHeaderEdit,
     responseEdit: flatEdit(parts.responseHeaders),

@@ -9,6 +9,8 @@ export const ENVOY = {
   CONNECT_TIMEOUT_MS: 5_000,
   /** Upstream idle timeout of a pooled connection. */
   UPSTREAM_IDLE_TIMEOUT_MS: 3_600_000,
+  /** HCM common_http_protocol_options.idle_timeout: an idle downstream connection is closed. */
+  DOWNSTREAM_IDLE_TIMEOUT_MS: 3_600_000,
   /** HCM stream_idle_timeout. */
   STREAM_IDLE_TIMEOUT_MS: 300_000,
   /** RetryPolicy.num_retries when a policy exists. */
@@ -43,6 +45,10 @@ export const ENVOY = {
 export const LEGATE = {
   /** Node's http2 default is 100 streams per session; legate advertises this many downstream. */
   DOWNSTREAM_MAX_CONCURRENT_STREAMS: 1000,
+  /** HTTP/2 stream window advertised downstream (Node's default of 64 KiB slows large uploads). */
+  DOWNSTREAM_H2_STREAM_WINDOW: 1_048_576,
+  /** HTTP/2 connection window downstream: the protocol's initial 65535 would cap every stream together. */
+  DOWNSTREAM_H2_CONNECTION_WINDOW: 1_048_576,
   ADMIN_ADDRESS: '127.0.0.1',
   ADMIN_PORT: 15000,
 } as const;

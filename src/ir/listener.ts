@@ -27,8 +27,25 @@ export type Listener = {
     maxRequestHeadersKb: number;
     maxHeadersCount: number;
     maxConcurrentStreams: number;
-    /** Downstream keep-alive idle timeout; 0 = Node's default. */
+    /**
+     * Connection idle timeout (HCM idle_timeout): a connection with no request in flight is closed
+     * after this long; 0 = never.
+     */
     idleTimeoutMs: number;
+    /** HCM request_timeout: the whole request must arrive within this; 0 = none. */
+    requestTimeoutMs: number;
+    /** HCM request_headers_timeout (HTTP/1.1): the request headers must arrive within this; 0 = none. */
+    requestHeadersTimeoutMs: number;
+    /** HCM stream_idle_timeout: a request with no activity for this long ends (408 or reset); 0 = none. */
+    streamIdleTimeoutMs: number;
+    /** Most connections open at once; more are closed as they arrive; 0 = no limit. */
+    maxConnections: number;
+    /** HTTP/2 initial stream window (SETTINGS_INITIAL_WINDOW_SIZE) advertised to clients. */
+    h2InitialStreamWindowSize: number;
+    /** HTTP/2 connection-level receive window; 0 = the protocol's 65535. */
+    h2InitialConnectionWindowSize: number;
+    /** TCP keepalive on accepted connections: idle time before the first probe; absent = off. */
+    tcpKeepaliveIdleMs?: number;
   };
   /**
    * Requests from these networks are trusted: `x-envoy-*` control headers are honoured instead of

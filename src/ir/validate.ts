@@ -33,6 +33,11 @@ export function validate(config: Config): Diagnostic[] {
     addresses.add(key);
     if (l.tls && !((l.tls.cert || l.tls.certFile) && (l.tls.key || l.tls.keyFile)))
       err(obj, 'tls', 'TLS needs both a certificate and a key');
+    for (const k of ['idleTimeoutMs', 'requestTimeoutMs', 'requestHeadersTimeoutMs', 'streamIdleTimeoutMs', 'maxConnections'] as const)
+      if (!(l.limits[k] >= 0)) err(obj, `limits.${k}`, `${k} must be 0 or more, not ${l.limits[k]}`);
+    // RFC 9113 6.5.2: windows above 2^31-1 are a protocol error; Node also refuses them.
+    for (const k of ['h2InitialStreamWindowSize', 'h2InitialConnectionWindowSize'] as const)
+      if (!(l.limits[k] >= 0 && l.limits[k] <= 2_147_483_647)) err(obj, `limits.${k}`, `${k} must be between 0 and 2147483647`);
     const domains = new Map<string, string>();
     l.virtualHosts.forEach((vh, j) => {
       const vobj = `${obj}/vhost/${vh.name || j}`;

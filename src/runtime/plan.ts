@@ -46,6 +46,9 @@ export function imageKind(image: string): ImageKind | undefined {
   return undefined;
 }
 
+/** A pod of any image, as `legate analyze` counts them; `kind` is set when legate can run the image. */
+export type PodPlan = Omit<InstancePlan, 'kind'> & { kind?: ImageKind };
+
 /** `skip` leaves out Deployments something else stands in for (`legate run --backend`), unreported. */
 export function planDeployments(
   objects: readonly LoadedObject[],
@@ -56,12 +59,17 @@ export function planDeployments(
   for (const o of objects) {
     if (o.kind !== 'Deployment' || !o.apiVersion.startsWith('apps/')) continue;
     if (skip?.(o.metadata.namespace, stringRecord(record(record(record(o.body.spec).template).metadata).labels))) continue;
-    out.push(...planDeployment(o, diags));
+    out.push(...(planDeployment(o, diags, false) as InstancePlan[]));
   }
   return out;
 }
 
-function planDeployment(o: LoadedObject, diags: Diagnostics): InstancePlan[] {
+/** The pods of every Deployment whatever its image (the first container's when legate knows none). */
+export function planPods(objects: readonly LoadedObject[], diags: Diagnostics): PodPlan[] {
+  return objects.filter((o) => o.kind === 'Deployment' && o.apiVersion.startsWith('apps/')).flatMap((o) => planDeployment(o, diags, true));
+}
+
+function planDeployment(o: LoadedObject, diags: Diagnostics, anyImage: boolean): PodPlan[] {
   const spec = record(o.body.spec);
   const template = record(spec.template);
   const meta = record(template.metadata);
@@ -94,7 +102,7 @@ function planDeployment(o: LoadedObject, diags: Diagnostics): InstancePlan[] {
   }
   // The first container whose image legate knows is the workload; sidecars are ignored.
   const idx = containers.findIndex((c) => typeof c.image === 'string' && imageKind(c.image) !== undefined);
-  if (idx < 0) {
+  if (idx < 0 && !anyImage) {
     const image = String(containers[0]!.image ?? '');
     diags.error(
       RUNTIME_CODES.UNKNOWN_IMAGE,
@@ -104,9 +112,9 @@ function planDeployment(o: LoadedObject, diags: Diagnostics): InstancePlan[] {
     );
     return [];
   }
-  const c = containers[idx]!;
-  const image = c.image as string;
-  const kind = imageKind(image)!;
+  const c = containers[Math.max(0, idx)]!;
+  const image = String(c.image ?? '');
+  const kind = imageKind(image);
   const ports: ContainerPort[] = (Array.isArray(c.ports) ? (c.ports as unknown[]).map(record) : []).flatMap((p) =>
     typeof p.containerPort === 'number'
       ? [{ containerPort: p.containerPort, ...(typeof p.name === 'string' ? { name: p.name } : {}) }]
@@ -115,7 +123,7 @@ function planDeployment(o: LoadedObject, diags: Diagnostics): InstancePlan[] {
   const env = expandEnv(Array.isArray(c.env) ? (c.env as unknown[]).map(record) : []);
   const locality = localityOf(labels, annotations);
   const rsHash = hash(`${o.metadata.namespace}/${o.metadata.name}/${JSON.stringify(template)}`, 10);
-  const out: InstancePlan[] = [];
+  const out: PodPlan[] = [];
   for (let i = 0; i < replicas; i++)
     out.push({
       namespace: o.metadata.namespace,
@@ -123,7 +131,7 @@ function planDeployment(o: LoadedObject, diags: Diagnostics): InstancePlan[] {
       podName: `${o.metadata.name}-${rsHash}-${hash(`${rsHash}/${i}`, 5)}`,
       replica: i,
       image,
-      kind,
+      ...(kind ? { kind } : {}),
       labels,
       env,
       ports,

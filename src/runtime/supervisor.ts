@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import type * as ir from '../ir/index.js';
 import type { LoadedObject } from '../config/model.js';
 import type { RuntimeEndpoints, ServicePort } from '../config/sources/kubernetes/endpoint-resolver.js';
-import type { ImageKind, InstancePlan } from './plan.js';
+import type { ImageKind, InstancePlan, PodPlan } from './plan.js';
 
 export type InstanceState = 'starting' | 'ready' | 'crashed' | 'stopped';
 
@@ -165,7 +165,10 @@ function defaultPort(kind: ImageKind): number {
  * port resolved by number or by container port name. Undefined when the Service selects none of
  * them (the manifests' own EndpointSlices then apply).
  */
-export function runtimeEndpoints(objects: readonly LoadedObject[], supervisor: { instances: readonly Instance[] }): RuntimeEndpoints {
+export function runtimeEndpoints(
+  objects: readonly LoadedObject[],
+  supervisor: { instances: readonly (Pick<Instance, 'ports' | 'state'> & { plan: PodPlan })[] },
+): RuntimeEndpoints {
   const selectors = new Map<string, Record<string, string>>();
   for (const o of objects) {
     if (o.kind !== 'Service' || o.apiVersion !== 'v1') continue;

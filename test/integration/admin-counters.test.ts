@@ -20,6 +20,12 @@ const be = await h1Backend((req, res) => {
   else res.end('ok');
 });
 
+// Answers and closes the connection, so each request opens a connection that then ends.
+const closing = await h1Backend((_req, res) => {
+  res.writeHead(200, { connection: 'close' });
+  res.end('bye');
+});
+
 const hc: ir.HealthCheck = {
   kind: 'http',
   intervalMs: 30,
@@ -47,11 +53,13 @@ const proxy = await Proxy.start(
         fault: { abort: { httpStatus: 418, percent: { numerator: 100, denominator: 100 } }, scope: 'request', origin: {} },
       }),
       route('checked', { match: { path: { kind: 'prefix', value: '/checked', segmentAware: true } }, cluster: 'checked' }),
+      route('closing', { match: { path: { kind: 'prefix', value: '/closing', segmentAware: true } }, cluster: 'closing' }),
       route('all', { match: { path: { kind: 'prefix', value: '/ok', segmentAware: true } } }),
     ],
     [
       cluster('backend', [be.port], { protocol: 'http1' }),
       limited,
+      cluster('closing', [closing.port], { protocol: 'http1' }),
       // No panic routing: with its only host failing checks, the cluster has no healthy upstream.
       cluster('checked', [be.port], { protocol: 'http1', healthChecks: [hc], healthyPanicThreshold: 0 }),
     ],
@@ -63,7 +71,7 @@ await admin.start();
 after(async () => {
   await admin.close();
   await proxy.close(100);
-  await be.close();
+  await Promise.all([be.close(), closing.close()]);
 });
 
 async function stats(filter: string): Promise<Map<string, number>> {
@@ -151,4 +159,38 @@ test('downstream counters: totals, connection counts and request time per listen
     sampleValue(fams, 'envoy_http_downstream_rq_time_count', { envoy_http_conn_manager_prefix: 'main' }),
     s.get('http.main.downstream_rq_completed'),
   );
+});
+
+test('upstream_cx_connect_ms and upstream_cx_length_ms: one value per connection, in /stats/prometheus', async () => {
+  const prom = async (filter: string) =>
+    parsePrometheus(await (await fetch(`${admin.url}/stats/prometheus?filter=${encodeURIComponent(filter)}`)).text());
+  const value = (fams: Awaited<ReturnType<typeof prom>>, name: string, labels: Record<string, string>) => {
+    const v = sampleValue(fams, name, labels);
+    assert.notEqual(v, undefined, `${name} ${JSON.stringify(labels)}`);
+    return v!;
+  };
+  for (let i = 0; i < 3; i++) assert.equal((await h1Request(port, { path: '/closing' })).status, 200);
+  const tag = { envoy_cluster_name: 'closing' };
+  // The length is recorded once the connection has closed, a moment after the response.
+  let fams = await prom('^cluster\\.closing\\.upstream_cx');
+  for (let i = 0; i < 200 && value(fams, 'envoy_cluster_upstream_cx_length_ms_count', tag) < 3; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    fams = await prom('^cluster\\.closing\\.upstream_cx');
+  }
+  assert.equal(value(fams, 'envoy_cluster_upstream_cx_total', tag), 3);
+  assert.equal(value(fams, 'envoy_cluster_upstream_cx_connect_ms_count', tag), 3);
+  assert.equal(value(fams, 'envoy_cluster_upstream_cx_length_ms_count', tag), 3);
+  assert.equal(fams.get('envoy_cluster_upstream_cx_connect_ms')!.type, 'histogram');
+  assert.equal(value(fams, 'envoy_cluster_upstream_cx_connect_ms_bucket', { ...tag, le: '+Inf' }), 3);
+  const connect = value(fams, 'envoy_cluster_upstream_cx_connect_ms_sum', tag);
+  const length = value(fams, 'envoy_cluster_upstream_cx_length_ms_sum', tag);
+  assert.ok(connect > 0 && length > connect, `connect ${connect} ms, length ${length} ms`);
+
+  // A kept-alive connection has connected and not ended.
+  assert.equal((await h1Request(port, { path: '/ok' })).status, 200);
+  const kept = await prom('^cluster\\.backend\\.upstream_cx');
+  const b = { envoy_cluster_name: 'backend' };
+  const total = value(kept, 'envoy_cluster_upstream_cx_total', b);
+  assert.equal(value(kept, 'envoy_cluster_upstream_cx_connect_ms_count', b), total);
+  assert.ok(value(kept, 'envoy_cluster_upstream_cx_length_ms_count', b) < total);
 });

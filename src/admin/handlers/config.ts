@@ -77,7 +77,8 @@ export function listeners(ctx: AdminContext, req: AdminRequest): AdminResponse {
   });
 }
 
-function describeMatch(m: ir.RouteMatch): string {
+/** A route match in one line (`prefix /api, method GET`), for /routes and the dashboard. */
+export function describeMatch(m: ir.RouteMatch): string {
   const parts: string[] = [];
   if (m.path) parts.push(m.path.kind === 'regex' ? `regex ${m.path.value}` : `${m.path.kind} ${m.path.value}`);
   if (m.method) parts.push(`method ${m.method}`);
@@ -90,7 +91,8 @@ function describeMatch(m: ir.RouteMatch): string {
   return parts.length > 0 ? parts.join(', ') : '*';
 }
 
-function describeAction(a: ir.RouteAction): string {
+/** Where a route sends requests in one line: a cluster, weighted clusters, a redirect or a direct response. */
+export function describeAction(a: ir.RouteAction): string {
   switch (a.kind) {
     case 'forward':
       return a.clusters.length === 1 ? a.clusters[0]!.cluster : a.clusters.map((c) => `${c.cluster}:${c.weight}`).join(',');

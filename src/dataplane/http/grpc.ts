@@ -5,27 +5,6 @@ export function isGrpcContentType(ct: string | string[] | undefined): boolean {
   return typeof ct === 'string' && ct.startsWith('application/grpc');
 }
 
-/** HTTP status of a local reply -> gRPC status (Envoy's httpToGrpcStatus). */
-export function httpToGrpcStatus(http: number): number {
-  switch (http) {
-    case 400:
-      return 13; // INTERNAL
-    case 401:
-      return 16; // UNAUTHENTICATED
-    case 403:
-      return 7; // PERMISSION_DENIED
-    case 404:
-      return 12; // UNIMPLEMENTED
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14; // UNAVAILABLE
-    default:
-      return 2; // UNKNOWN
-  }
-}
-
 /** gRPC status -> HTTP status, as outlier detection and host stats see it. */
 export function grpcToHttpStatus(grpc: number): number {
   return GRPC_TO_HTTP[grpc] ?? 500;
@@ -50,7 +29,7 @@ const GRPC_TO_HTTP: Record<number, number> = {
   16: 401,
 };
 
-export { GRPC_STATUS_NAMES } from '../../common/grpc-status.js';
+export { GRPC_STATUS_NAMES, httpToGrpcStatus } from '../../common/grpc-status.js';
 
 /** Percent-encodes a grpc-message value as the gRPC spec requires (printable ASCII except %). */
 export function encodeGrpcMessage(message: string): string {

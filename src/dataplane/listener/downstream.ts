@@ -170,7 +170,11 @@ export class H2Downstream implements Downstream {
     hook?: DownstreamDoneHook,
   ) {
     this.#stream = stream;
+    // Read once per session: session.socket is a Proxy, costly to touch on every stream.
+    const info = sessionInfo(stream.session);
+    info.active++;
     stream.once('close', () => {
+      info.active--;
       const aborted = !stream.writableFinished || (stream.rstCode !== undefined && stream.rstCode !== 0);
       this.#done?.(aborted);
       hook?.(this, aborted);
@@ -180,8 +184,6 @@ export class H2Downstream implements Downstream {
     this.path = (headers[':path'] as string | undefined) ?? '/';
     this.authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
     this.scheme = scheme;
-    // Read once per session: session.socket is a Proxy, costly to touch on every stream.
-    const info = sessionInfo(stream.session);
     this.remoteAddress = info.remoteAddress;
     this.port = info.port;
     this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
@@ -257,15 +259,20 @@ export class H2Downstream implements Downstream {
   }
 }
 
-const SESSION_INFO = new WeakMap<object, { remoteAddress: string; port: number }>();
-const NO_SESSION = { remoteAddress: '', port: 0 };
+type SessionInfo = { remoteAddress: string; port: number; active: number };
+const SESSION_INFO = new WeakMap<object, SessionInfo>();
 
-function sessionInfo(session: http2.Http2Session | undefined): { remoteAddress: string; port: number } {
-  if (!session) return NO_SESSION;
+/** Streams of a downstream HTTP/2 session not yet closed. */
+export function activeStreams(session: http2.Http2Session): number {
+  return SESSION_INFO.get(session)?.active ?? 0;
+}
+
+function sessionInfo(session: http2.Http2Session | undefined): SessionInfo {
+  if (!session) return { remoteAddress: '', port: 0, active: 0 };
   let info = SESSION_INFO.get(session);
   if (!info) {
     const sock = session.socket;
-    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0 };
+    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0, active: 0 };
     SESSION_INFO.set(session, info);
   }
   return info;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { HttpStats, type ListenerStats } from '../stats/scopes.js';
 import { Histogram } from '../stats/histogram.js';
-import { H1Downstream, H2Downstream, type Downstream } from './downstream.js';
+import { activeStreams, H1Downstream, H2Downstream, type Downstream } from './downstream.js';
 
 export type ListenerOptions = {
   name: string;
@@ -14,7 +14,15 @@ export type ListenerOptions = {
   maxRequestHeadersKb: number;
   maxHeadersCount: number;
   maxConcurrentStreams: number;
+  /** Connection idle timeout; 0 = never. */
   idleTimeoutMs: number;
+  /** HTTP/1.1 request headers timeout; 0 = none. */
+  requestHeadersTimeoutMs?: number;
+  /** 0 = no limit. */
+  maxConnections?: number;
+  h2InitialStreamWindowSize?: number;
+  h2InitialConnectionWindowSize?: number;
+  tcpKeepaliveIdleMs?: number | undefined;
   /** The HTTP stats scope to count in (kept by the proxy across reloads); a fresh one if absent. */
   stats?: HttpStats | undefined;
 };
@@ -64,13 +72,26 @@ export class Listener {
     const scheme = opts.tls ? 'https' : 'http';
     const maxHeaderSize = opts.maxRequestHeadersKb * 1024;
 
+    const headersTimeout = opts.requestHeadersTimeoutMs ?? 0;
     this.#h1 = http.createServer({
       maxHeaderSize,
       requireHostHeader: false,
-      // Envoy has no whole-request timeout by default; Node's 5-minute one would cut long uploads.
+      // The request timeout is the request path's (Envoy's semantics: disarmed once the response starts).
       requestTimeout: 0,
-      keepAliveTimeout: opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : 60_000,
+      headersTimeout,
+      // Node checks its header timers on this period (30 s by default): too coarse for short timeouts.
+      ...(headersTimeout > 0 ? { connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4))) } : {}),
+      // 0 turns Node's keep-alive timer off: the connection stays until the client closes it.
+      keepAliveTimeout: opts.idleTimeoutMs,
       noDelay: true,
+    });
+    // Node starts its header-timeout checks when the server listens; this one never does (the
+    // listener hands it connections), so start them as listening would.
+    if (headersTimeout > 0) this.#h1.emit('listening');
+    // Node closes an idle keep-alive connection on its own timer; count it as Envoy's idle timeout.
+    this.#h1.on('timeout', (socket: net.Socket) => {
+      this.stats.downstream_cx_idle_timeout++;
+      socket.destroy();
     });
     // One more than the limit so that an over-limit request is seen and rejected, not truncated.
     this.#h1.maxHeadersCount = opts.maxHeadersCount + 1;
@@ -107,13 +128,23 @@ export class Listener {
       settings: {
         maxConcurrentStreams: opts.maxConcurrentStreams,
         maxHeaderListSize: maxHeaderSize,
-        initialWindowSize: 1 << 20,
+        initialWindowSize: opts.h2InitialStreamWindowSize ?? 1 << 20,
       },
     });
+    const connWindow = opts.h2InitialConnectionWindowSize ?? 0;
+    const h2Idle = opts.idleTimeoutMs;
     this.#h2.on('session', (session) => {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
       session.on('error', () => {});
+      if (connWindow > 65_535) session.once('connect', () => session.setLocalWindowSize(connWindow));
+      if (h2Idle > 0)
+        // Fires after no frames either way for this long; a session with a stream open (a quiet long poll) stays.
+        session.setTimeout(h2Idle, () => {
+          if (activeStreams(session) > 0) return;
+          this.stats.downstream_cx_idle_timeout++;
+          session.close();
+        });
       if (this.#closing) session.close();
     });
     this.#h2.on('stream', (stream, headers, flags) => {
@@ -137,6 +168,10 @@ export class Listener {
         this.#track(socket);
         this.#sniff(socket);
       });
+    }
+    if (opts.maxConnections) {
+      this.#server.maxConnections = opts.maxConnections;
+      this.#server.on('drop', () => this.stats.downstream_cx_overflow++);
     }
   }
 
@@ -171,6 +206,8 @@ export class Listener {
 
   #track(socket: net.Socket): void {
     const st = this.stats;
+    const ka = this.#opts.tcpKeepaliveIdleMs;
+    if (ka !== undefined) socket.setKeepAlive(true, ka);
     st.downstream_cx_total++;
     st.downstream_cx_active++;
     this.#sockets.add(socket);
@@ -266,6 +303,8 @@ export class Listener {
   async #close(): Promise<number> {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // Stops the header-timeout checks (the server itself never listened).
+    this.#h1.close();
     for (const s of this.#sessions) s.close();
     for (const [socket, c] of this.#h1Conns) if (c.inflight === 0) socket.end();
     while (this.#sockets.size > 0 && Date.now() < this.#deadline) {

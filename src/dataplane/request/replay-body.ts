@@ -38,6 +38,11 @@ export class ReplayBody {
     return this.#ended;
   }
 
+  /** The kept chunks (all of the body read so far), or null once the copy was dropped. */
+  get kept(): readonly Buffer[] | null {
+    return this.#chunks;
+  }
+
   /** Stops keeping a copy (the request can no longer be retried). */
   release(): void {
     this.#chunks = null;

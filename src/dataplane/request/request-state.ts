@@ -19,6 +19,7 @@ import type { CompiledRetryPolicy } from './retry-policy.js';
 import { UpstreamAttempt, type AttemptOwner, type AttemptTrace } from './upstream-attempt.js';
 import { FAULT_ABORT_BODY, type CompiledFault, type FaultLimiter, type FaultSlot } from './fault.js';
 import { chargeCode, type ListenerStats, type RouteStats } from '../stats/scopes.js';
+import { sendShadow, type CompiledMirror } from './shadow.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
 export type ResponseHeaderEdit = ((headers: string[]) => string[]) | null;
@@ -33,6 +34,8 @@ export type ForwardTarget = {
   clusterNotFoundStatus: number;
   /** Route (global) timeout; 0 = none. */
   timeoutMs: number;
+  /** Stream idle timeout (the route's, else the listener's); 0 = none. */
+  idleMs: number;
   /** Legacy gRPC timeouts (max_grpc_timeout set): the global timeout comes from grpc-timeout. */
   grpcTimeout: { maxMs: number; offsetMs: number } | null;
   /** "New" stream-duration timeouts; when set the route timeout is not armed (Envoy's quirk). */
@@ -47,6 +50,10 @@ export type ForwardTarget = {
   retry: CompiledRetryPolicy | null;
   hedgeOnPerTryTimeout: boolean;
   fault: CompiledFault | null;
+  /** Request mirrors (Envoy's shadows), or null when the route has none. */
+  mirrors: CompiledMirror[] | null;
+  /** Bytes of request body kept for mirrors (Envoy's request buffer limit). */
+  mirrorBufferLimit: number;
   /** Consistent-hashing key of a request, or null when the route has no hash policy. */
   hashKey: ((ds: Downstream) => number | undefined) | null;
   /** The route's stats (`vhost.<vh>.route.<route>.`). */
@@ -60,6 +67,8 @@ export type RequestContext = {
   /** Client is trusted: honour x-envoy-* control headers. */
   trusted: boolean;
   preserveRequestId: boolean;
+  /** HCM request_timeout: the whole request must arrive within this; 0 = none. */
+  requestTimeoutMs: number;
   faults: FaultLimiter;
   /** The policy used when only trusted request headers ask for retries. */
   emptyRetryPolicy: CompiledRetryPolicy;
@@ -120,6 +129,10 @@ export class RequestState implements AttemptOwner {
   /** Retried responses being read to the end so their connections stay reusable. */
   #draining: Set<UpstreamAttempt> | null = null;
   #faultTimer: Timer | null = null;
+  /** Stream idle timer: armed once, it re-arms itself lazily from the last activity (no timer churn per chunk). */
+  #idleTimer: Timer | null = null;
+  #lastActivity = 0;
+  #requestTimer: Timer | null = null;
 
   constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext) {
     this.#ds = ds;
@@ -131,6 +144,13 @@ export class RequestState implements AttemptOwner {
   }
 
   start(): void {
+    const idle = this.#t.idleMs;
+    if (idle > 0) {
+      this.#lastActivity = this.#start;
+      this.#idleTimer = this.#ctx.clock.setTimeout(this.#onIdleCheck, idle);
+    }
+    const rqTimeout = this.#ctx.requestTimeoutMs;
+    if (rqTimeout > 0 && this.#ds.body) this.#requestTimer = this.#ctx.clock.setTimeout(this.#onRequestTimeout, rqTimeout);
     const fault = this.#t.fault;
     if (fault && fault.scope === 'request') {
       // Envoy's placement: before the router, once per request, outside the route timeout.
@@ -183,8 +203,10 @@ export class RequestState implements AttemptOwner {
     this.#baseHeaders = headers;
 
     if (ds.body) {
-      const limit = this.#retry ? this.#retry.policy.bufferLimitBytes : 0;
-      this.#body = new ReplayBody(ds.body, limit, (n) => (this.#bytesReceived += n), this.#retry ? () => this.#onBodyOverLimit() : null);
+      const mirrors = this.#t.mirrors;
+      let limit = this.#retry ? this.#retry.policy.bufferLimitBytes : 0;
+      if (mirrors) limit = Math.max(limit, this.#t.mirrorBufferLimit);
+      this.#body = new ReplayBody(ds.body, limit, this.#onBodyBytes, this.#retry || mirrors ? () => this.#onBodyOverLimit() : null);
       ds.body.once('end', () => this.#onRequestComplete());
     }
     const useH2 =
@@ -303,9 +325,59 @@ export class RequestState implements AttemptOwner {
     this.#localReply(this.#requestComplete ? 504 : 408, 'downstream duration timeout', 0, 'max_duration_timeout', 4);
   }
 
+  readonly #onBodyBytes = (n: number): void => {
+    this.#bytesReceived += n;
+    if (this.#idleTimer) this.#lastActivity = this.#ctx.clock.now();
+  };
+
+  /** HCM stream idle timeout: nothing sent or received for `idleMs`. */
+  readonly #onIdleCheck = (): void => {
+    this.#idleTimer = null;
+    // Once legate's response is complete, the client finishing its side is not legate's wait.
+    if (this.#finished || this.#responseDone) return;
+    const idle = this.#t.idleMs;
+    const quiet = this.#ctx.clock.now() - this.#lastActivity;
+    if (quiet < idle) {
+      this.#idleTimer = this.#ctx.clock.setTimeout(this.#onIdleCheck, idle - quiet);
+      return;
+    }
+    if (this.#ctx.http) this.#ctx.http.downstream_rq_idle_timeout++;
+    this.#localReply(this.#requestComplete ? 504 : 408, 'stream timeout', Flag.SI, 'stream_idle_timeout');
+  };
+
+  /** HCM request_timeout: the request did not arrive in time (disarmed once it has, or once the response starts). */
+  readonly #onRequestTimeout = (): void => {
+    this.#requestTimer = null;
+    if (this.#finished || this.#requestComplete || this.#ds.responseStarted) return;
+    if (this.#ctx.http) this.#ctx.http.downstream_rq_timeout++;
+    this.#localReply(408, 'request timeout', 0, 'request_overall_timeout');
+  };
+
+  /** Mirrors were sent or given up (body over the buffer limit). */
+  #shadowDone = false;
+
+  /** Sends the route's mirrors, once the whole request is here (Envoy shadows complete requests). */
+  #shadow(): void {
+    this.#shadowDone = true;
+    const body = this.#body;
+    const kept = body ? body.kept : null;
+    if (body && !kept) return; // dropped over the limit: counted in retry_or_shadow_abandoned
+    const bytes = kept ? (kept.length === 1 ? kept[0]! : Buffer.concat(kept)) : null;
+    const req = { ...this.#req!, headers: this.#baseHeaders! };
+    for (const m of this.#t.mirrors!)
+      sendShadow(m, req, bytes, this.#useH2, this.#isGrpc, this.#globalMs, this.#ctx.clock, this.#ctx.random);
+    // Nothing else needs the copy once the response has started (no retry is possible then).
+    if (this.#committed) body?.release();
+  }
+
   #onRequestComplete(): void {
     if (this.#requestComplete) return;
     this.#requestComplete = true;
+    if (this.#t.mirrors && !this.#shadowDone && !this.#finished) this.#shadow();
+    if (this.#requestTimer) {
+      this.#ctx.clock.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
     this.#requestCompleteAt = this.#ctx.clock.now();
     if (this.#finished || this.#responseDone) return;
     if (this.#globalMs > 0) this.#globalTimer = this.#ctx.clock.setTimeout(() => this.#onGlobalTimeout(), this.#globalMs);
@@ -645,11 +717,16 @@ export class RequestState implements AttemptOwner {
       this.#ctx.clock.clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
     }
-    this.#body?.release();
+    if (this.#shadowDone || !this.#t.mirrors) this.#body?.release();
     this.#status = status;
     this.#charge(status, false);
     if (this.#isGrpc) this.#grpcStatus = firstValue(headers, 'grpc-status');
     this.#responseHeadersAt = this.#ctx.clock.now();
+    if (this.#idleTimer) this.#lastActivity = this.#responseHeadersAt;
+    if (this.#requestTimer) {
+      this.#ctx.clock.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
     let out = this.#responseEdit ? this.#responseEdit(headers) : headers;
     if (this.#requestCompleteAt >= 0) {
       out.push('x-envoy-upstream-service-time', String(Math.round(this.#responseHeadersAt - this.#requestCompleteAt)));
@@ -670,6 +747,7 @@ export class RequestState implements AttemptOwner {
       }
       return true;
     }
+    if (this.#idleTimer) this.#lastActivity = this.#ctx.clock.now();
     if (a === this.#committed) {
       this.#armIdle(a);
       return this.#ds.write(chunk);
@@ -740,18 +818,7 @@ export class RequestState implements AttemptOwner {
     }
     const c = this.#cluster!;
     const reason = err.reason;
-    if (reason !== 'overflow') c.outlier.reportLocalOrigin(a.host, isConnectFailure(reason) ? 'connect-failure' : 'reset');
-    if (isConnectFailure(reason)) {
-      c.stats.upstream_cx_connect_fail++;
-      a.host.stats.cx_connect_fail++;
-      if (reason === 'connection timeout') c.stats.upstream_cx_connect_timeout++;
-    } else if (reason === 'remote reset' || reason === 'remote refused stream reset') {
-      c.stats.upstream_rq_rx_reset++;
-    } else if (reason === 'connection termination') {
-      c.stats.upstream_cx_destroy_remote_with_active_rq++;
-    } else if (reason === 'protocol error') {
-      c.stats.upstream_cx_protocol_error++;
-    }
+    c.noteReset(a.host, reason);
     if (a.trace.outcome === 'pending') a.trace.outcome = `reset: ${reason}`;
     this.#finishAttempt(a, false);
     if (a === this.#committed) {
@@ -881,8 +948,9 @@ export class RequestState implements AttemptOwner {
   }
 
   #onBodyOverLimit(): void {
-    // Envoy: the request can no longer be retried; if it was waiting to retry, it fails now.
+    // Envoy: the request can no longer be retried (nor mirrored); if it was waiting to retry, it fails now.
     this.#cluster!.stats.retry_or_shadow_abandoned++;
+    this.#shadowDone = true;
     this.#retry?.done();
     this.#retry = null;
     // A response held for its trailers can no longer be retried: send what was held and stream on.
@@ -917,6 +985,10 @@ export class RequestState implements AttemptOwner {
       c.clearTimeout(this.#faultTimer);
       this.#faultTimer = null;
     }
+    if (this.#requestTimer) {
+      c.clearTimeout(this.#requestTimer);
+      this.#requestTimer = null;
+    }
   }
 
   #localReply(status: number, body: string, flags: number, details: string, grpcStatus?: number, headers?: string[]): void {
@@ -933,6 +1005,9 @@ export class RequestState implements AttemptOwner {
     let extra =
       this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
     if (headers) extra = extra ? [...extra, ...headers] : headers;
+    // An HTTP/1.1 request whose body has not all arrived cannot be followed by another on the
+    // connection (Node would wait to discard the rest): close it after the reply, as Envoy does.
+    if (this.#ds.protocol === 'http1' && this.#ds.body && !this.#requestComplete) extra = [...(extra ?? []), 'connection', 'close'];
     this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra, grpcStatus });
     if (this.#isGrpc) this.#grpcStatus = String(grpcStatus ?? httpToGrpcStatus(status));
   }
@@ -946,6 +1021,10 @@ export class RequestState implements AttemptOwner {
     }
     this.#cancelAll();
     this.#clearRequestTimers();
+    if (this.#idleTimer) {
+      this.#ctx.clock.clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+    }
     this.#retry?.done();
     if (this.#draining) for (const d of this.#draining) d.cancel();
     if (this.#faultSlot) this.#ctx.faults.releaseSlot(this.#faultSlot);

@@ -65,6 +65,10 @@ export const LISTENER_STATS = {
     'rq_direct_response',
     'rq_redirect',
     'downstream_rq_max_duration_reached',
+    'downstream_rq_timeout',
+    'downstream_rq_idle_timeout',
+    'downstream_cx_idle_timeout',
+    'downstream_cx_overflow',
     'downstream_cx_destroy',
     'no_cluster',
     'rq_total',
@@ -76,7 +80,12 @@ export const LISTENER_STATS = {
  * The part of LISTENER_STATS Envoy keeps in the listener's own scope (`listener.<address>.`);
  * everything in LISTENER_STATS is also shown in the HTTP connection manager's (`http.<prefix>.`).
  */
-export const LISTENER_SCOPE_STATS: readonly string[] = ['downstream_cx_active', 'downstream_cx_destroy', 'downstream_cx_total'];
+export const LISTENER_SCOPE_STATS: readonly string[] = [
+  'downstream_cx_active',
+  'downstream_cx_destroy',
+  'downstream_cx_overflow',
+  'downstream_cx_total',
+];
 
 /** Per-listener HCM stats Envoy keeps under `listener.<address>.http.<prefix>.`. */
 export const LISTENER_HTTP_SCOPE_STATS: readonly string[] = [
@@ -153,7 +162,7 @@ export const LOCAL_RUNTIME_STATS = {
 
 /** Latency histograms (ms) per scope, Envoy's names. */
 export const HISTOGRAMS = {
-  cluster: ['upstream_rq_time'],
+  cluster: ['upstream_cx_connect_ms', 'upstream_cx_length_ms', 'upstream_rq_time'],
   route: ['upstream_rq_time'],
   http: ['downstream_cx_length_ms', 'downstream_rq_time'],
   listener: ['downstream_cx_length_ms'],

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENVOY_DEFAULT_BUCKETS, ENVOY_QUANTILES, Histogram } from './histogram.js';
+import { addCells, cellsQuantiles, ENVOY_DEFAULT_BUCKETS, ENVOY_QUANTILES, Histogram, HistogramWindow, newCells } from './histogram.js';
 
 const idx = (bound: number) => ENVOY_DEFAULT_BUCKETS.indexOf(bound);
 
@@ -65,4 +65,28 @@ test('empty: NaN quantiles, zero buckets; reset empties', () => {
   assert.equal(h.sum, 0);
   assert.ok(h.cumulativeBuckets().every((n) => n === 0));
   assert.ok(Number.isNaN(h.snapshot().quantiles[5]!));
+});
+
+test('a window sees only what was recorded since its last call; windows add up', () => {
+  const h = new Histogram();
+  for (let v = 1; v <= 100; v++) h.record(1000); // history the window must not see
+  const w = new HistogramWindow(h);
+  assert.equal(cellsQuantiles(w.next(h), [0.5]).count, 0);
+  for (let v = 1; v <= 100; v++) h.record(v);
+  const first = cellsQuantiles(w.next(h), [0.5, 0.99]);
+  assert.equal(first.count, 100);
+  assert.ok(Math.abs(first.quantiles[0]! - 50) < 2.5, `p50 ${first.quantiles[0]}`);
+  assert.ok(Math.abs(first.quantiles[1]! - 99) < 3, `p99 ${first.quantiles[1]}`);
+  const empty = cellsQuantiles(w.next(h), [0.5]);
+  assert.deepEqual([empty.count, Number.isNaN(empty.quantiles[0]!)], [0, true]);
+
+  // A window from zero sees everything; two windows' cells add into one.
+  const other = new Histogram();
+  other.record(4_000_000); // above the last bound: reported as the last bound
+  const sum = newCells();
+  addCells(sum, new HistogramWindow(h, true).next(h));
+  addCells(sum, new HistogramWindow(other, true).next(other));
+  const all = cellsQuantiles(sum, [0.5, 0.9999]);
+  assert.equal(all.count, 201);
+  assert.equal(all.quantiles[1], ENVOY_DEFAULT_BUCKETS[ENVOY_DEFAULT_BUCKETS.length - 1]);
 });

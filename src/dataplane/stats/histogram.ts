@@ -85,24 +85,16 @@ export class Histogram {
     if (this.count === 0) return NaN;
     if (q <= 0) return this.min;
     if (q >= 1) return this.max;
-    const rank = q * this.count;
-    const c = this.#cells;
-    let acc = 0;
-    for (let i = 0; i < NB; i++) {
-      const lo = i === 0 ? 0 : BOUNDS[i - 1]!;
-      const width = (BOUNDS[i]! - lo) / SUB;
-      for (let s = 0; s < SUB; s++) {
-        const n = c[i * SUB + s]!;
-        if (n === 0) continue;
-        if (acc + n >= rank) {
-          const from = lo + s * width;
-          return this.#clamp(from + ((rank - acc) / n) * width);
-        }
-        acc += n;
-      }
-    }
-    return this.max;
+    const v = cellQuantile(this.#cells, this.count, q);
+    return Number.isNaN(v) ? this.max : this.#clamp(v);
   }
+
+  /** Copies the sub-bucket counts into `into` (length `Histogram.CELLS`), for windows over time. */
+  copyCells(into: Float64Array): void {
+    into.set(this.#cells);
+  }
+
+  static readonly CELLS = NB * SUB + 1;
 
   #clamp(v: number): number {
     return v < this.min ? this.min : v > this.max ? this.max : v;
@@ -116,4 +108,79 @@ export class Histogram {
       quantiles: ENVOY_QUANTILES.map((q) => this.quantile(q)),
     };
   }
+}
+
+/**
+ * The value at fraction `q` (0 < q < 1) of `count` values spread over `cells`, interpolated
+ * inside the sub-bucket; NaN when it lies in the overflow cell (above the last bound).
+ */
+function cellQuantile(c: Float64Array, count: number, q: number): number {
+  const rank = q * count;
+  let acc = 0;
+  for (let i = 0; i < NB; i++) {
+    const lo = i === 0 ? 0 : BOUNDS[i - 1]!;
+    const width = (BOUNDS[i]! - lo) / SUB;
+    for (let s = 0; s < SUB; s++) {
+      const n = c[i * SUB + s]!;
+      if (n === 0) continue;
+      if (acc + n >= rank) return lo + s * width + ((rank - acc) / n) * width;
+      acc += n;
+    }
+  }
+  return NaN;
+}
+
+/**
+ * What a histogram recorded between two calls of `next` (the live views' "last interval"), as the
+ * difference of its sub-bucket counts. Histograms are never reset, so the difference is never
+ * negative; a histogram replaced by a new one needs a new window.
+ */
+export class HistogramWindow {
+  readonly #prev = new Float64Array(Histogram.CELLS);
+  readonly #delta = new Float64Array(Histogram.CELLS);
+
+  /** Starts at the histogram's current counts (`fromZero`: at an empty histogram). */
+  constructor(h: Histogram, fromZero = false) {
+    if (!fromZero) h.copyCells(this.#prev);
+  }
+
+  /** The sub-bucket counts recorded since the previous call; the array is reused by the next call. */
+  next(h: Histogram): Float64Array {
+    const d = this.#delta;
+    const prev = this.#prev;
+    h.copyCells(d);
+    for (let i = 0; i < d.length; i++) {
+      const cur = d[i]!;
+      d[i] = cur - prev[i]!;
+      prev[i] = cur;
+    }
+    return d;
+  }
+}
+
+/** An empty set of sub-bucket counts, to add windows into (`addCells`). */
+export function newCells(): Float64Array {
+  return new Float64Array(Histogram.CELLS);
+}
+
+export function addCells(into: Float64Array, cells: Float64Array): void {
+  for (let i = 0; i < into.length; i++) into[i]! += cells[i]!;
+}
+
+/**
+ * The number of values in sub-bucket counts (from `HistogramWindow.next` or `addCells`) and the
+ * values at fractions `qs` (0 < q < 1); NaN each when there are none. Values above the last
+ * bound count as the last bound (a window has no max).
+ */
+export function cellsQuantiles(cells: Float64Array, qs: readonly number[]): { count: number; quantiles: number[] } {
+  let count = 0;
+  for (let i = 0; i < cells.length; i++) count += cells[i]!;
+  if (count === 0) return { count, quantiles: qs.map(() => NaN) };
+  return {
+    count,
+    quantiles: qs.map((q) => {
+      const v = cellQuantile(cells, count, q);
+      return Number.isNaN(v) ? BOUNDS[NB - 1]! : v;
+    }),
+  };
 }

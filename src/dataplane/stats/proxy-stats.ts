@@ -171,6 +171,8 @@ function collectCluster(s: Scope, c: Cluster): void {
   s.catalog(CLUSTER_STATS, c.stats);
   s.codes(c.codes);
   s.histogram('upstream_rq_time', c.rqTime);
+  s.histogram('upstream_cx_connect_ms', c.cxConnectMs);
+  s.histogram('upstream_cx_length_ms', c.cxLengthMs);
   const retry = s.child('retry');
   retry.catalog(RETRY_CODE_STATS, c.retryStats);
   retry.codes(c.retryCodes);

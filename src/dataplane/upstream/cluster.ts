@@ -12,6 +12,7 @@ import { Host, hostKey, type HostPoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
 import { computePriorityLoad, type PriorityLoad } from './priority-load.js';
+import { isConnectFailure, type ResetReason } from './reset-reason.js';
 
 const NOWHERE: ProxyPlacement = { locality: {}, labels: {} };
 
@@ -45,6 +46,9 @@ export class Cluster {
   readonly retryCodes = newCodeCounts();
   /** `upstream_rq_time`: from the end of the downstream request to the end of the response. */
   readonly rqTime = new Histogram();
+  /** `upstream_cx_connect_ms` and `upstream_cx_length_ms`. */
+  readonly cxConnectMs = new Histogram();
+  readonly cxLengthMs = new Histogram();
   /** Circuit-breaker resources with live counts (Envoy's default priority). */
   readonly resources: ClusterResources;
   readonly #random: Random;
@@ -82,6 +86,7 @@ export class Cluster {
       keepaliveTimeSec: config.pool.tcpKeepalive?.timeSec,
       resources: this.resources,
       stats: this.stats,
+      histograms: { connectMs: this.cxConnectMs, lengthMs: this.cxLengthMs },
     };
     this.#settings = settings;
     this.#clock = clock;
@@ -262,6 +267,23 @@ export class Cluster {
   /** Rebuilds the balancers after a health change (outlier ejection, health check). */
   refreshHealth(): void {
     this.#rebuild();
+  }
+
+  /** Counts an upstream request reset in the cluster's and host's stats and tells outlier detection. */
+  noteReset(host: Host, reason: ResetReason): void {
+    const st = this.stats;
+    if (reason !== 'overflow') this.outlier.reportLocalOrigin(host, isConnectFailure(reason) ? 'connect-failure' : 'reset');
+    if (isConnectFailure(reason)) {
+      st.upstream_cx_connect_fail++;
+      host.stats.cx_connect_fail++;
+      if (reason === 'connection timeout') st.upstream_cx_connect_timeout++;
+    } else if (reason === 'remote reset' || reason === 'remote refused stream reset') {
+      st.upstream_rq_rx_reset++;
+    } else if (reason === 'connection termination') {
+      st.upstream_cx_destroy_remote_with_active_rq++;
+    } else if (reason === 'protocol error') {
+      st.upstream_cx_protocol_error++;
+    }
   }
 
   /** Undefined means "no healthy upstream". */

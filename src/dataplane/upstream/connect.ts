@@ -1,6 +1,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { UpstreamResetError } from './reset-reason.js';
+import type { Histogram } from '../stats/histogram.js';
+
+/** Envoy's `upstream_cx_connect_ms` and `upstream_cx_length_ms` of the cluster the connection is for. */
+export type CxHistograms = { connectMs: Histogram; lengthMs: Histogram };
 
 export type ConnectOptions = {
   host: string;
@@ -8,6 +12,8 @@ export type ConnectOptions = {
   timeoutMs: number;
   tls?: { servername?: string; rejectUnauthorized: boolean; alpn: string[] } | undefined;
   keepalive?: { timeSec?: number | undefined } | undefined;
+  /** Records the time to connect (TLS handshake included) and, at close, the connection's life. */
+  histograms?: CxHistograms | undefined;
 };
 
 /**
@@ -16,6 +22,7 @@ export type ConnectOptions = {
  */
 export function connect(opts: ConnectOptions, cb: (err: UpstreamResetError | null, socket?: net.Socket) => void): void {
   let done = false;
+  const start = performance.now();
   const socket: net.Socket = opts.tls
     ? tls.connect({
         host: opts.host,
@@ -36,6 +43,12 @@ export function connect(opts: ConnectOptions, cb: (err: UpstreamResetError | nul
     socket.removeListener('error', onError);
     if (err) cb(err);
     else {
+      const h = opts.histograms;
+      if (h) {
+        h.connectMs.record(performance.now() - start);
+        // Like Envoy's, the length counts from the start of the connect.
+        socket.once('close', () => h.lengthMs.record(performance.now() - start));
+      }
       socket.setNoDelay(true);
       if (opts.keepalive) socket.setKeepAlive(true, (opts.keepalive.timeSec ?? 0) * 1000);
       cb(null, socket);

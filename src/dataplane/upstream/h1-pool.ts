@@ -2,7 +2,7 @@ import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type net from 'node:net';
 import { RESPONSE_HOP_BY_HOP } from '../http/headers.js';
-import { connect } from './connect.js';
+import { connect, type CxHistograms } from './connect.js';
 import { LOCAL_RESET, UpstreamResetError } from './reset-reason.js';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
 import type { ClusterResources, PoolStats } from './resource-manager.js';
@@ -20,6 +20,8 @@ export type H1PoolOptions = {
   /** The cluster's circuit-breaker resources and counters, shared by all its pools. */
   resources: ClusterResources;
   stats: PoolStats;
+  /** The cluster's connect-time and connection-length histograms. */
+  histograms?: CxHistograms | undefined;
 };
 
 type Pending = { req: UpstreamRequest; sink: AttemptSink; handle: PendingHandle };
@@ -201,6 +203,7 @@ export class H1Pool {
             timeoutMs: o.connectTimeoutMs,
             tls: o.tls ? { ...o.tls, alpn: ['http/1.1'] } : undefined,
             keepalive: o.keepaliveTimeSec !== undefined ? { timeSec: o.keepaliveTimeSec } : undefined,
+            histograms: o.histograms,
           },
           (err, socket) => {
             if (!err) o.stats.upstream_cx_total++;

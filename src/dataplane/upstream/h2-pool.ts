@@ -1,7 +1,7 @@
 import http2 from 'node:http2';
 import type net from 'node:net';
 import { RESPONSE_HOP_BY_HOP } from '../http/headers.js';
-import { connect } from './connect.js';
+import { connect, type CxHistograms } from './connect.js';
 import { UpstreamResetError } from './reset-reason.js';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
 import type { ClusterResources, PoolStats } from './resource-manager.js';
@@ -22,6 +22,8 @@ export type H2PoolOptions = {
   /** The cluster's circuit-breaker resources and counters, shared by all its pools. */
   resources: ClusterResources;
   stats: PoolStats;
+  /** The cluster's connect-time and connection-length histograms. */
+  histograms?: CxHistograms | undefined;
 };
 
 type Session = {
@@ -138,6 +140,7 @@ export class H2Pool {
         timeoutMs: o.connectTimeoutMs,
         tls: o.tls ? { ...o.tls, alpn: ['h2'] } : undefined,
         keepalive: o.keepaliveTimeSec !== undefined ? { timeSec: o.keepaliveTimeSec } : undefined,
+        histograms: o.histograms,
       },
       (err, socket) => {
         this.#connecting--;

@@ -4,6 +4,7 @@ import { HOST_STATS } from '../stats/catalog.js';
 import { H1Pool } from './h1-pool.js';
 import { H2Pool } from './h2-pool.js';
 import type { ClusterResources, PoolStats } from './resource-manager.js';
+import type { CxHistograms } from './connect.js';
 
 export type HostPoolSettings = {
   connectTimeoutMs: number;
@@ -17,6 +18,7 @@ export type HostPoolSettings = {
   /** The cluster's circuit-breaker resources and counters, shared by every host's pools. */
   resources: ClusterResources;
   stats: PoolStats;
+  histograms?: CxHistograms | undefined;
 };
 
 /** `address:port` (IPv6 in brackets): how hosts are named and matched across reloads. */
@@ -101,6 +103,7 @@ export class Host {
       keepaliveTimeSec: this.#settings.keepaliveTimeSec,
       resources: this.#settings.resources,
       stats: this.#settings.stats,
+      histograms: this.#settings.histograms,
     }));
   }
 
@@ -117,6 +120,7 @@ export class Host {
       keepaliveTimeSec: this.#settings.keepaliveTimeSec,
       resources: this.#settings.resources,
       stats: this.#settings.stats,
+      histograms: this.#settings.histograms,
     }));
   }
 

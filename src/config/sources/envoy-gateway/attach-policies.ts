@@ -7,6 +7,7 @@
 import type * as ir from '../../../ir/index.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
 import type { GatewayApiResult } from '../gateway-api/translate-gateway-api.js';
+import { applyGrpcTrailerRetry } from '../legate-annotations.js';
 import { resolveBackendTrafficPolicies, type AttachmentWorld, type PolicyStatus, type RouteKind, type WorldRoute } from './precedence.js';
 
 export function attachBackendTrafficPolicies(objects: readonly LoadedObject[], gw: GatewayApiResult, diags: Diagnostics): PolicyStatus[] {
@@ -77,6 +78,7 @@ export function attachBackendTrafficPolicies(objects: readonly LoadedObject[], g
   const resolution = resolveBackendTrafficPolicies(policies, world, diags);
 
   const clusters = new Map(gw.clusters.map((c) => [c.name, c]));
+  const byId = new Map(policies.map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
   for (const p of placed) {
     const [, gns, gname, listener] = (p.listeners[0] ?? '///').split('/') as [string, string, string, string];
     const applied = resolution.apply({
@@ -95,7 +97,11 @@ export function attachBackendTrafficPolicies(objects: readonly LoadedObject[], g
     const r = p.route;
     const setByRoute = (o: { origin: ir.Origins } | undefined) =>
       Object.values(o?.origin ?? {}).some((x) => x.kind === 'manifest' && /^(HTTPRoute|GRPCRoute)\//.test(x.object));
-    if (f.retry && !setByRoute(r.retry)) r.retry = f.retry;
+    if (f.retry && !setByRoute(r.retry)) {
+      r.retry = f.retry;
+      const from = byId.get(applied.sources.retry ?? '');
+      if (from) applyGrpcTrailerRetry(from, r.retry, diags);
+    }
     if (f.timeout?.route && !setByRoute(r.timeout)) r.timeout = f.timeout.route;
     if (f.faultInjection) r.fault = f.faultInjection;
     if (f.loadBalancer?.hashPolicy) r.hashPolicy = f.loadBalancer.hashPolicy;

@@ -25,7 +25,8 @@ import type { Diagnostic } from '../../../ir/diagnostic.js';
 import { buildTrafficFeatures, type TrafficFeatures } from './build-traffic-features.js';
 import { mergePolicies, type MergeType } from './merge-policy.js';
 import { checkValue } from '../../schema/check.js';
-import { BackendTrafficPolicySpec, ROUTE_KINDS, type TargetRef } from './schema.js';
+import type { z } from 'zod';
+import { BackendTrafficPolicySpec, PolicyTargets, ROUTE_KINDS, type TargetRef } from './schema.js';
 import type { LabelSelector } from '../../schema/k8s.js';
 import { EG_CODES, reportProblems, type Feature } from './spec-reader.js';
 
@@ -94,7 +95,7 @@ export type Condition = {
   message: string;
 };
 export type AncestorStatus = { ancestor: string; conditions: Condition[] };
-export type PolicyStatus = { policy: string; ancestors: AncestorStatus[] };
+export type PolicyStatus = { kind: 'BackendTrafficPolicy' | 'ClientTrafficPolicy'; policy: string; ancestors: AncestorStatus[] };
 
 export type AppliedPolicy = {
   /** Policies whose settings reach the target, in the order applied (merged policies carry the route policy's name). */
@@ -123,7 +124,7 @@ type Policy = {
   mergeType?: MergeType;
   deprecated: string[];
 };
-type Selector = {
+export type Selector = {
   kind: string;
   matchLabels: Labels;
   matchExpressions: { key: string; operator: string; values: string[] }[];
@@ -145,13 +146,21 @@ export function sortPolicies(policies: readonly LoadedObject[]): LoadedObject[] 
 }
 
 /**
- * Reads a policy's targets (targetRef / targetRefs / targetSelectors) and mergeType: the spec is
- * checked by its schema (the CRD's fields and CEL rules; the feature blocks are the builders').
+ * Reads a policy's targets (targetRef / targetRefs / targetSelectors) and mergeType, checked by
+ * `schema`: the targets' CEL rules alone by default (any policy kind), or a kind's whole spec
+ * (BackendTrafficPolicySpec: its fields and spec-level rules; the feature blocks are the builders').
  * Returns undefined when the policy would be refused by the API server.
  */
-export function readPolicyTargets(btp: LoadedObject, diags: Diagnostics): Omit<Policy, 'btp' | 'id'> | undefined {
+export function readPolicyTargets(
+  btp: LoadedObject,
+  diags: Diagnostics,
+  schema: typeof PolicyTargets | typeof BackendTrafficPolicySpec = PolicyTargets,
+): Omit<Policy, 'btp' | 'id'> | undefined {
   const raw = btp.body['spec'] ?? {};
-  const { data: spec, problems } = checkValue(BackendTrafficPolicySpec, raw, { base: ['spec'], caseInsensitive: true });
+  const { data: spec, problems } = checkValue<z.ZodType<PolicyTargets & { compression?: unknown[] | undefined }>>(schema, raw, {
+    base: ['spec'],
+    caseInsensitive: true,
+  });
   if (reportProblems(btp, diags, problems, EG_CODES.POLICY_INVALID) || !spec) return undefined;
   const deprecated: string[] = [];
   const refs: Ref[] = [];
@@ -272,7 +281,7 @@ function deprecationMessage(fields: string[]): string {
     .join('; ');
 }
 
-function labelsMatch(sel: Selector, labels: Labels): boolean {
+export function labelsMatch(sel: Selector, labels: Labels): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
   for (const e of sel.matchExpressions) {
     const has = Object.hasOwn(labels, e.key);
@@ -299,7 +308,7 @@ export function resolveBackendTrafficPolicies(
 ): PolicyResolution {
   const sorted: Policy[] = [];
   for (const btp of sortPolicies(policies)) {
-    const t = readPolicyTargets(btp, diags);
+    const t = readPolicyTargets(btp, diags, BackendTrafficPolicySpec);
     if (t) sorted.push({ btp, id: nn(btp.metadata), ...t });
   }
   const gateways = new Map(world.gateways.map((g) => [nn(g), g]));
@@ -675,6 +684,7 @@ export function resolveBackendTrafficPolicies(
       if (ref.kind === 'Gateway' && ref.sectionName === undefined) processGateway(p, ref);
 
   const statuses: PolicyStatus[] = order.map((id) => ({
+    kind: 'BackendTrafficPolicy',
     policy: id,
     ancestors: [...(book.get(id) ?? new Map<string, Condition[]>()).entries()].map(([ancestor, conditions]) => ({ ancestor, conditions })),
   }));

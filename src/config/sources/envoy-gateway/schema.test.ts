@@ -13,20 +13,21 @@ import { buildLoadBalancer } from './build-load-balancer.js';
 import { buildRetry } from './build-retry.js';
 import { buildTrafficFeatures } from './build-traffic-features.js';
 import { readPolicyTargets } from './precedence.js';
+import { BackendTrafficPolicySpec } from './schema.js';
 import { btp, codes, run } from './test-fixtures.js';
 
 const TARGET = 'targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r}]\n';
 
 function targets(spec: string): { ok: boolean; diags: Diagnostics } {
   const diags = new Diagnostics();
-  return { ok: readPolicyTargets(btp(spec), diags) !== undefined, diags };
+  return { ok: readPolicyTargets(btp(spec), diags, BackendTrafficPolicySpec) !== undefined, diags };
 }
 
 test('spec: an unknown top-level field is a warning naming the nearest field; the policy still applies', () => {
   const { ok, diags } = targets(`${TARGET}rateLimits: {}`);
   assert.ok(ok);
   assert.deepEqual(codes(diags), ['W_EG_UNKNOWN_FIELD spec.rateLimits']);
-  assert.match(diags.items[0]!.fix!, /^did you mean "rateLimit"\? known fields: targetRef, /);
+  assert.equal(diags.items[0]!.fix, 'did you mean "rateLimit"?');
   assert.deepEqual(codes(targets(`${TARGET}rateLimit: {}`).diags), []);
 });
 
@@ -73,7 +74,7 @@ test('feature: an unknown nested field names the nearest one', () => {
   const { value, diags } = run(buildCircuitBreaker, btp('circuitBreaker: {maxConnection: 5}'));
   assert.ok(value);
   assert.deepEqual(codes(diags), ['W_EG_UNKNOWN_FIELD spec.circuitBreaker.maxConnection']);
-  assert.match(diags.items[0]!.fix!, /^did you mean "maxConnections"\?/);
+  assert.equal(diags.items[0]!.fix, 'did you mean "maxConnections"?');
 });
 
 test('feature: every problem of a feature is reported at once, schema and Envoy Gateway rules alike', () => {

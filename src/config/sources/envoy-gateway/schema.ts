@@ -573,6 +573,55 @@ export const FEATURE_KEYS = [
 
 const KIND_LIST = 'Gateway/ListenerSet/HTTPRoute/GRPCRoute/TCPRoute/UDPRoute/TLSRoute';
 
+const targetFields = {
+  targetRef: TargetRef.optional(),
+  targetRefs: z.array(TargetRef).optional(),
+  targetSelectors: z.array(TargetSelector).optional(),
+  mergeType: z.string().optional(),
+};
+type Targets = { [K in keyof typeof targetFields]?: z.infer<(typeof targetFields)[K]> };
+
+/** The CEL rules on a policy's targets and mergeType (policy_helpers.go, backendtrafficpolicy_types.go). */
+function checkTargets(s: Targets, ctx: z.RefinementCtx): void {
+  const hasSingle = s.targetRef !== undefined;
+  const hasMany = s.targetRefs !== undefined;
+  const hasSel = (s.targetSelectors ?? []).length > 0;
+  if (!((hasSingle && !hasMany) || (!hasSingle && hasMany) || hasSel))
+    issue(ctx, 'either targetRef or targetRefs must be used', { fix: 'list the targets in spec.targetRefs' });
+  const refs: [TargetRef, (string | number)[], string][] = [
+    ...(s.targetRef ? [[s.targetRef, ['targetRef'], 'targetRef'] as [TargetRef, (string | number)[], string]] : []),
+    ...(s.targetRefs ?? []).map((r, i) => [r, ['targetRefs', i], 'targetRefs[*]'] as [TargetRef, (string | number)[], string]),
+  ];
+  for (const [r, path, list] of refs) {
+    if (r.group === undefined) issue(ctx, `${list}.group is required`, { path: [...path, 'group'], fix: `add group: ${TARGET_GROUP}` });
+    else if (r.group !== TARGET_GROUP)
+      issue(ctx, `this policy can only have a ${list}.group of ${TARGET_GROUP}`, { path: [...path, 'group'] });
+    if (!(TARGET_KINDS as readonly string[]).includes(r.kind))
+      issue(ctx, `this policy can only have a ${list}.kind of ${KIND_LIST}`, { path: [...path, 'kind'], fix: `kind is "${r.kind}"` });
+  }
+  if (s.mergeType !== undefined) {
+    if (s.mergeType === 'Replace')
+      issue(ctx, 'Replace is not a valid MergeType for BackendTrafficPolicySpec', {
+        path: ['mergeType'],
+        fix: 'use StrategicMerge or JSONMerge, or remove mergeType',
+      });
+    else if (s.mergeType !== 'StrategicMerge' && s.mergeType !== 'JSONMerge')
+      issue(ctx, `spec.mergeType: Unsupported value: ${JSON.stringify(s.mergeType)}: supported values: "StrategicMerge", "JSONMerge"`, {
+        path: ['mergeType'],
+      });
+    const routeOnly = (k: string) => (ROUTE_KINDS as readonly string[]).includes(k);
+    if (!refs.every(([r]) => routeOnly(r.kind)) || !(s.targetSelectors ?? []).every((t) => routeOnly(t.kind)))
+      issue(ctx, 'mergeType can only be used with xRoute targets', {
+        path: ['mergeType'],
+        fix: 'remove mergeType from policies that target Gateways or ListenerSets',
+      });
+  }
+}
+
+/** A policy's targets alone, whatever its kind: the other fields are its own schema's. */
+export const PolicyTargets = z.looseObject(targetFields).superRefine(checkTargets);
+export type PolicyTargets = z.infer<typeof PolicyTargets>;
+
 /**
  * The BackendTrafficPolicy `spec` as a whole: targets, mergeType and the spec-level CEL rules.
  * The feature blocks are left to their builders (each has its own error code and status text);
@@ -580,10 +629,7 @@ const KIND_LIST = 'Gateway/ListenerSet/HTTPRoute/GRPCRoute/TCPRoute/UDPRoute/TLS
  */
 export const BackendTrafficPolicySpec = z
   .object({
-    targetRef: TargetRef.optional(),
-    targetRefs: z.array(TargetRef).optional(),
-    targetSelectors: z.array(TargetSelector).optional(),
-    mergeType: z.string().optional(),
+    ...targetFields,
     ...Object.fromEntries(FEATURE_KEYS.map((k) => [k, z.unknown().optional()])),
     admissionControl: z.looseObject({}).optional(),
     bandwidthLimit: z.looseObject({}).optional(),
@@ -601,39 +647,7 @@ export const BackendTrafficPolicySpec = z
     useClientProtocol: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {
-    const hasSingle = s.targetRef !== undefined;
-    const hasMany = s.targetRefs !== undefined;
-    const hasSel = (s.targetSelectors ?? []).length > 0;
-    if (!((hasSingle && !hasMany) || (!hasSingle && hasMany) || hasSel))
-      issue(ctx, 'either targetRef or targetRefs must be used', { fix: 'list the targets in spec.targetRefs' });
-    const refs: [TargetRef, (string | number)[], string][] = [
-      ...(s.targetRef ? [[s.targetRef, ['targetRef'], 'targetRef'] as [TargetRef, (string | number)[], string]] : []),
-      ...(s.targetRefs ?? []).map((r, i) => [r, ['targetRefs', i], 'targetRefs[*]'] as [TargetRef, (string | number)[], string]),
-    ];
-    for (const [r, path, list] of refs) {
-      if (r.group === undefined) issue(ctx, `${list}.group is required`, { path: [...path, 'group'], fix: `add group: ${TARGET_GROUP}` });
-      else if (r.group !== TARGET_GROUP)
-        issue(ctx, `this policy can only have a ${list}.group of ${TARGET_GROUP}`, { path: [...path, 'group'] });
-      if (!(TARGET_KINDS as readonly string[]).includes(r.kind))
-        issue(ctx, `this policy can only have a ${list}.kind of ${KIND_LIST}`, { path: [...path, 'kind'], fix: `kind is "${r.kind}"` });
-    }
-    if (s.mergeType !== undefined) {
-      if (s.mergeType === 'Replace')
-        issue(ctx, 'Replace is not a valid MergeType for BackendTrafficPolicySpec', {
-          path: ['mergeType'],
-          fix: 'use StrategicMerge or JSONMerge, or remove mergeType',
-        });
-      else if (s.mergeType !== 'StrategicMerge' && s.mergeType !== 'JSONMerge')
-        issue(ctx, `spec.mergeType: Unsupported value: ${JSON.stringify(s.mergeType)}: supported values: "StrategicMerge", "JSONMerge"`, {
-          path: ['mergeType'],
-        });
-      const routeOnly = (k: string) => (ROUTE_KINDS as readonly string[]).includes(k);
-      if (!refs.every(([r]) => routeOnly(r.kind)) || !(s.targetSelectors ?? []).every((t) => routeOnly(t.kind)))
-        issue(ctx, 'mergeType can only be used with xRoute targets', {
-          path: ['mergeType'],
-          fix: 'remove mergeType from policies that target Gateways or ListenerSets',
-        });
-    }
+    checkTargets(s, ctx);
     if (s.compression !== undefined && s.compressor !== undefined) issue(ctx, 'either compression or compressor can be set, not both');
   });
 export type BackendTrafficPolicySpec = z.infer<typeof BackendTrafficPolicySpec>;

@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import { defaultOrigin, type Dialect, type Origin } from '../../../ir/origin.js';
 import { formatPath, objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
+import { reportProblems as reportSchemaProblems } from '../../schema-check.js';
 import { checkValue, writtenPath, type SchemaProblem } from '../../schema/check.js';
 
 export type Path = readonly (string | number)[];
@@ -141,28 +142,21 @@ export function readFeature<S extends z.ZodType>(r: Reader, schema: S): FeatureB
   return { value: data, path: base, at: (...segs) => [...base, ...writtenPath(raw, segs)] };
 }
 
-/** Schema problems as Envoy Gateway diagnostics, errors with `errorCode`; true when there was an error. */
+/**
+ * Schema problems as Envoy Gateway diagnostics, errors with `errorCode` and in Envoy Gateway's words
+ * (they become status text); true when there was an error.
+ */
 export function reportProblems(btp: LoadedObject, diags: Diagnostics, problems: readonly SchemaProblem[], errorCode: string): boolean {
-  let failed = false;
-  for (const p of problems) {
-    const where = { object: ownerOf(btp, p.path), path: p.path };
-    if (p.kind === 'invalid') {
-      failed = true;
-      diags.error(errorCode, p.message, where, p.fix);
-    } else if (p.kind === 'case')
-      diags.warning(
-        EG_CODES.FIELD_CASE,
-        `field "${p.key}" is spelled "${p.canonical}" in the API: Envoy Gateway's translator accepts it, but the Kubernetes API server drops it as unknown`,
-        where,
-        `rename it to "${p.canonical}"`,
-      );
-    else
-      diags.warning(
-        EG_CODES.UNKNOWN_FIELD,
-        `unknown field "${p.key}" in ${formatPath(p.path.slice(0, -1))}; it is ignored`,
-        where,
-        `${p.nearest ? `did you mean "${p.nearest}"? ` : ''}known fields: ${p.known.join(', ')}`,
-      );
-  }
-  return failed;
+  return reportSchemaProblems(
+    problems,
+    diags,
+    {
+      invalid: errorCode,
+      unknownField: EG_CODES.UNKNOWN_FIELD,
+      fieldCase: EG_CODES.FIELD_CASE,
+      api: 'the Envoy Gateway API reference',
+      plainErrors: true,
+    },
+    (path) => ownerOf(btp, path),
+  );
 }

@@ -183,7 +183,10 @@ describe('unknown fields', () => {
   it('a field far from every known one lists the known ones', () => {
     const r = translateYaml(BASE + route(`  - ${BACKEND}`, '  colour: blue\n'));
     assert.equal(r.diags.items[0]?.code, 'W_GWAPI_UNKNOWN_FIELD');
-    assert.match(r.diags.items[0]!.fix!, /^the fields here are parentRefs, hostnames, useDefaultGateways, rules$/);
+    assert.match(
+      r.diags.items[0]!.fix!,
+      /^check the spelling against the Gateway API reference; the fields here are parentRefs, hostnames, useDefaultGateways, rules$/,
+    );
   });
 
   it('are not reported for known fields, nulls or experimental fields', () => {

@@ -54,11 +54,7 @@ function exactMs(v: string): number {
   return ms;
 }
 
-/** `{kind: 'manifest', ...}` for a field of an object, with its source position. */
-export function originOf(o: LoadedObject, path: Path): ir.Origin {
-  const pos = o.posOf(path);
-  return { kind: 'manifest', object: objectRef(o), field: formatPath(path), file: pos.file, line: pos.line, column: pos.column };
-}
+export { originOf } from '../../model.js';
 
 /** Istio percentages: 0, or 0.0001 to 100 (FractionalPercent per million). */
 export function percentage(ctx: RuleCtx, v: number | undefined, path: Path): ir.FractionalPercent | undefined {

@@ -5,9 +5,8 @@
  * live beside the builders, with Istio's messages.
  */
 import { z } from 'zod';
+import { checkSchema } from '../../schema-check.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
-import { formatPath } from '../../model.js';
-import { checkValue } from '../../schema/check.js';
 import { ISTIO_CODES } from './codes.js';
 
 const str = z.string();
@@ -310,24 +309,13 @@ export type WorkloadEntrySpec = z.infer<typeof WorkloadEntrySpec>;
 export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpec>;
 export type GatewaySpec = z.infer<typeof GatewaySpec>;
 
-/**
- * Checks `spec` against a schema (the shared checker, config/schema/check.ts). Unknown fields are
- * warnings (the object is still applied, as kubectl's "unknown field" warning leaves it); anything
- * else is an error and the object is skipped.
- */
+/** Checks an Istio object's `spec` against its schema (see checkSchema). */
 export function checkSpec<S extends z.ZodType>(o: LoadedObject, schema: S, diags: Diagnostics): z.infer<S> | undefined {
-  // Nulls are kept: Istio's own checks (rules.ts) see the spec as written.
-  const { data, problems } = checkValue(schema, o.body.spec ?? {}, { base: ['spec'], dropNulls: false });
-  for (const p of problems) {
-    const where = { object: o, path: p.path };
-    if (p.kind === 'invalid') diags.error(ISTIO_CODES.SCHEMA, `${p.message} (the API server rejects this ${o.kind})`, where, p.fix);
-    else if (p.kind === 'unknown')
-      diags.warning(
-        ISTIO_CODES.UNKNOWN_FIELD,
-        `unknown field "${formatPath(p.path)}": ${o.kind} has no such field here; it is ignored`,
-        where,
-        p.nearest ? `did you mean "${p.nearest}"?` : 'check the spelling against the Istio API reference',
-      );
-  }
-  return data as z.infer<S> | undefined;
+  return checkSchema(o, schema, diags, {
+    unknownField: ISTIO_CODES.UNKNOWN_FIELD,
+    invalid: ISTIO_CODES.SCHEMA,
+    api: 'the Istio API reference',
+    // Istio's own checks (rules.ts) see the spec as written.
+    keepNulls: true,
+  });
 }

@@ -7,6 +7,7 @@
 import type * as ir from '../../../ir/index.js';
 import { ISTIO, ENVOY } from '../../../ir/defaults.js';
 import { retryPolicyDefaults } from '../../../ir/builders.js';
+import { applyGrpcTrailerRetry } from '../legate-annotations.js';
 import { defaultOrigin } from '../../../ir/origin.js';
 import { compileRegex, RegexSyntaxError } from '../../../common/regex.js';
 import { GRPC_STATUS_NAMES } from '../../../common/grpc-status.js';
@@ -259,7 +260,10 @@ function buildRoute(
           },
   };
   const retry = buildRetry(o, rule, path, ctx, hashPolicy !== undefined);
-  if (retry) route.retry = retry;
+  if (retry) {
+    applyGrpcTrailerRetry(o, retry, ctx.diags);
+    route.retry = retry;
+  }
   const fault = buildFault(o, rule, path, ctx);
   if (fault) route.fault = fault;
   if (hashPolicy) route.hashPolicy = hashPolicy;
