@@ -6,6 +6,11 @@ import { loadManifests } from '../dist/src/config/load/load-manifests.js';
 import { Diagnostics } from '../dist/src/config/model.js';
 import { translate } from '../dist/src/config/translate.js';
 
+// The schema checks alone (absent before the zod schemas: then the bench prints only load and translate).
+const check = await import('../dist/src/config/schema/check.js').catch(() => undefined);
+const gwSchemas = await import('../dist/src/config/sources/gateway-api/schema.js').catch(() => undefined);
+const egSchemas = await import('../dist/src/config/sources/envoy-gateway/schema.js').catch(() => undefined);
+
 const n = Number(process.argv[2] ?? 1000);
 const runs = Number(process.argv[3] ?? 7);
 
@@ -92,9 +97,32 @@ for (let r = 0; r < runs; r++) {
   diagnostics = result.diagnostics.filter((d) => d.severity !== 'info').length;
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+let schemaMs;
+if (check && gwSchemas && egSchemas) {
+  const objects = loadManifests([{ name: 'large.yaml', text }], new Diagnostics());
+  const FEATURES = { retry: 'Retry', circuitBreaker: 'CircuitBreaker', healthCheck: 'HealthCheck', loadBalancer: 'LoadBalancer' };
+  const samples = [];
+  for (let r = 0; r < 9; r++) {
+    const start = process.cpuUsage();
+    for (const o of objects) {
+      const spec = o.body.spec;
+      if (o.kind === 'HTTPRoute') check.checkValue(gwSchemas.HttpRouteSpec, spec, { base: ['spec'] });
+      else if (o.kind === 'BackendTrafficPolicy') {
+        check.checkValue(egSchemas.BackendTrafficPolicySpec, spec, { base: ['spec'], caseInsensitive: true });
+        for (const [k, name] of Object.entries(FEATURES))
+          if (spec[k]) check.checkValue(egSchemas[name], spec[k], { base: ['spec', k], caseInsensitive: true });
+      }
+    }
+    samples.push(cpuMs(start));
+  }
+  schemaMs = median(samples);
+}
 const load = median(times.map((t) => t.load));
 const tr = median(times.map((t) => t.translate));
 console.log(
   `${n} HTTPRoutes, ${Math.ceil(n / 10)} BackendTrafficPolicies, ${(text.length / 1e6).toFixed(1)} MB: ` +
-    `load ${load.toFixed(0)} ms, translate ${tr.toFixed(0)} ms CPU (median of ${runs}); ${diagnostics} warnings/errors`,
+    `load ${load.toFixed(0)} ms, translate ${tr.toFixed(0)} ms CPU (median of ${runs})` +
+    (schemaMs === undefined ? '' : `, of which schema checks ${schemaMs.toFixed(0)} ms`) +
+    `; ${diagnostics} warnings/errors`,
 );

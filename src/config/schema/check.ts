@@ -87,37 +87,50 @@ type WalkCtx = { caseInsensitive: boolean; dropNulls: boolean; problems: SchemaP
 type Def = { type: string; [k: string]: unknown };
 const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } } | undefined)?._zod?.def;
 
-/** The schema a value is checked by, through optional / default / pipe / lazy wrappers. */
-function unwrap(schema: unknown): unknown {
+/** What the walk needs of a schema, through optional / default / pipe / lazy wrappers; cached per schema. */
+type NodeInfo =
+  | { type: 'object'; shape: Record<string, unknown>; keys: string[]; mode: 'plain' | 'strict' | 'loose'; catchall: unknown }
+  | { type: 'array'; element: unknown }
+  | { type: 'record'; value: unknown }
+  | { type: 'other' };
+
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'nonoptional', 'readonly', 'catch']);
+const OTHER: NodeInfo = { type: 'other' };
+const infos = new WeakMap<object, NodeInfo>();
+
+function info(schema: unknown): NodeInfo {
+  if (typeof schema !== 'object' || schema === null) return OTHER;
+  let cached = infos.get(schema);
+  if (!cached) infos.set(schema, (cached = computeInfo(schema)));
+  return cached;
+}
+
+function computeInfo(schema: unknown): NodeInfo {
   let s = schema;
   for (let i = 0; i < 32; i++) {
     const d = defOf(s);
-    if (!d) return undefined;
-    if (['optional', 'nullable', 'default', 'prefault', 'nonoptional', 'readonly', 'catch'].includes(d.type)) s = d['innerType'];
+    if (!d) return OTHER;
+    if (WRAPPERS.has(d.type)) s = d['innerType'];
     else if (d.type === 'pipe') s = d['in'];
     else if (d.type === 'lazy') s = (d['getter'] as () => unknown)();
-    else return s;
+    else if (d.type === 'object') {
+      const shape = d['shape'] as Record<string, unknown>;
+      const catchall = defOf(d['catchall'])?.type;
+      const mode = catchall === undefined ? 'plain' : catchall === 'never' ? 'strict' : 'loose';
+      return { type: 'object', shape, keys: Object.keys(shape), mode, catchall: d['catchall'] };
+    } else if (d.type === 'array') return { type: 'array', element: d['element'] };
+    else if (d.type === 'record') return { type: 'record', value: d['valueType'] };
+    else return OTHER;
   }
-  return undefined;
-}
-
-function objectShape(schema: unknown): { shape: Record<string, unknown>; mode: 'plain' | 'strict' | 'loose' } | undefined {
-  const s = unwrap(schema);
-  const d = defOf(s);
-  if (d?.type !== 'object') return undefined;
-  const catchall = defOf(d['catchall'])?.type;
-  const mode = catchall === undefined ? 'plain' : catchall === 'never' ? 'strict' : 'loose';
-  return { shape: d['shape'] as Record<string, unknown>, mode };
+  return OTHER;
 }
 
 /** The schema of a child (object key, array item, record value), for the walk and for unknown-key hints. */
 function childSchema(schema: unknown, seg: string | number): unknown {
-  const s = unwrap(schema);
-  const d = defOf(s);
-  if (!d) return undefined;
-  if (d.type === 'object') return (d['shape'] as Record<string, unknown>)[String(seg)] ?? d['catchall'];
-  if (d.type === 'array') return d['element'];
-  if (d.type === 'record') return d['valueType'];
+  const n = info(schema);
+  if (n.type === 'object') return Object.hasOwn(n.shape, seg) ? n.shape[seg] : n.catchall;
+  if (n.type === 'array') return n.element;
+  if (n.type === 'record') return n.value;
   return undefined;
 }
 
@@ -128,35 +141,63 @@ function schemaAt(schema: unknown, path: Path): unknown {
 }
 
 function knownKeys(schema: unknown): string[] {
-  return Object.keys(objectShape(schema)?.shape ?? {});
+  const n = info(schema);
+  return n.type === 'object' ? n.keys : [];
 }
 
 /**
  * A copy of `value` to parse: nulls dropped, case variants renamed, unknown keys of plain objects
- * reported and dropped. Values the schema does not describe are copied as they are.
+ * reported and dropped. Values the schema does not describe are copied as they are. `path` is a
+ * stack shared by the walk, copied only into problems.
  */
-function prepare(schema: unknown, value: unknown, path: Path, ctx: WalkCtx): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => prepare(childSchema(schema, i), v, [...path, i], ctx));
+function prepare(schema: unknown, value: unknown, path: (string | number)[], ctx: WalkCtx): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  const obj = objectShape(schema);
-  const isRecord = defOf(unwrap(schema))?.type === 'record';
+  const n = info(schema);
+  if (Array.isArray(value)) {
+    const element = n.type === 'array' ? n.element : undefined;
+    return value.map((v: unknown, i) => {
+      path.push(i);
+      const out = prepare(element, v, path, ctx);
+      path.pop();
+      return out;
+    });
+  }
+  if (n.type !== 'object' && n.type !== 'record') return ctx.dropNulls ? dropNulls(value) : value;
   const out: Record<string, unknown> = {};
-  const entries = Object.entries(value as Record<string, unknown>);
-  const keys = new Set(entries.map(([k]) => k));
-  for (const [k, v] of entries) {
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
     if (v === null && ctx.dropNulls) continue;
     let key = k;
-    if (obj && !Object.hasOwn(obj.shape, k) && obj.mode !== 'loose') {
-      const canonical = ctx.caseInsensitive ? Object.keys(obj.shape).find((c) => c.toLowerCase() === k.toLowerCase()) : undefined;
-      if (canonical !== undefined && !keys.has(canonical)) {
+    let child: unknown;
+    if (n.type === 'record') child = n.value;
+    else if (Object.hasOwn(n.shape, k)) child = n.shape[k];
+    else if (n.mode === 'loose') child = n.catchall;
+    else {
+      const lower = k.toLowerCase();
+      const canonical = ctx.caseInsensitive ? n.keys.find((c) => c.toLowerCase() === lower) : undefined;
+      if (canonical !== undefined && !Object.hasOwn(value, canonical)) {
         key = canonical;
+        child = n.shape[canonical];
         ctx.problems.push({ kind: 'case', path: [...path, canonical], key: k, canonical });
-      } else if (obj.mode === 'plain') {
-        ctx.problems.push(unknownProblem([...path, k], k, Object.keys(obj.shape)));
+      } else if (n.mode === 'plain') {
+        ctx.problems.push(unknownProblem([...path, k], k, n.keys));
         continue;
       }
     }
-    out[key] = obj || isRecord ? prepare(childSchema(schema, key), v, [...path, key], ctx) : v;
+    path.push(key);
+    out[key] = prepare(child, v, path, ctx);
+    path.pop();
+  }
+  return out;
+}
+
+/** A copy without null object fields, for values no schema describes (loose objects, unknown). */
+function dropNulls(value: object): unknown {
+  if (Array.isArray(value)) return value.map((v: unknown) => (typeof v === 'object' && v !== null ? dropNulls(v) : v));
+  const out: Record<string, unknown> = {};
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null) out[k] = typeof v === 'object' ? dropNulls(v) : v;
   }
   return out;
 }
