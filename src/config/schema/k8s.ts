@@ -28,13 +28,6 @@ export function int(min: number, max: number, message?: (v: unknown) => string) 
   });
 }
 
-/** A finite number in [min, max]. */
-export function num(min: number, max: number) {
-  return z.number().superRefine((v, ctx) => {
-    if (v < min || v > max) issue(ctx, `{path} is ${v}; it must be between ${min} and ${max}`);
-  });
-}
-
 /** A string of `min`..`max` characters. */
 export function str(min = 0, max?: number) {
   const s = min > 0 ? z.string().min(min) : z.string();
@@ -48,7 +41,7 @@ export function pattern(re: RegExp, message: (v: string) => string, min = 0, max
   });
 }
 
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** A namespace name (DNS-1123 label, 1-63). */
@@ -86,7 +79,13 @@ export function gatewayDuration(word?: (text: string, why: string) => { message:
   const notString = 'a duration is a string such as "10s" or "1m30s"';
   const onMissing = missing ? whenMissing(...missing).error : () => undefined;
   return z
-    .string({ error: (iss) => (iss.input === undefined ? onMissing(iss) : word ? word(String(iss.input), notString).message : undefined) })
+    .string({
+      error: (iss) => {
+        if (iss.input === undefined) return onMissing(iss);
+        const m = word?.(String(iss.input), notString);
+        return m && (m.fix ? withFix(m.message, m.fix) : m.message);
+      },
+    })
     .superRefine((text, ctx) => {
       const d = parseGatewayDuration(text);
       if (d.ok) return;

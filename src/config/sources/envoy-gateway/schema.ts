@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { ENVOY, ENVOY_GATEWAY } from '../../../ir/defaults.js';
+import type { RetryOn } from '../../../ir/policy.js';
 import { withFix } from '../../schema/check.js';
 import { formatQuantity, NANO, parseQuantity } from '../../schema/quantity.js';
 import { gatewayDuration, INT32_MAX, issue, labelSelector, UINT32_MAX, validDurationMs, whenMissing } from '../../schema/k8s.js';
@@ -80,7 +81,7 @@ export const EG_RETRY_TRIGGERS = [
   'internal',
   'resource-exhausted',
   'unavailable',
-] as const;
+] as const satisfies readonly RetryOn[];
 
 export const Retry = z.object({
   numRetries: bounded(0, INT32_MAX).optional(),
