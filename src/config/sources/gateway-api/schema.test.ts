@@ -170,6 +170,30 @@ spec:
   });
 });
 
+describe('older API versions', () => {
+  it('v1beta1 HTTPRoutes, v1alpha2 GRPCRoutes and v1beta1 ReferenceGrants are checked by the same schemas', () => {
+    const old = (apiVersion: string, kind: string, spec: string) =>
+      `---\napiVersion: gateway.networking.k8s.io/${apiVersion}\nkind: ${kind}\nmetadata: { name: x, namespace: default }\nspec: ${spec}\n`;
+    const bad = errors(
+      BASE +
+        old('v1beta1', 'HTTPRoute', '{ rules: [{ timeouts: { request: 1.5s } }] }') +
+        old('v1alpha2', 'GRPCRoute', '{ rules: [{ matches: [{ method: { type: Exact } }] }] }') +
+        old('v1beta1', 'ReferenceGrant', '{ from: [], to: [{ group: "", kind: Service }] }'),
+    );
+    assert.deepEqual(
+      bad.map((e) => e.slice(0, e.indexOf(':'))),
+      ['spec.from', 'spec.rules[0].matches[0].method', 'spec.rules[0].timeouts.request'],
+    );
+    const good = errors(
+      BASE +
+        old('v1beta1', 'HTTPRoute', '{ rules: [{ timeouts: { request: 1500ms } }] }') +
+        old('v1alpha2', 'GRPCRoute', '{ rules: [{ matches: [{ method: { service: a.B } }] }] }') +
+        old('v1beta1', 'ReferenceGrant', '{ from: [{ group: "", kind: Service, namespace: a }], to: [{ group: "", kind: Service }] }'),
+    );
+    assert.deepEqual(good, []);
+  });
+});
+
 describe('unknown fields', () => {
   it('are warnings naming the field and the nearest known name; the object still applies', () => {
     const r = translateYaml(BASE + route(`  - matchs: [{ path: { value: /a } }]\n    ${BACKEND}`));
