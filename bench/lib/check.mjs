@@ -6,44 +6,56 @@
 // least one must succeed.
 import http from 'node:http';
 import http2 from 'node:http2';
-import { BODY, FAIL_BODY } from './backends.mjs';
+import { BODY, DOWNLOAD_PATH, FAIL_BODY, GRPC_REQUEST_FRAME, largeBody } from './payloads.mjs';
 
 const TIMEOUT_MS = 5000;
 const CHECK_CALLS = 16;
 
-function getHttp1(host, port) {
+/** The workload's request ({ method, path, bodyBytes }) on a fresh connection; resolves { status, headers, body (Buffer) }. */
+function requestHttp1(host, port, { method = 'GET', path = '/', bodyBytes = 0 }) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: '/', agent: false, timeout: TIMEOUT_MS }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    const headers = bodyBytes ? { 'content-length': String(bodyBytes) } : {};
+    const req = http.request({ host, port, method, path, headers, agent: false, timeout: TIMEOUT_MS }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
     });
-    req.on('timeout', () => req.destroy(new Error('check: GET / timed out')));
+    req.on('timeout', () => req.destroy(new Error(`check: ${method} ${path} timed out`)));
     req.on('error', reject);
+    req.end(bodyBytes ? Buffer.alloc(bodyBytes, 0x61) : undefined);
   });
 }
 
-function checkHttp1Response(r, allowFailure) {
+let large;
+function checkHttp1Response(r, allowFailure, request) {
+  const what = `${request.method ?? 'GET'} ${request.path ?? '/'}`;
   if (r.status === 200) {
-    if (r.body !== BODY) throw new Error(`check: GET / body ${JSON.stringify(r.body.slice(0, 80))}, expected ${JSON.stringify(BODY)}`);
+    if (request.path === DOWNLOAD_PATH) {
+      large ??= largeBody();
+      if (!r.body.equals(large)) throw new Error(`check: ${what} answered ${r.body.length} bytes, not the backend's ${large.length}`);
+      return true;
+    }
+    const body = r.body.toString();
+    if (body !== BODY) throw new Error(`check: ${what} body ${JSON.stringify(body.slice(0, 80))}, expected ${JSON.stringify(BODY)}`);
     return true;
   }
   if (allowFailure && r.status === 503) {
-    if (r.body !== FAIL_BODY)
-      throw new Error(`check: GET / answered 503 with body ${JSON.stringify(r.body.slice(0, 80))}, not the backend's ${JSON.stringify(FAIL_BODY)}`);
+    const body = r.body.toString();
+    if (body !== FAIL_BODY)
+      throw new Error(
+        `check: ${what} answered 503 with body ${JSON.stringify(body.slice(0, 80))}, not the backend's ${JSON.stringify(FAIL_BODY)}`,
+      );
     return false;
   }
-  throw new Error(`check: GET / answered ${r.status}${allowFailure ? ' (expected 200, or 503 from the failing backend)' : ''}`);
+  throw new Error(`check: ${what} answered ${r.status}${allowFailure ? ' (expected 200, or 503 from the failing backend)' : ''}`);
 }
 
-/** One unary call. Resolves { status, grpcStatus, trailersOnly, length } or rejects. */
-function callGrpc(session) {
+/** One call to `path` (unary or server streaming). Resolves { status, grpcStatus, trailersOnly, length } or rejects. */
+function callGrpc(session, path) {
   return new Promise((resolve, reject) => {
-    const msg = Buffer.from([0, 0, 0, 0, 4, 0x0a, 0x02, 0x68, 0x69]);
     const stream = session.request({
       ':method': 'POST',
-      ':path': '/bench.Bench/Unary',
+      ':path': path,
       'content-type': 'application/grpc',
       te: 'trailers',
     });
@@ -66,20 +78,29 @@ function callGrpc(session) {
         length: len,
       });
     });
-    stream.end(msg);
+    stream.end(GRPC_REQUEST_FRAME);
   });
 }
 
-function checkGrpcResponse(r, allowFailure) {
+/** Response bytes of a successful call: one 9-byte message, or `stream.messages` frames of `stream.bytes` payload bytes. */
+export function grpcResponseBytes(stream) {
+  if (!stream) return 9;
+  const varint = stream.bytes < 128 ? 1 : 2;
+  return stream.messages * (5 + 1 + varint + stream.bytes);
+}
+
+function checkGrpcResponse(r, allowFailure, expectedLength) {
   if (r.status !== 200) throw new Error(`check: gRPC :status ${r.status}`);
   if (r.grpcStatus === '0') {
     if (r.trailersOnly || !r.trailers) throw new Error('check: gRPC grpc-status 0 without a message and trailers');
-    if (r.length !== 9) throw new Error(`check: gRPC response body is ${r.length} bytes, expected 9`);
+    if (r.length !== expectedLength) throw new Error(`check: gRPC response body is ${r.length} bytes, expected ${expectedLength}`);
     return true;
   }
   if (allowFailure && r.grpcStatus === '14') return false;
   if (r.grpcStatus === undefined) throw new Error('check: gRPC response ended without grpc-status trailers');
-  throw new Error(`check: gRPC grpc-status ${r.grpcStatus}${r.trailers ? ` (trailers ${JSON.stringify(r.trailers)})` : ' (trailers-only)'}`);
+  throw new Error(
+    `check: gRPC grpc-status ${r.grpcStatus}${r.trailers ? ` (trailers ${JSON.stringify(r.trailers)})` : ' (trailers-only)'}`,
+  );
 }
 
 async function withSession(host, port, fn) {
@@ -102,10 +123,12 @@ export async function checkTarget(workload, host, port) {
   let ok = 0;
   if (workload.backend === 'grpc') {
     await withSession(host, port, async (session) => {
-      for (let i = 0; i < calls; i++) if (checkGrpcResponse(await callGrpc(session), failing)) ok++;
+      for (let i = 0; i < calls; i++)
+        if (checkGrpcResponse(await callGrpc(session, workload.request.path), failing, grpcResponseBytes(workload.stream))) ok++;
     });
   } else {
-    for (let i = 0; i < calls; i++) if (checkHttp1Response(await getHttp1(host, port), failing)) ok++;
+    for (let i = 0; i < calls; i++)
+      if (checkHttp1Response(await requestHttp1(host, port, workload.request), failing, workload.request)) ok++;
   }
   if (ok === 0) throw new Error(`check: none of ${calls} requests succeeded`);
   return { calls, ok };

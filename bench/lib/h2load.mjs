@@ -5,12 +5,14 @@ import { pinned } from './proc.mjs';
 
 /**
  * Runs a command pinned to `cpu` to completion, collecting its output. `timeoutMs` is a hard
- * bound: past it the process is killed. Returns { argv, code, stdout, stderr, timedOut }.
+ * bound: past it the process is killed. `onSpawn(child)` is called once it runs (its pid is the
+ * command's: nice and taskset exec). Returns { argv, code, stdout, stderr, timedOut }.
  */
-export function runPinned(command, { cpu, timeoutMs }) {
+export function runPinned(command, { cpu, timeoutMs, onSpawn }) {
   const argv = pinned(cpu, command);
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -56,6 +58,9 @@ export function parseH2load(stdout) {
   }
   m = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(stdout);
   if (m) r.status = { '2xx': num(m[1]), '3xx': num(m[2]), '4xx': num(m[3]), '5xx': num(m[4]) };
+  // traffic: 38.04MB (39889380) total, 1.30MB (1360000) headers (space savings 95.47%), 35.88MB (37620000) data
+  m = /traffic: \S+ \((\d+)\) total, \S+ \((\d+)\) headers.*?, \S+ \((\d+)\) data/.exec(stdout);
+  if (m) r.traffic = { totalBytes: num(m[1]), headerBytes: num(m[2]), dataBytes: num(m[3]) };
   m = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)/.exec(stdout);
   if (m) r.requestTime = { minMs: toMs(m[1]), maxMs: toMs(m[2]), meanMs: toMs(m[3]), sdMs: toMs(m[4]) };
   return r;

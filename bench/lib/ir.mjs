@@ -2,6 +2,7 @@
 // project's own IR builders (Envoy's defaults with their origins), so the bench states only what
 // it changes. `npm run bench` builds dist/ first.
 import { clusterDefaults, listenerDefaults, retryPolicyDefaults, ENVOY } from '../../dist/src/ir/index.js';
+import { routeName } from './workloads.mjs';
 
 const bench = (field) => ({ kind: 'manifest', object: 'bench/lib/ir.mjs', field });
 
@@ -29,22 +30,28 @@ export function retryPolicy({ retryOn, numRetries }) {
   return p;
 }
 
-export function listener(name, address, port, clusterName, { retry } = {}) {
+function route(name, prefix, clusterName, retry) {
+  return {
+    name,
+    match: { path: { kind: 'prefix', value: prefix, segmentAware: false } },
+    action: { kind: 'forward', clusters: [{ cluster: clusterName, weight: 1 }] },
+    ...(retry ? { retry } : {}),
+    origin: {},
+  };
+}
+
+/**
+ * One virtual host `*` with ordered routes: the catch-all route `all` (prefix `/`) to `clusterName`,
+ * or, with `routes` (names from routeName), one prefix route `/<name>/` per cluster of that name.
+ */
+export function listener(name, address, port, clusterName, { retry, routes } = {}) {
   const l = listenerDefaults(name, address, port);
   l.virtualHosts = [
     {
       name: 'bench',
       domains: ['*'],
       routeOrder: 'ordered',
-      routes: [
-        {
-          name: 'all',
-          match: { path: { kind: 'prefix', value: '/', segmentAware: false } },
-          action: { kind: 'forward', clusters: [{ cluster: clusterName, weight: 1 }] },
-          ...(retry ? { retry } : {}),
-          origin: {},
-        },
-      ],
+      routes: routes ? routes.map((r) => route(r, `/${r}/`, r, retry)) : [route('all', '/', clusterName, retry)],
       origin: {},
     },
   ];
@@ -62,11 +69,20 @@ export const RETRY_WORKLOAD_MAX_RETRIES = ENVOY.MAX_REQUESTS;
 /**
  * The whole config: { version, listeners, clusters }. `retry` ({ retryOn, numRetries }, from the
  * workload) adds a retry policy to the route and raises the cluster's retry circuit breaker.
+ * `routes` (a count, routes-1000) makes that many prefix routes, each to its own cluster
+ * (names from routeName, all pointing at the backend).
  */
-export function benchIr({ listenPort, backend, protocol, retry }) {
+export function benchIr({ listenPort, backend, protocol, retry, routes }) {
+  const names = routes ? Array.from({ length: routes }, (_, i) => routeName(i)) : ['backend'];
+  const clusterOpts = retry ? { maxRetries: RETRY_WORKLOAD_MAX_RETRIES } : {};
   return {
     version: 'bench-1',
-    listeners: [listener('bench', '127.0.0.1', listenPort, 'backend', { retry: retry ? retryPolicy(retry) : undefined })],
-    clusters: [cluster('backend', protocol, backend.host, backend.port, retry ? { maxRetries: RETRY_WORKLOAD_MAX_RETRIES } : {})],
+    listeners: [
+      listener('bench', '127.0.0.1', listenPort, 'backend', {
+        retry: retry ? retryPolicy(retry) : undefined,
+        routes: routes ? names : undefined,
+      }),
+    ],
+    clusters: names.map((n) => cluster(n, protocol, backend.host, backend.port, clusterOpts)),
   };
 }

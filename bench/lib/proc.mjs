@@ -151,14 +151,14 @@ export async function waitForPort(port, handle, timeoutMs = 15000, host = '127.0
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (handle?.exitInfo) {
-      throw new Error(
-        `${handle.name} exited before listening (${JSON.stringify(handle.exitInfo)}):\n${tail(handle.output())}`,
-      );
+      throw new Error(`${handle.name} exited before listening (${JSON.stringify(handle.exitInfo)}):\n${tail(handle.output())}`);
     }
     if (await tryConnect(port, host)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${handle?.name ?? 'process'} did not accept connections on ${host}:${port} within ${timeoutMs} ms:\n${tail(handle?.output() ?? '')}`);
+  throw new Error(
+    `${handle?.name ?? 'process'} did not accept connections on ${host}:${port} within ${timeoutMs} ms:\n${tail(handle?.output() ?? '')}`,
+  );
 }
 
 export function tail(text, lines = 15) {
@@ -232,12 +232,12 @@ export function cpuDeltaUs(before, after) {
   return (ticks * 1e6) / CLK_TCK;
 }
 
-/** Sum of VmHWM (peak RSS) in KiB over a process and its descendants. */
-export function peakRssKb(pid) {
+/** Sum of a /proc/<pid>/status field in kB (VmHWM, VmRSS) over a process and, unless `alone`, its descendants. */
+function statusKb(pid, field, alone = false) {
   let total = 0;
-  for (const p of processTree(pid)) {
+  for (const p of alone ? [pid] : processTree(pid)) {
     try {
-      const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       if (m) total += Number(m[1]);
     } catch {
       /* gone */
@@ -245,6 +245,13 @@ export function peakRssKb(pid) {
   }
   return total;
 }
+
+/** Sum of VmHWM (peak RSS) in KiB over a process and its descendants (`alone`: the process only). */
+export const peakRssKb = (pid, alone) => statusKb(pid, 'VmHWM', alone);
+/** Sum of VmRSS (resident memory now) in KiB over a process and its descendants (`alone`: the process only). */
+export const rssKb = (pid, alone) => statusKb(pid, 'VmRSS', alone);
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Per-CPU { busy, total } jiffies from /proc/stat. */
 export function coreTimes() {

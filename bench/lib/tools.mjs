@@ -1,6 +1,7 @@
 // Tool discovery and installation (h2load, nginx) and a description of the machine.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 
 export function which(cmd) {
@@ -44,6 +45,38 @@ export function ensureNginx(log) {
   return p;
 }
 
+/** Returns the haproxy binary path, installing the `haproxy` package if possible; null if not. */
+export function ensureHaproxy(log) {
+  const find = () => which('haproxy') ?? (which('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : null);
+  let p = find();
+  if (!p && process.getuid?.() === 0 && which('apt-get')) {
+    // As for nginx, the packaged service is never used: the harness writes its own config.
+    aptInstall(['haproxy'], log);
+    p = find();
+  }
+  return p;
+}
+
+/**
+ * Raises this process's open-file limit (inherited by everything the harness starts) to `want`,
+ * or to the hard limit when it cannot raise that (not root). idle-10k holds 10,000 connections in
+ * the client and as many, plus upstream ones, in the proxy. Returns the soft limit in force.
+ */
+export function raiseOpenFiles(want = 65536) {
+  const current = () => {
+    const r = spawnSync('sh', ['-c', 'ulimit -n; ulimit -Hn'], { encoding: 'utf8' });
+    const [soft, hard] = r.stdout.trim().split('\n');
+    return { soft: soft === 'unlimited' ? Infinity : Number(soft), hard: hard === 'unlimited' ? Infinity : Number(hard) };
+  };
+  if (!which('prlimit')) return current().soft;
+  const { hard } = current();
+  for (const limit of [`${want}:${want}`, `${Math.min(want, hard)}:${hard === Infinity ? 'unlimited' : hard}`]) {
+    const r = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${limit}`], { encoding: 'utf8' });
+    if (r.status === 0) break;
+  }
+  return current().soft;
+}
+
 function firstLine(cmd, args) {
   try {
     const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
@@ -53,7 +86,7 @@ function firstLine(cmd, args) {
   }
 }
 
-export function machineInfo({ nginx } = {}) {
+export function machineInfo({ nginx, haproxy } = {}) {
   let model = '';
   try {
     model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
@@ -74,6 +107,39 @@ export function machineInfo({ nginx } = {}) {
     node: process.version,
     h2load: firstLine('h2load', ['--version']),
     nginx: nginx ? firstLine(nginx, ['-v']).replace(/^nginx version:\s*/, '') : 'not used',
-    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    haproxy: haproxy
+      ? firstLine(haproxy, ['-v'])
+          .replace(/^HA-?Proxy version\s*/i, '')
+          .replace(/\s+-\s+https?:.*$/, '')
+      : 'not used',
+    nodePeers: nodePeerVersions(),
+    loadavg: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+    legate: legateCommit(),
   };
+}
+
+/** Versions of the Node peers' packages installed in the checkout (devDependencies). */
+function nodePeerVersions() {
+  const require = createRequire(import.meta.url);
+  const out = {};
+  for (const p of ['http-proxy', 'fastify', '@fastify/http-proxy', 'undici']) {
+    try {
+      out[p] = require(`${p}/package.json`).version;
+    } catch {
+      out[p] = 'not installed';
+    }
+  }
+  return out;
+}
+
+/** The checkout's commit (short), with "+changes" when the work tree differs from it. */
+function legateCommit() {
+  const git = (args) => spawnSync('git', args, { encoding: 'utf8', timeout: 5000 });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  if (head.status !== 0) return 'unknown';
+  const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'package.json']).stdout.trim();
+  return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
 }

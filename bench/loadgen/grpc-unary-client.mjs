@@ -16,7 +16,8 @@
 // `done` counts every call that completed, with or without a response; `failed` = done - succeeded;
 // `errored` = calls that ended without a response (reset, session error, cancelled at the end).
 //   node bench/loadgen/grpc-unary-client.mjs --url http://127.0.0.1:8080/bench.Bench/Unary
-//        [--connections 10] [--streams 10] [--duration 8] [--grace-ms 5000]
+//        [--connections 10] [--streams 10] [--warmup 2] [--duration 8] [--grace-ms 5000]
+// --warmup S: the calls of the first S seconds are not counted (same connections, no pause).
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '10' },
     duration: { type: 'string', default: '8' },
     'grace-ms': { type: 'string', default: '5000' },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const die = (msg) => {
@@ -40,7 +42,9 @@ const C = Number(values.connections);
 const M = Number(values.streams);
 const durationMs = Number(values.duration) * 1000;
 const graceMs = Number(values['grace-ms']);
-if (!(C >= 1 && M >= 1 && durationMs > 0 && graceMs >= 0)) die('bad --connections, --streams, --duration or --grace-ms');
+const warmupMs = Number(values.warmup) * 1000;
+if (!(C >= 1 && M >= 1 && durationMs > 0 && graceMs >= 0 && warmupMs >= 0))
+  die('bad --connections, --streams, --duration, --warmup or --grace-ms');
 
 // One message: flag 0, length 4, protobuf field 1 = "hi" (as h2load's -d file in workloads.mjs).
 const MESSAGE = Buffer.from([0, 0, 0, 0, 4, 0x0a, 0x02, 0x68, 0x69]);
@@ -192,9 +196,19 @@ try {
 } catch (err) {
   die(`cannot connect to ${url.origin}: ${err.message}`);
 }
+for (const c of conns) for (let i = 0; i < M; i++) call(c);
+if (warmupMs > 0) {
+  // Warm-up on the same connections (a separate warm-up run would end with calls cut off):
+  // then every count starts again; calls in flight at that moment count in the measured part.
+  await new Promise((r) => setTimeout(r, warmupMs));
+  for (const k of Object.keys(counts)) counts[k] = 0;
+  for (const k of Object.keys(status)) status[k] = 0;
+  for (const k of Object.keys(grpcStatus)) delete grpcStatus[k];
+  okLatencyUs.length = 0;
+  badLatencyUs.length = 0;
+}
 start = performance.now();
 lastEnd = start;
-for (const c of conns) for (let i = 0; i < M; i++) call(c);
 
 await new Promise((r) => setTimeout(r, durationMs));
 stopping = true;

@@ -4,19 +4,9 @@
 // hop-by-hop headers removed both ways.
 //   node bench/peers/node-http.mjs --upstream 127.0.0.1:8080 --port 10000
 import http from 'node:http';
-import { parseArgs } from 'node:util';
+import { peerArgs } from './args.mjs';
 
-const { values } = parseArgs({
-  options: {
-    upstream: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-  },
-});
-if (!values.upstream || !values.port) {
-  process.stderr.write('usage: node-http.mjs --upstream HOST:PORT --port PORT\n');
-  process.exit(2);
-}
+const values = peerArgs('node-http.mjs');
 const sep = values.upstream.lastIndexOf(':');
 const upstreamHost = values.upstream.slice(0, sep);
 const upstreamPort = Number(values.upstream.slice(sep + 1));

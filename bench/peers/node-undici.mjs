@@ -5,20 +5,10 @@
 // pausing the upstream through the controller when the downstream socket is full.
 //   node bench/peers/node-undici.mjs --upstream 127.0.0.1:8080 --port 10000
 import http from 'node:http';
-import { parseArgs } from 'node:util';
 import { Pool } from 'undici'; // resolved from the legate checkout's node_modules (undici 7)
+import { peerArgs } from './args.mjs';
 
-const { values } = parseArgs({
-  options: {
-    upstream: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-  },
-});
-if (!values.upstream || !values.port) {
-  process.stderr.write('usage: node-undici.mjs --upstream HOST:PORT --port PORT\n');
-  process.exit(2);
-}
+const values = peerArgs('node-undici.mjs');
 
 const pool = new Pool(`http://${values.upstream}`, {
   connections: 4096,

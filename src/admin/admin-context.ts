@@ -6,6 +6,7 @@
 import type { Proxy } from '../dataplane/proxy.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
 import type { LocalRuntimeStats } from '../dataplane/stats/proxy-stats.js';
+import type { WireStat } from '../dataplane/stats/merge.js';
 
 export type ConfigState = {
   /** The applied configuration's version. */
@@ -27,6 +28,17 @@ export type AdminSources = {
   configState?: (() => ConfigState | undefined) | undefined;
   /** Stats of the local runtime's processes (`local_runtime.*`), when something runs them. */
   localRuntimeStats?: (() => LocalRuntimeStats) | undefined;
+  /** The other worker processes of `--workers N` (src/cli/workers.ts), when there are any. */
+  workers?: WorkerSources | undefined;
+};
+
+/** What the admin API needs of worker processes: their stats, and the same resets and drains. */
+export type WorkerSources = {
+  readonly count: number;
+  stats(): Promise<WireStat[][]>;
+  resetCounters(): void;
+  drain(graceMs: number): Promise<void>;
+  list(): { index: number; pid: number | undefined; state: string; restarts: number }[];
 };
 
 export type AdminContext = {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { text, type AdminContext, type AdminRequest, type AdminResponse, type AdminSources } from './admin-context.js';
 import { clusters } from './handlers/clusters.js';
 import { configDump, listeners, routes, serverInfo } from './handlers/config.js';
-import { drain, ready } from './handlers/server.js';
+import { drain, ready, workers } from './handlers/server.js';
 import { resetCounters, stats, statsPrometheus } from './handlers/stats.js';
 import { DASHBOARD_CSP, dashboardAsset, isAssetName, type AssetName } from './dashboard/assets.js';
 import { DashboardEvents, parseInterval } from './dashboard/events.js';
@@ -50,6 +50,7 @@ const ENDPOINTS: Endpoint[] = [
     handler: drain,
   },
   { path: '/drain_listeners', method: 'POST', help: "Envoy's name for /drain", handler: drain },
+  { path: '/workers', method: 'GET', help: 'the worker processes of --workers N: pid, state, restarts (JSON)', handler: workers },
 ];
 
 function helpText(): string {

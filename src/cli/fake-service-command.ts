@@ -1,6 +1,7 @@
 /** `legate fake-service` and `legate echo-backend`: the backends as processes, configured by environment variables. */
 import type { Command } from 'commander';
-import { ENV_SPECS, startEchoBackend, startFakeService, type Env } from '../fake-service/index.js';
+import { ENV_SPECS } from '../fake-service/config.js';
+import type { Env } from '../fake-service/index.js';
 
 const SIGNALS = { SIGINT: 'interrupt', SIGTERM: 'terminated', SIGHUP: 'hangup', SIGQUIT: 'quit' } as const;
 
@@ -69,6 +70,8 @@ export function registerBackendCommands(program: Command, setCode: (code: number
       const crashed = new Promise<Error>((resolve) => (fatal = resolve));
       let service;
       try {
+        // Loaded when used: the gRPC stack would weigh on every other command's memory.
+        const { startFakeService } = await import('../fake-service/index.js');
         service = await startFakeService(env, { onFatal: (e) => fatal!(e) });
       } catch (e) {
         process.stderr.write(`legate fake-service: ${(e as Error).message}\n`);
@@ -98,6 +101,7 @@ export function registerBackendCommands(program: Command, setCode: (code: number
       }
       let backend;
       try {
+        const { startEchoBackend } = await import('../fake-service/index.js');
         backend = await startEchoBackend(env);
       } catch (e) {
         process.stderr.write(`legate echo-backend: ${(e as Error).message}\n`);

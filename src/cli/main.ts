@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type * as ir from '../ir/index.js';
 import { validate } from '../ir/validate.js';
+import { fillListenerDefaults } from '../ir/builders.js';
 import { Proxy, ConfigError } from '../dataplane/proxy.js';
 import { createAccessLog } from '../dataplane/access-log.js';
 import { parseLocality } from '../dataplane/upstream/locality.js';
@@ -40,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--access-log <path>', 'access log destination ("-" = stdout); overrides the IR')
     .option('--access-log-format <format>', 'text (Envoy default format) or json', 'text')
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
-    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)");
+    .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
+    .option('--workers <n>', 'with -f: processes serving traffic, one event loop each (docs/performance.md#workers)', '1');
   addAdminOptions(serveCommand).action(async (opts: ServeOptions & AdminCliOptions & { filename?: string[]; watch: boolean }) => {
     if ((opts.filename === undefined) === (opts.ir === undefined)) {
       process.stderr.write('legate serve: give either -f FILE_OR_DIR... or --ir FILE\n');
@@ -134,7 +136,8 @@ function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; er
     return { ok: false, error: `legate: cannot read ${file}: ${(e as Error).message}` };
   }
   try {
-    return { ok: true, config: JSON.parse(text) as ir.Config };
+    // Hand-written IR may leave listener limits out: they take the defaults.
+    return { ok: true, config: fillListenerDefaults(JSON.parse(text) as ir.Config) };
   } catch (e) {
     return { ok: false, error: `legate: ${file} is not valid JSON: ${(e as Error).message}` };
   }

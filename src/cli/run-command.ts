@@ -19,6 +19,7 @@ import { formatDiagnostic } from './format.js';
 import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
 import { configState } from './config-state.js';
 import { summary as reloadSummary } from './serve-manifests.js';
+import { parseWorkers, WorkerPool } from './workers.js';
 
 export type RunOptions = AdminCliOptions & {
   filename: string[];
@@ -30,6 +31,8 @@ export type RunOptions = AdminCliOptions & {
   quiet?: boolean;
   /** Reload when files change (default true). */
   watch?: boolean;
+  /** Processes serving traffic (default 1). */
+  workers?: string;
 };
 
 export function registerRun(program: Command, setCode: (code: number) => void): void {
@@ -43,7 +46,8 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
     .option('--access-log <path>', 'access log destination ("-" = stdout)')
     .option('--access-log-format <format>', 'text or json', 'text')
     .option('-q, --quiet', 'do not print backend log lines')
-    .option('--no-watch', 'do not reload when the files change');
+    .option('--no-watch', 'do not reload when the files change')
+    .option('--workers <n>', 'processes serving traffic, one event loop each (docs/performance.md#workers)', '1');
   addAdminOptions(cmd).action(async (opts: RunOptions) => {
     setCode(await run(opts));
   });
@@ -70,6 +74,8 @@ export async function startRun(
   opts: RunOptions,
   out: (s: string) => void,
 ): Promise<{ ok: true; running: Running } | { ok: false; error: string }> {
+  const workerCount = parseWorkers(opts.workers);
+  if (typeof workerCount === 'string') return { ok: false, error: workerCount };
   const offset = Number(opts.portOffset ?? 0);
   if (!Number.isInteger(offset) || offset < 0 || offset > 60000)
     return { ok: false, error: `--port-offset must be a whole number from 0 to 60000` };
@@ -109,17 +115,30 @@ export async function startRun(
   const accessLog = opts.accessLog
     ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text' })
     : undefined;
+  const pool =
+    workerCount > 1
+      ? new WorkerPool(workerCount, {
+          accessLog: opts.accessLog ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text' } : undefined,
+          locality: where,
+        })
+      : null;
   const proxy = new Proxy({
     ...(accessLog ? { accessLog } : {}),
     ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
+    ...(pool ? { distribute: pool.distribute } : {}),
   });
+  pool?.start();
   let previous: ReloadResult | undefined;
   const reloader = new ManifestReloader({
     sources,
-    target: proxy,
+    target: pool ? pool.target(proxy) : proxy,
     watch: opts.watch !== false,
     translateOptions: () => ({ runtimeEndpoints: endpoints }),
-    prepare: (config) => ({ ...config, listeners: config.listeners.map((l) => ({ ...l, port: l.port + offset })) }),
+    // Shifted listeners still redirect and match routes by the port the manifest declares.
+    prepare: (config) => ({
+      ...config,
+      listeners: config.listeners.map((l) => (offset === 0 ? l : { ...l, port: l.port + offset, declaredPort: l.declaredPort ?? l.port })),
+    }),
     onReload: (r) => {
       if (r.trigger !== 'initial' && r.trigger !== 'manual') {
         out(`${reloadSummary(r)}\n`);
@@ -137,6 +156,7 @@ export async function startRun(
     late.stopping = true;
     if (admin && typeof admin !== 'string') await admin.close();
     await reloader.close();
+    await pool?.close(2000);
     await proxy.close(2000);
     await supervisor.stop();
     await accessLog?.close();
@@ -156,7 +176,12 @@ export async function startRun(
       };
     return { ok: false, error: `legate: cannot start: ${error}` };
   }
-  admin = await startAdmin(opts, { proxy, configState: configState(reloader, opts.filename) }, '0.1.0', out);
+  admin = await startAdmin(
+    opts,
+    { proxy, configState: configState(reloader, opts.filename), ...(pool ? { workers: pool } : {}) },
+    '0.1.0',
+    out,
+  );
   if (typeof admin === 'string') {
     const error = admin;
     admin = null;
@@ -165,6 +190,13 @@ export async function startRun(
   }
   const config = proxy.config!;
   out(summary(config, supervisor, offset));
+  if (pool)
+    out(
+      `workers    ${pool.count} processes (pids ${pool
+        .list()
+        .map((w) => w.pid ?? '-')
+        .join(', ')})\n`,
+    );
   if (admin) out(`admin API  http://${admin.hostPort}/\n`);
   return { ok: true, running: { proxy, supervisor, reloader, config: () => proxy.config!, stop } };
 }
@@ -204,7 +236,7 @@ function coveredByBackend(objects: readonly LoadedObject[], ns: string, labels: 
 /** The table printed at start: listeners, routes and backends. */
 export function summary(config: ir.Config, supervisor: Supervisor, offset: number): string {
   const rows: string[][] = [['LISTENER', 'MANIFEST PORT', 'LOCAL ADDRESS']];
-  for (const l of config.listeners) rows.push([l.name, String(l.port - offset), `${l.address}:${l.port}`]);
+  for (const l of config.listeners) rows.push([l.name, String(l.declaredPort ?? l.port - offset), `${l.address}:${l.port}`]);
   const routes: string[][] = [['LISTENER', 'HOSTS', 'ROUTE', 'BACKENDS']];
   for (const l of config.listeners)
     for (const vh of l.virtualHosts)

@@ -10,6 +10,7 @@ import { ManifestReloader, type ReloadResult } from '../config/reload.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
 import { formatDiagnostic } from './format.js';
 import { startAdmin, type AdminCliOptions } from './admin-options.js';
+import { parseWorkers, WorkerPool } from './workers.js';
 import { configState } from './config-state.js';
 
 export type ServeManifestsOptions = AdminCliOptions & {
@@ -19,6 +20,8 @@ export type ServeManifestsOptions = AdminCliOptions & {
   accessLogFormat: string;
   attemptTrace?: boolean;
   locality?: string;
+  /** Processes serving traffic (default 1). */
+  workers?: string;
 };
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
@@ -50,14 +53,30 @@ export async function serveManifests(
     ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat, attemptTrace: opts.attemptTrace })
     : undefined;
   const where = opts.locality ?? process.env.LEGATE_LOCALITY;
+  const workerCount = parseWorkers(opts.workers);
+  if (typeof workerCount === 'string') {
+    out.stderr(`legate: ${workerCount}\n`);
+    return 1;
+  }
+  const pool =
+    workerCount > 1
+      ? new WorkerPool(workerCount, {
+          accessLog: opts.accessLog
+            ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
+            : undefined,
+          locality: where,
+        })
+      : null;
   const proxy = new Proxy({
     ...(accessLog ? { accessLog } : {}),
     ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
+    ...(pool ? { distribute: pool.distribute } : {}),
   });
+  pool?.start();
   let previous: ReloadResult | undefined;
   const reloader = new ManifestReloader({
     sources,
-    target: proxy,
+    target: pool ? pool.target(proxy) : proxy,
     watch: opts.watch,
     onReload: (r) => {
       if (r.trigger !== 'initial') printReload(r, previous, out);
@@ -71,6 +90,7 @@ export async function serveManifests(
   const shutdown = async (code: number) => {
     if (admin && typeof admin !== 'string') await admin.close();
     await reloader.close();
+    await pool?.close(2000);
     await proxy.close(2000);
     await accessLog?.close();
     return code;
@@ -85,7 +105,19 @@ export async function serveManifests(
   }
   out.stdout(`${summary(first)}\n`);
   for (const l of proxy.listeners) out.stdout(`listening ${l.name} ${l.address}:${l.port}\n`);
-  admin = await startAdmin(opts, { proxy, configState: configState(reloader, opts.filename) }, version, out.stderr);
+  admin = await startAdmin(
+    opts,
+    { proxy, configState: configState(reloader, opts.filename), ...(pool ? { workers: pool } : {}) },
+    version,
+    out.stderr,
+  );
+  if (pool)
+    out.stdout(
+      `workers ${pool.count} (pids ${pool
+        .list()
+        .map((w) => w.pid ?? '-')
+        .join(', ')})\n`,
+    );
   if (typeof admin === 'string') {
     out.stderr(`legate: ${admin}\n`);
     admin = null;

@@ -25,6 +25,12 @@ export type TranslateOptions = {
   version?: string;
   /** Istio: the namespace legate's mesh listeners act for, and bind addresses. */
   istio?: IstioOptions;
+  /**
+   * Gateway API: false gives each Gateway its own listeners (`ns/name/http-80`), as Envoy Gateway
+   * gives each Gateway its own Envoy. Listeners then share ports, and the caller binds them apart
+   * (the conformance replay gives each its own local port). Default true: one listener per port.
+   */
+  mergeGateways?: boolean;
 };
 
 export type TranslateResult = {
@@ -46,23 +52,24 @@ const KNOWN: Record<string, readonly string[]> = {
   'networking.istio.io': ['Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'WorkloadEntry'],
 };
 
-export function translate(all: readonly LoadedObject[], opts: TranslateOptions = {}, diags = new Diagnostics()): TranslateResult {
-  reportIgnored(all, diags);
+export function translate(loaded: readonly LoadedObject[], opts: TranslateOptions = {}, diags = new Diagnostics()): TranslateResult {
+  reportIgnored(loaded, diags);
   // An EnvoyProxy the API server would refuse does not exist for the classes that name it.
-  const objects = dropInvalidEnvoyProxies(all, diags);
+  const objects = dropInvalidEnvoyProxies(loaded, diags);
   const resolver = new KubernetesEndpoints(objects, opts.runtimeEndpoints);
-  const gw: GatewayApiResult = translateGatewayApi(
-    [...objects],
-    resolver,
-    diags,
-    opts.controllerNames ? { controllerNames: opts.controllerNames } : {},
-  );
+  const gw: GatewayApiResult = translateGatewayApi([...objects], resolver, diags, {
+    ...(opts.controllerNames ? { controllerNames: opts.controllerNames } : {}),
+    ...(opts.mergeGateways !== undefined ? { mergeGateways: opts.mergeGateways } : {}),
+  });
   const policyStatus = [...attachBackendTrafficPolicies(objects, gw, diags), ...attachClientTrafficPolicies(objects, gw, diags)];
   const istio = translateIstio(objects, resolver, diags, opts.istio);
-  const listeners = dropPortConflicts([...gw.listeners, ...istio.listeners], diags);
+  const all = [...gw.listeners, ...istio.listeners];
+  const listeners = opts.mergeGateways === false ? all : dropPortConflicts(all, diags);
   const config: ir.Config = { version: opts.version ?? '1', listeners, clusters: [...gw.clusters, ...istio.clusters] };
   // The IR's own checks catch what a translator let through; they should find nothing.
-  for (const d of validate(config)) diags.items.push(d);
+  // Unmerged listeners share ports until the caller binds them apart: check everything else.
+  const checked = opts.mergeGateways === false ? { ...config, listeners: listeners.map((l) => ({ ...l, port: 0 })) } : config;
+  for (const d of validate(checked)) diags.items.push(d);
   return { config, diagnostics: diags.items, status: gw.status, policyStatus };
 }
 

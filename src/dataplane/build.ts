@@ -20,6 +20,8 @@ import { Flag } from './http/response-flags.js';
 import { httpToGrpcStatus, isGrpcContentType } from './http/grpc.js';
 import { downstreamEntry, type AccessLogSink } from './access-log.js';
 import { sendLocalReply } from './request/local-reply.js';
+import { proxyUpgrade, rawReply } from './request/upgrade.js';
+import { decideCors, type CompiledCors } from './request/cors.js';
 import { compileRetryPolicy } from './request/retry-policy.js';
 import { compileFault, FaultLimiter } from './request/fault.js';
 import type { StatsRegistry } from './stats/scopes.js';
@@ -31,18 +33,22 @@ import {
   type ResponseHeaderEdit,
 } from './request/request-state.js';
 import {
+  compileHostIndex,
   compileRouteTable,
+  compileStringMatch,
   redirectLocation,
   rewritePath,
   type CompiledBackend,
   type HeaderMutator,
+  type HostIndex,
+  type RedirectRequest,
   type RouteParts,
 } from './router/index.js';
 
 /** What a compiled route does: forward, or answer locally. */
 export type RouteTarget =
   | { kind: 'forward'; forward: ForwardTarget }
-  | { kind: 'redirect'; routeName: string; location: (ds: Downstream) => string; status: number }
+  | { kind: 'redirect'; routeName: string; location: (ds: RedirectRequest) => string; status: number }
   | { kind: 'direct'; routeName: string; status: number; body: string; contentType: string };
 
 export type BuildContext = {
@@ -129,7 +135,12 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
   };
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
 
-  return (ds: Downstream) => {
+  const misdirected = misdirectedCheck(listener.tlsHostnames);
+  const handler: RequestHandler = (ds: Downstream) => {
+    if (misdirected && misdirected(ds)) {
+      localOnly(ds, reqCtx, 421, 'misdirected request', 0, 'misdirected_request', undefined);
+      return;
+    }
     const vh = table.selectVirtualHost(ds.authority);
     const m = vh ? table.matchRoute(vh, ds) : undefined;
     const rc = trusted(ds.remoteAddress) ? trustedCtx : reqCtx;
@@ -140,9 +151,15 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     }
     const t = m.target;
     switch (t.kind) {
-      case 'forward':
-        new RequestState(ds, t.forward, rc).start();
+      case 'forward': {
+        const cors = t.forward.cors ? decideCors(t.forward.cors, ds) : null;
+        if (cors?.kind === 'preflight') {
+          localOnly(ds, rc, 200, '', 0, 'cors_response', t.forward.routeName, cors.headers);
+          return;
+        }
+        new RequestState(ds, t.forward, rc, cors?.responseHeaders ?? null).start();
         return;
+      }
       case 'redirect':
         if (http) http.rq_redirect++;
         localOnly(ds, rc, t.status, '', 0, 'direct_response', t.routeName, ['location', t.location(ds)]);
@@ -153,6 +170,23 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
         return;
     }
   };
+  // Websocket handshakes: routed like any request, then piped (request/upgrade.ts).
+  handler.upgrade = (u) => {
+    const authority = u.req.headers.host ?? '';
+    const rq = { method: u.req.method ?? 'GET', path: u.req.url ?? '/', headers: u.req.headers, port: u.port };
+    const vh = table.selectVirtualHost(authority);
+    const m = vh ? table.matchRoute(vh, rq) : undefined;
+    if (!m) {
+      if (http) http.no_route++;
+      return rawReply(u.socket, 404, '');
+    }
+    const t = m.target;
+    if (t.kind === 'forward')
+      return proxyUpgrade(u, t.forward, trusted(u.req.socket.remoteAddress ?? ''), listener.preserveExternalRequestId);
+    if (t.kind === 'redirect') return rawReply(u.socket, t.status, '', ['location', t.location({ ...rq, scheme: u.scheme, authority })]);
+    rawReply(u.socket, t.status, t.body);
+  };
+  return handler;
 }
 
 function compileTarget(
@@ -171,7 +205,7 @@ function compileTarget(
       kind: 'redirect',
       routeName: route.name,
       status: r.statusCode,
-      location: (ds) => redirectLocation({ scheme: ds.scheme, authority: ds.authority, path: ds.path, port: ds.port }, r),
+      location: (ds) => redirectLocation(ds, r),
     };
   }
   if (a.kind === 'direct') {
@@ -235,8 +269,25 @@ function compileTarget(
     includeAttemptCountInRequest: vh.includeAttemptCountInRequest ?? false,
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse ?? false,
     stats: stats?.route(vh.name, route.name),
+    cors: route.cors ? compileCors(route.cors) : null,
   };
   return { kind: 'forward', forward };
+}
+
+/**
+ * A TLS request is misdirected when its Host and its SNI pick different listener host names
+ * (exact, then the longest wildcard, then `*`). Without SNI there is nothing to compare.
+ */
+function misdirectedCheck(hostnames: string[] | undefined): ((ds: Downstream) => boolean) | null {
+  if (!hostnames || hostnames.length < 2) return null;
+  const index: HostIndex<string> = compileHostIndex(hostnames.map((h) => ({ domains: [h], value: h })));
+  return (ds) => ds.sni !== undefined && index.select(ds.sni) !== index.select(ds.authority);
+}
+
+function compileCors(c: ir.CorsPolicy): CompiledCors {
+  const { allowOrigins, ...rest } = c;
+  const matchers = allowOrigins.map((m) => compileStringMatch(m) ?? (() => true));
+  return { ...rest, allowOrigin: (origin) => matchers.some((m) => m(origin)) };
 }
 
 /**

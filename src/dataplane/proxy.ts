@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import type * as ir from '../ir/index.js';
 import { validate } from '../ir/validate.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
@@ -34,6 +35,13 @@ export type ProxyOptions = {
   accessLog?: AccessLogSink | null;
   /** Where legate runs (`--locality`), for Istio's locality rules. */
   placement?: ProxyPlacement;
+  /**
+   * Workers: another process owns the listening sockets and hands connections over; the port
+   * each listener reports comes from here. See src/cli/workers.ts.
+   */
+  acceptOnly?: ((listener: string) => number) | undefined;
+  /** Workers: offered each accepted connection; true when it went to another process. */
+  distribute?: ((listener: string, socket: net.Socket) => boolean) | undefined;
 };
 
 /** How long a replaced or removed listener keeps serving the connections it has. */
@@ -71,6 +79,8 @@ export class Proxy {
   readonly #random: Random;
   readonly #accessLogOverride: AccessLogSink | null | undefined;
   readonly #placement: ProxyPlacement | undefined;
+  readonly #acceptOnly: ProxyOptions['acceptOnly'];
+  readonly #distribute: ProxyOptions['distribute'];
   readonly #listeners = new Map<string, { key: string; address: string; port: number; listener: Listener }>();
   /** Replaced or removed listeners finishing their requests. */
   readonly #draining = new Set<Listener>();
@@ -91,6 +101,16 @@ export class Proxy {
     this.#random = opts.random ?? systemRandom;
     this.#accessLogOverride = opts.accessLog;
     this.#placement = opts.placement;
+    this.#acceptOnly = opts.acceptOnly;
+    this.#distribute = opts.distribute;
+  }
+
+  /** Serves a connection another process accepted on listener `name`; false when there is no such listener. */
+  acceptConnection(name: string, socket: net.Socket): boolean {
+    const l = this.#listeners.get(name)?.listener;
+    if (!l || l.closing) return false;
+    l.accept(socket);
+    return true;
   }
 
   static async start(config: ir.Config, opts: ProxyOptions = {}): Promise<Proxy> {
@@ -276,6 +296,7 @@ export class Proxy {
         name: l.name,
         address: l.address,
         port: l.port,
+        declaredPort: l.declaredPort,
         tls: loadTls(l.tls),
         maxRequestHeadersKb: l.limits.maxRequestHeadersKb,
         maxHeadersCount: l.limits.maxHeadersCount,
@@ -286,6 +307,8 @@ export class Proxy {
         h2InitialStreamWindowSize: l.limits.h2InitialStreamWindowSize,
         h2InitialConnectionWindowSize: l.limits.h2InitialConnectionWindowSize,
         tcpKeepaliveIdleMs: l.limits.tcpKeepaliveIdleMs,
+        acceptOnly: this.#acceptOnly ? { port: this.#acceptOnly(l.name) } : undefined,
+        distribute: this.#distribute ? (socket: net.Socket) => this.#distribute!(l.name, socket) : undefined,
         stats: this.statsRegistry.http(l.name),
       },
       handler,
@@ -325,5 +348,5 @@ export class Proxy {
 
 /** Listener identity that requires a new socket when changed (routes are swapped, not rebound). */
 function listenerKey(l: ir.Listener): string {
-  return JSON.stringify([l.address, l.port, l.tls ?? null, l.limits]);
+  return JSON.stringify([l.address, l.port, l.declaredPort ?? null, l.tls ?? null, l.limits]);
 }

@@ -1,6 +1,7 @@
 import type { CircuitBreakers, Cluster, Endpoint, OutlierDetection, PoolSettings } from './cluster.js';
 import { ENVOY, LEGATE } from './defaults.js';
 import type { Listener } from './listener.js';
+import type { Config } from './index.js';
 import type { RetryPolicy } from './policy.js';
 import { defaultOrigin, type Dialect, type Origins } from './origin.js';
 
@@ -136,5 +137,20 @@ export function retryPolicyDefaults(retryOn: RetryPolicy['retryOn'] = [], dialec
       hostSelectionRetryMaxAttempts: d('ENVOY.HOST_SELECTION_RETRY_MAX_ATTEMPTS'),
       bufferLimitBytes: d('ENVOY.BUFFER_LIMIT_BYTES'),
     },
+  };
+}
+
+/**
+ * An IR written by hand may leave listener limits out (or predate some): they take the defaults,
+ * as translated IR always has them.
+ */
+export function fillListenerDefaults(config: Config): Config {
+  if (!config || typeof config !== 'object' || !Array.isArray(config.listeners)) return config;
+  return {
+    ...config,
+    listeners: config.listeners.map((l) => {
+      const d = listenerDefaults(l.name, l.address, l.port);
+      return { ...l, limits: { ...d.limits, ...l.limits }, origin: { ...d.origin, ...l.origin } };
+    }),
   };
 }

@@ -9,7 +9,7 @@ export { HTTP_RETRY_ON, GRPC_RETRY_ON } from './policy.js';
 export { ENVOY, ENVOY_GATEWAY, ISTIO, LEGATE } from './defaults.js';
 export { validate } from './validate.js';
 export type { Diagnostic, Severity } from './diagnostic.js';
-export { clusterDefaults, listenerDefaults, outlierDetectionDefaults, retryPolicyDefaults } from './builders.js';
+export { clusterDefaults, fillListenerDefaults, listenerDefaults, outlierDetectionDefaults, retryPolicyDefaults } from './builders.js';
 
 import type { Cluster } from './cluster.js';
 import type { Listener } from './listener.js';

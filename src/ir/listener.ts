@@ -21,7 +21,20 @@ export type Listener = {
   name: string;
   address: string;
   port: number;
+  /**
+   * The port the manifest declares, when the listener is bound to another one (`legate run
+   * --port-offset`, the conformance replay): Gateway API redirects and route `port` matches use
+   * it instead of the bound port. Absent: the bound port.
+   */
+  declaredPort?: number;
   tls?: Tls;
+  /**
+   * HTTPS: the host names of the Gateway listeners this socket serves (`*` for one without a
+   * hostname). A request whose Host belongs to another of them than the one its SNI belongs to is
+   * answered 421 Misdirected Request (Gateway API GatewayHTTPSListenerDetectMisdirectedRequests):
+   * one certificate for all of them lets HTTP/2 clients reuse a connection across names.
+   */
+  tlsHostnames?: string[];
   virtualHosts: VirtualHost[];
   limits: {
     maxRequestHeadersKb: number;

@@ -125,7 +125,26 @@ export type Route = {
    * that yields a value wins (or all are combined up to a `terminal` one); none -> a random pick.
    */
   hashPolicy?: HashPolicy[];
+  /** CORS: preflights answered here, Access-Control-* response headers (forward routes). */
+  cors?: CorsPolicy;
   origin: Origins;
+};
+
+/** Envoy's CorsPolicy (Gateway API CORS filter). */
+export type CorsPolicy = {
+  /** Allowed origins: exact, or regex (full match; Gateway API `*` wildcards become `.*`). */
+  allowOrigins: StringMatch[];
+  /** `access-control-allow-methods`, joined; `*` answers a preflight with the method it asks for; `` none. */
+  allowMethods: string;
+  /** `access-control-allow-headers`, joined; `*` answers with the headers the preflight asks for. */
+  allowHeaders: string;
+  /** `access-control-expose-headers`, joined; `` none. */
+  exposeHeaders: string;
+  /** `access-control-max-age` in seconds, as text; `` none. */
+  maxAge: string;
+  allowCredentials: boolean;
+  /** A preflight from an origin not allowed goes to the backend (Envoy's default) instead of being answered. */
+  forwardNotMatchingPreflights: boolean;
 };
 
 export type HashPolicy =

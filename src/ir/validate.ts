@@ -27,6 +27,8 @@ export function validate(config: Config): Diagnostic[] {
     if (names.has(l.name)) err(obj, 'name', `duplicate listener name "${l.name}"`, 'rename one of them');
     names.add(l.name);
     if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) err(obj, 'port', `port ${l.port} is not in 0-65535`);
+    if (l.declaredPort !== undefined && (!Number.isInteger(l.declaredPort) || l.declaredPort < 1 || l.declaredPort > 65535))
+      err(obj, 'declaredPort', `declaredPort ${l.declaredPort} is not in 1-65535`, 'leave it out to use the bound port');
     const key = `${l.address}:${l.port}`;
     if (l.port !== 0 && addresses.has(key))
       err(obj, 'port', `another listener already binds ${key}`, 'merge the listeners or change a port');
@@ -122,6 +124,7 @@ function validateRoute(r: Route, obj: string, clusters: Set<string>, err: Err): 
     if (pr?.kind === 'regex' && !compiles(pr.pattern))
       err(obj, 'rewrite.path.pattern', `invalid regular expression ${JSON.stringify(pr.pattern)}`);
   }
+  r.cors?.allowOrigins.forEach((m, i) => validateString(m, obj, `cors.allowOrigins[${i}]`, err));
   r.mirrors?.forEach((m, i) => {
     if (!clusters.has(m.cluster)) err(obj, `mirrors[${i}].cluster`, `cluster "${m.cluster}" does not exist`);
   });

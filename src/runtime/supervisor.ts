@@ -64,8 +64,7 @@ export class Supervisor {
   /** Starts every instance and waits until each is ready (or failed to start). */
   async start(): Promise<void> {
     for (const i of this.instances) {
-      const ports = i.plan.ports.length > 0 ? i.plan.ports : [{ containerPort: defaultPort(i.plan.kind) }];
-      for (const p of ports) i.ports.set(p.containerPort, await freePort());
+      for (const cp of containerPorts(i.plan)) i.ports.set(cp, await freePort());
     }
     await Promise.all(this.instances.map((i) => this.#launch(i)));
   }
@@ -156,8 +155,14 @@ export class Supervisor {
   }
 }
 
-function defaultPort(kind: ImageKind): number {
-  return kind === 'fake-service' ? 9090 : 3000;
+/**
+ * The ports an instance listens on: the container's declared ports, else the image's own (the
+ * conformance Deployments declare none; echo-basic's HTTP mode serves 3000 and h2c on 3001).
+ */
+export function containerPorts(plan: Pick<InstancePlan, 'kind' | 'ports' | 'env'>): number[] {
+  if (plan.ports.length > 0) return plan.ports.map((p) => p.containerPort);
+  if (plan.kind === 'fake-service') return [9090];
+  return (plan.env['GRPC_ECHO_SERVER'] ?? '') !== '' ? [3000] : [3000, 3001];
 }
 
 /**

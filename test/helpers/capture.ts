@@ -33,20 +33,29 @@ export async function capture(fn: () => Promise<number>): Promise<Captured> {
   }
 }
 
-/** A throw-away self-signed certificate for localhost and 127.0.0.1, made with openssl for this run. */
-export function selfSignedCert(): { cert: string; key: string; certFile: string; cleanup(): void } {
+export type CertOptions = {
+  /** Subject CN (default localhost). */
+  cn?: string;
+  /** subjectAltName entries (default DNS:localhost, IP:127.0.0.1). */
+  subjectAltNames?: string[];
+  /** RSA 2048 instead of an EC P-256 key. */
+  rsa?: boolean;
+  /** Add ExtKeyUsage serverAuth. */
+  serverAuth?: boolean;
+};
+
+/** A throw-away self-signed certificate (for localhost and 127.0.0.1 by default), made with openssl for this run. */
+export function selfSignedCert(opts: CertOptions = {}): { cert: string; key: string; certFile: string; cleanup(): void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-client-tls-'));
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
+  const sans = opts.subjectAltNames ?? ['DNS:localhost', 'IP:127.0.0.1'];
   execFileSync(
     'openssl',
     [
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
+      ...(opts.rsa ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']),
       '-nodes',
       '-keyout',
       keyFile,
@@ -55,9 +64,10 @@ export function selfSignedCert(): { cert: string; key: string; certFile: string;
       '-days',
       '1',
       '-subj',
-      '/CN=localhost',
+      `/CN=${opts.cn ?? 'localhost'}`,
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=${sans.join(',')}`,
+      ...(opts.serverAuth ? ['-addext', 'extendedKeyUsage=serverAuth'] : []),
     ],
     { stdio: 'ignore' },
   );

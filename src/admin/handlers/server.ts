@@ -21,8 +21,9 @@ export async function drain(ctx: AdminContext, req: AdminRequest): Promise<Admin
     grace = Number(t);
   }
   const done = ctx.sources.proxy.drain(grace);
+  const workers = ctx.sources.workers?.drain(grace);
   if (p.get('wait') === 'false') return json({ state: 'DRAINING', timeout_ms: grace }, 202);
-  const report = await done;
+  const [report] = await Promise.all([done, workers]);
   return json({
     state: ctx.sources.proxy.state,
     duration_ms: report.durationMs,
@@ -35,4 +36,10 @@ export async function drain(ctx: AdminContext, req: AdminRequest): Promise<Admin
       forced_closed: l.forcedClosed,
     })),
   });
+}
+
+/** GET /workers: the processes of `--workers N` (one, this one, without it). */
+export function workers(ctx: AdminContext): AdminResponse {
+  const w = ctx.sources.workers;
+  return json({ workers: w ? w.list() : [{ index: 0, pid: process.pid, state: 'running', restarts: 0 }] });
 }

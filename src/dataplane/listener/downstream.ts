@@ -22,6 +22,8 @@ export interface Downstream {
   readonly remoteAddress: string;
   /** The listener port the request arrived on (route `port` matches). */
   readonly port: number;
+  /** TLS: the server name (SNI) the client asked for, when it sent one. */
+  readonly sni: string | undefined;
   /** null when the request has no body. */
   readonly body: Readable | null;
   /** Wall-clock ms when the request arrived (access log). */
@@ -71,6 +73,7 @@ export class H1Downstream implements Downstream {
   readonly headers: Record<string, string | string[] | undefined>;
   readonly remoteAddress: string;
   readonly port: number;
+  readonly sni: string | undefined;
   readonly body: Readable | null;
   readonly startWall = Date.now();
   readonly startMono = performance.now();
@@ -83,7 +86,13 @@ export class H1Downstream implements Downstream {
   bytesSent = 0;
   #done: ((aborted: boolean) => void) | null = null;
 
-  constructor(req: http.IncomingMessage, res: http.ServerResponse, scheme: 'http' | 'https', hook?: DownstreamDoneHook) {
+  constructor(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    scheme: 'http' | 'https',
+    hook?: DownstreamDoneHook,
+    declaredPort?: number,
+  ) {
     this.#res = res;
     this.socket = req.socket;
     res.once('close', () => {
@@ -98,7 +107,8 @@ export class H1Downstream implements Downstream {
     this.scheme = scheme;
     const sock = req.socket;
     this.remoteAddress = sock.remoteAddress ?? '';
-    this.port = sock.localPort ?? 0;
+    this.port = declaredPort ?? sock.localPort ?? 0;
+    this.sni = sniOf(sock);
     const cl = req.headers['content-length'];
     this.body = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0') ? req : null;
   }
@@ -150,6 +160,7 @@ export class H2Downstream implements Downstream {
   readonly headers: http2.IncomingHttpHeaders;
   readonly remoteAddress: string;
   readonly port: number;
+  readonly sni: string | undefined;
   readonly body: Readable | null;
   readonly startWall = Date.now();
   readonly startMono = performance.now();
@@ -168,6 +179,7 @@ export class H2Downstream implements Downstream {
     flags: number,
     scheme: 'http' | 'https',
     hook?: DownstreamDoneHook,
+    declaredPort?: number,
   ) {
     this.#stream = stream;
     // Read once per session: session.socket is a Proxy, costly to touch on every stream.
@@ -185,7 +197,8 @@ export class H2Downstream implements Downstream {
     this.authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
     this.scheme = scheme;
     this.remoteAddress = info.remoteAddress;
-    this.port = info.port;
+    this.port = declaredPort ?? info.port;
+    this.sni = info.sni;
     this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
   }
 
@@ -259,7 +272,7 @@ export class H2Downstream implements Downstream {
   }
 }
 
-type SessionInfo = { remoteAddress: string; port: number; active: number };
+type SessionInfo = { remoteAddress: string; port: number; active: number; sni: string | undefined };
 const SESSION_INFO = new WeakMap<object, SessionInfo>();
 
 /** Streams of a downstream HTTP/2 session not yet closed. */
@@ -267,12 +280,18 @@ export function activeStreams(session: http2.Http2Session): number {
   return SESSION_INFO.get(session)?.active ?? 0;
 }
 
+/** The SNI of a TLS socket (`servername` is false or absent without one). */
+function sniOf(sock: net.Socket | undefined): string | undefined {
+  const name = (sock as { servername?: string | false } | undefined)?.servername;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
 function sessionInfo(session: http2.Http2Session | undefined): SessionInfo {
-  if (!session) return { remoteAddress: '', port: 0, active: 0 };
+  if (!session) return { remoteAddress: '', port: 0, active: 0, sni: undefined };
   let info = SESSION_INFO.get(session);
   if (!info) {
     const sock = session.socket;
-    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0, active: 0 };
+    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0, active: 0, sni: sniOf(sock) };
     SESSION_INFO.set(session, info);
   }
   return info;

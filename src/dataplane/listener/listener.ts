@@ -5,11 +5,14 @@ import tls from 'node:tls';
 import { HttpStats, type ListenerStats } from '../stats/scopes.js';
 import { Histogram } from '../stats/histogram.js';
 import { activeStreams, H1Downstream, H2Downstream, type Downstream } from './downstream.js';
+import { isWebSocketUpgrade, type UpgradeRequest } from '../request/upgrade.js';
 
 export type ListenerOptions = {
   name: string;
   address: string;
   port: number;
+  /** The port requests are told they arrived on (redirects, route port matches); default: the bound one. */
+  declaredPort?: number | undefined;
   tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
   maxRequestHeadersKb: number;
   maxHeadersCount: number;
@@ -23,11 +26,22 @@ export type ListenerOptions = {
   h2InitialStreamWindowSize?: number;
   h2InitialConnectionWindowSize?: number;
   tcpKeepaliveIdleMs?: number | undefined;
+  /**
+   * Another process owns the socket and hands accepted connections over (`accept`): `listen`
+   * binds nothing and reports this port.
+   */
+  acceptOnly?: { port: number } | undefined;
+  /**
+   * Offered every accepted connection before it is read; returns true when it took the socket
+   * (handed to another worker). Only set with workers: the socket is then accepted paused.
+   */
+  distribute?: ((socket: net.Socket) => boolean) | undefined;
   /** The HTTP stats scope to count in (kept by the proxy across reloads); a fresh one if absent. */
   stats?: HttpStats | undefined;
 };
 
-export type RequestHandler = (ds: Downstream) => void;
+/** Serves each request; `upgrade` takes websocket handshakes (HTTP/1.1 only), when it exists. */
+export type RequestHandler = ((ds: Downstream) => void) & { upgrade?: (u: UpgradeRequest) => void };
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -46,7 +60,9 @@ export class Listener {
   readonly cxLength = new Histogram();
   #handler: RequestHandler;
   readonly #opts: ListenerOptions;
+  /** Accepts connections; TLS ones go on to #tls. */
   readonly #server: net.Server;
+  readonly #tls: tls.Server | null = null;
   readonly #h1: http.Server;
   readonly #h2: http2.Http2Server;
   readonly #sockets = new Set<net.Socket>();
@@ -95,7 +111,7 @@ export class Listener {
     });
     // One more than the limit so that an over-limit request is seen and rejected, not truncated.
     this.#h1.maxHeadersCount = opts.maxHeadersCount + 1;
-    this.#h1.on('request', (req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const st = this.stats;
       st.downstream_rq_total++;
       st.downstream_rq_http1_total++;
@@ -111,7 +127,26 @@ export class Listener {
       const conn = this.#h1Conns.get(req.socket);
       if (conn) conn.inflight++;
       st.downstream_rq_active++;
-      this.#handler(new H1Downstream(req, res, scheme, onDone));
+      this.#handler(new H1Downstream(req, res, scheme, onDone, opts.declaredPort));
+    };
+    this.#h1.on('request', onRequest);
+    // Node hands every Upgrade request here once anyone listens: websockets go to the route's
+    // upstream; other upgrades (curl's h2c) are served as plain HTTP/1.1, as before.
+    this.#h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const upgrade = this.#handler.upgrade;
+      if (upgrade && isWebSocketUpgrade(req)) {
+        const st = this.stats;
+        st.downstream_rq_total++;
+        st.downstream_rq_http1_total++;
+        upgrade({ req, socket, head, scheme, port: opts.declaredPort ?? socket.localPort ?? 0 });
+        return;
+      }
+      if (head.length > 0) socket.unshift(head);
+      const res = new http.ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      res.once('finish', () => socket.end());
+      onRequest(req, res);
     });
     this.#h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       if (!socket.writable) return socket.destroy();
@@ -153,26 +188,50 @@ export class Listener {
       st.downstream_rq_http2_total++;
       st.downstream_rq_active++;
       stream.on('error', () => {});
-      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone));
+      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone, opts.declaredPort));
     });
 
     if (opts.tls) {
-      this.#server = tls.createServer({ key: opts.tls.key, cert: opts.tls.cert, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+      this.#tls = tls.createServer({ key: opts.tls.key, cert: opts.tls.cert, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
         this.stats.downstream_cx_ssl_total++;
         this.#track(socket);
         this.#dispatch(socket, socket.alpnProtocol === 'h2');
       });
-      this.#server.on('tlsClientError', () => {});
-    } else {
-      this.#server = net.createServer({ noDelay: true }, (socket) => {
-        this.#track(socket);
-        this.#sniff(socket);
-      });
+      this.#tls.on('tlsClientError', () => {});
     }
+    const distribute = opts.distribute;
+    // Paused only when the socket may move to another process, which must read it first.
+    this.#server = net.createServer({ noDelay: true, pauseOnConnect: distribute !== undefined }, (socket) => {
+      if (distribute?.(socket)) return;
+      if (distribute) socket.resume();
+      this.accept(socket);
+    });
     if (opts.maxConnections) {
       this.#server.maxConnections = opts.maxConnections;
       this.#server.on('drop', () => this.stats.downstream_cx_overflow++);
     }
+  }
+
+  /** Serves a connection accepted here or handed over by the process that owns the socket. */
+  accept(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    // A handed-over connection bypasses the socket's own maxConnections: count it here.
+    const max = this.#opts.maxConnections;
+    if (max && this.#opts.acceptOnly && this.stats.downstream_cx_active >= max) {
+      this.stats.downstream_cx_overflow++;
+      socket.destroy();
+      return;
+    }
+    if (this.#tls) {
+      this.#tls.emit('connection', socket);
+      return;
+    }
+    socket.setNoDelay(true);
+    this.#track(socket);
+    this.#sniff(socket);
   }
 
   setHandler(handler: RequestHandler): void {
@@ -264,6 +323,11 @@ export class Listener {
 
   /** Binds the port; resolves with the bound port (useful with port 0). */
   listen(): Promise<number> {
+    const owner = this.#opts.acceptOnly;
+    if (owner) {
+      this.#bound = { address: this.#opts.address, port: owner.port };
+      return Promise.resolve(owner.port);
+    }
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(e);
       this.#server.once('error', onError);
@@ -302,7 +366,7 @@ export class Listener {
 
   async #close(): Promise<number> {
     this.#closing = true;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = this.#server.listening ? new Promise<void>((resolve) => this.#server.close(() => resolve())) : Promise.resolve();
     // Stops the header-timeout checks (the server itself never listened).
     this.#h1.close();
     for (const s of this.#sessions) s.close();
@@ -314,7 +378,15 @@ export class Listener {
     }
     const forced = this.#sockets.size;
     for (const s of this.#sockets) s.destroy();
-    await closed;
+    // The socket stopped accepting at once; the callback also waits for connections handed to
+    // worker processes (Node counts them until a worker reports them closed, which a killed
+    // worker never does), so it is awaited only until the deadline.
+    const left = this.#deadline - Date.now();
+    if (left > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
     return forced;
   }
 }

@@ -20,6 +20,7 @@ import { UpstreamAttempt, type AttemptOwner, type AttemptTrace } from './upstrea
 import { FAULT_ABORT_BODY, type CompiledFault, type FaultLimiter, type FaultSlot } from './fault.js';
 import { chargeCode, type ListenerStats, type RouteStats } from '../stats/scopes.js';
 import { sendShadow, type CompiledMirror } from './shadow.js';
+import { setHeaders, type CompiledCors } from './cors.js';
 
 /** Applies header edits to a flat [name, value, ...] list or a header object; null when none. */
 export type ResponseHeaderEdit = ((headers: string[]) => string[]) | null;
@@ -58,6 +59,8 @@ export type ForwardTarget = {
   hashKey: ((ds: Downstream) => number | undefined) | null;
   /** The route's stats (`vhost.<vh>.route.<route>.`). */
   stats?: RouteStats | undefined;
+  /** The route's CORS policy (preflights are answered before a RequestState exists). */
+  cors: CompiledCors | null;
 };
 
 export type RequestContext = {
@@ -134,7 +137,11 @@ export class RequestState implements AttemptOwner {
   #lastActivity = 0;
   #requestTimer: Timer | null = null;
 
-  constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext) {
+  /** Access-Control-* headers every response gets (an allowed CORS request), or null. */
+  readonly #corsHeaders: string[] | null;
+
+  constructor(ds: Downstream, target: ForwardTarget, ctx: RequestContext, corsHeaders: string[] | null = null) {
+    this.#corsHeaders = corsHeaders;
     this.#ds = ds;
     this.#ctx = ctx;
     this.#t = target;
@@ -728,6 +735,7 @@ export class RequestState implements AttemptOwner {
       this.#requestTimer = null;
     }
     let out = this.#responseEdit ? this.#responseEdit(headers) : headers;
+    if (this.#corsHeaders) out = setHeaders(out, this.#corsHeaders);
     if (this.#requestCompleteAt >= 0) {
       out.push('x-envoy-upstream-service-time', String(Math.round(this.#responseHeadersAt - this.#requestCompleteAt)));
     }
@@ -1005,6 +1013,7 @@ export class RequestState implements AttemptOwner {
     let extra =
       this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
     if (headers) extra = extra ? [...extra, ...headers] : headers;
+    if (this.#corsHeaders) extra = setHeaders(extra ?? [], this.#corsHeaders);
     // An HTTP/1.1 request whose body has not all arrived cannot be followed by another on the
     // connection (Node would wait to discard the rest): close it after the reply, as Envoy does.
     if (this.#ds.protocol === 'http1' && this.#ds.body && !this.#requestComplete) extra = [...(extra ?? []), 'connection', 'close'];

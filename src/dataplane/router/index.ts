@@ -14,6 +14,8 @@ export {
 } from './compile-route-table.js';
 export { matchRoute } from './match-route.js';
 export type { RouteRequest } from './compile-route-match.js';
+export { compileStringMatch } from './compile-route-match.js';
+export { compileHostIndex, type HostIndex } from './compile-host-index.js';
 export { compileHeaderMutation, type HeaderMutator, type MutableHeaders } from './compile-header-mutation.js';
 export { compileWeightedPicker, pickWeightedCluster, type WeightedPicker } from './pick-weighted-cluster.js';
 export { compilePathRewrite, matchedPrefixOf, rewritePath, type CompiledPathRewrite, type MatchedPrefix } from './rewrite-path.js';

@@ -26,6 +26,9 @@ export type HistogramSnapshot = {
   quantiles: number[];
 };
 
+/** A histogram as plain data (min/max are null in JSON when nothing was recorded). */
+export type HistogramState = { count: number; sum: number; min: number; max: number; cells: number[] };
+
 export class Histogram {
   count = 0;
   sum = 0;
@@ -95,6 +98,21 @@ export class Histogram {
   }
 
   static readonly CELLS = NB * SUB + 1;
+
+  /** Plain data for another process (workers send theirs to the admin API's process). */
+  exportState(): HistogramState {
+    return { count: this.count, sum: this.sum, min: this.min, max: this.max, cells: Array.from(this.#cells) };
+  }
+
+  /** Adds another histogram's recordings (same bounds) to this one. */
+  mergeState(h: HistogramState): void {
+    this.count += h.count;
+    this.sum += h.sum;
+    if (h.min < this.min) this.min = h.min;
+    if (h.max > this.max) this.max = h.max;
+    const c = this.#cells;
+    for (let i = 0; i < c.length && i < h.cells.length; i++) c[i]! += h.cells[i]!;
+  }
 
   #clamp(v: number): number {
     return v < this.min ? this.min : v > this.max ? this.max : v;

@@ -4,7 +4,7 @@ import { HOST_STATS } from '../stats/catalog.js';
 import { H1Pool } from './h1-pool.js';
 import { H2Pool } from './h2-pool.js';
 import type { ClusterResources, PoolStats } from './resource-manager.js';
-import type { CxHistograms } from './connect.js';
+import type { ConnectOptions, CxHistograms } from './connect.js';
 
 export type HostPoolSettings = {
   connectTimeoutMs: number;
@@ -89,6 +89,19 @@ export class Host {
     if (!this.sourceHealthy) f += '/failed_eds_health';
     if (this.activeHcTimeout) f += '/active_hc_timeout';
     return f || 'healthy';
+  }
+
+  /** How to open a connection of its own to this host (websocket upgrades), with the pools' settings. */
+  connectOptions(alpn: string[]): ConnectOptions {
+    const s = this.#settings;
+    return {
+      host: this.address,
+      port: this.port,
+      timeoutMs: s.connectTimeoutMs,
+      tls: s.tls ? { ...s.tls, alpn } : undefined,
+      keepalive: s.keepaliveTimeSec !== undefined ? { timeSec: s.keepaliveTimeSec } : undefined,
+      histograms: s.histograms,
+    };
   }
 
   h1(): H1Pool {

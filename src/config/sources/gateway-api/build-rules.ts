@@ -109,7 +109,8 @@ function buildRule(route: gwapi.Route, rule: gwapi.Rule, clusters: BackendCluste
         failClosed ??= f;
         break;
       case 'CORS':
-        notImplemented('CORS filter is not supported yet and is ignored: no CORS headers are added, preflights go to the backend', f.at);
+        shared.cors = corsPolicy(f.cors);
+        origin.cors = originOf(o, f.at);
         break;
     }
   }
@@ -254,4 +255,27 @@ export function grpcMatch(m: gwapi.GrpcMatch): ir.RouteMatch {
   };
   if (m.headers.length > 0) out.headers = m.headers.map(stringMatch);
   return out;
+}
+
+/**
+ * HTTPCORSFilter -> CorsPolicy, as Envoy Gateway writes it: origins with `*` become full-match
+ * regexes (`.*` for each `*`, the rest literal), lists are joined with ", ", a `*` list stays `*`,
+ * and a preflight from an origin not allowed is answered here, not forwarded.
+ */
+export function corsPolicy(c: gwapi.Cors): ir.CorsPolicy {
+  return {
+    allowOrigins: c.allowOrigins.map((o): ir.StringMatch =>
+      o.includes('*') ? { kind: 'regex', value: o.split('*').map(escapeRegex).join('.*') } : { kind: 'exact', value: o },
+    ),
+    allowMethods: c.allowMethods.join(', '),
+    allowHeaders: c.allowHeaders.join(', '),
+    exposeHeaders: c.exposeHeaders.join(', '),
+    maxAge: String(c.maxAge),
+    allowCredentials: c.allowCredentials,
+    forwardNotMatchingPreflights: false,
+  };
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 }

@@ -190,10 +190,33 @@ describe('filters that legate does not implement', () => {
     );
     assert.deepEqual(onlyRoute(r).action, { kind: 'direct', response: { status: 500 } });
   });
-  it('CORS is ignored with a warning', () => {
-    const r = translateYaml(BASE + httpRoute(`filters: [{ type: CORS, cors: { allowOrigins: ["*"] } }]\n    ${BACKEND}`));
-    assert.deepEqual(onlyRoute(r).action, FORWARD);
-    assert.equal(r.diags.items[0]!.code, 'W_GWAPI_NOT_IMPLEMENTED');
+  it('CORS: origins with * become full-match regexes, lists are joined, maxAge defaults to 5, no forwarded preflights', () => {
+    const x = route(
+      `filters: [{ type: CORS, cors: { allowOrigins: ["https://www.foo.com", "https://*.bar.com", "http://a.example:8080"], allowMethods: [GET, OPTIONS], allowHeaders: [x-a, x-b], exposeHeaders: ["*"], allowCredentials: true } }]\n    ${BACKEND}`,
+    );
+    assert.deepEqual(x.cors, {
+      allowOrigins: [
+        { kind: 'exact', value: 'https://www.foo.com' },
+        { kind: 'regex', value: 'https://.*\\.bar\\.com' },
+        { kind: 'exact', value: 'http://a.example:8080' },
+      ],
+      allowMethods: 'GET, OPTIONS',
+      allowHeaders: 'x-a, x-b',
+      exposeHeaders: '*',
+      maxAge: '5',
+      allowCredentials: true,
+      forwardNotMatchingPreflights: false,
+    });
+    assert.equal(x.origin.cors?.kind, 'manifest');
+    assert.deepEqual(route(`filters: [{ type: CORS, cors: { allowOrigins: ["*"], maxAge: 3600 } }]\n    ${BACKEND}`).cors, {
+      allowOrigins: [{ kind: 'regex', value: '.*' }],
+      allowMethods: '',
+      allowHeaders: '',
+      exposeHeaders: '',
+      maxAge: '3600',
+      allowCredentials: false,
+      forwardNotMatchingPreflights: false,
+    });
   });
   it('URLRewrite on one of several backends is ignored with a warning', () => {
     const r = translateYaml(
@@ -248,6 +271,18 @@ describe('filter validation (section 6 #15)', () => {
       `filters: [{ type: RequestHeaderModifier, requestHeaderModifier: { set: [{ name: a, value: "1" }, { name: A, value: "2" }] } }]\n    ${BACKEND}`,
       /appears twice/,
     ],
+    [
+      'CORS method * with another method',
+      `filters: [{ type: CORS, cors: { allowMethods: ["*", GET] } }]\n    ${BACKEND}`,
+      /AllowMethods cannot contain '\*' alongside other methods/,
+    ],
+    ['CORS unknown method', `filters: [{ type: CORS, cors: { allowMethods: [FETCH] } }]\n    ${BACKEND}`, /method "FETCH" must be one of/],
+    [
+      'CORS origin with a path',
+      `filters: [{ type: CORS, cors: { allowOrigins: ["https://a.example/x"] } }]\n    ${BACKEND}`,
+      /scheme:\/\/host/,
+    ],
+    ['CORS maxAge 0', `filters: [{ type: CORS, cors: { maxAge: 0 } }]\n    ${BACKEND}`, /maxAge/],
     [
       'redirect hostname with a wildcard',
       'filters: [{ type: RequestRedirect, requestRedirect: { hostname: "*.example.com" } }]',

@@ -87,7 +87,21 @@ function filter(o: LoadedObject, f: HttpFilter, issues: RuleIssues): FilterBody 
       const e = f.extensionRef!;
       return { type: f.type, group: e.group, kind: e.kind, name: e.name };
     }
-    case 'CORS':
+    case 'CORS': {
+      // The API server's defaults: no credentials, maxAge 5.
+      const c = f.cors ?? {};
+      return {
+        type: f.type,
+        cors: {
+          allowOrigins: c.allowOrigins ?? [],
+          allowCredentials: c.allowCredentials ?? false,
+          allowMethods: c.allowMethods ?? [],
+          allowHeaders: c.allowHeaders ?? [],
+          exposeHeaders: c.exposeHeaders ?? [],
+          maxAge: c.maxAge ?? 5,
+        },
+      };
+    }
     case 'ExternalAuth':
       return { type: f.type };
   }

@@ -267,17 +267,38 @@ const RequestMirror = z
 
 const LocalObjectReference = z.object({ group, kind, name: objectName });
 
-const allOrList = (what: string) => (list: string[] | undefined, ctx: z.RefinementCtx) => {
-  if (list && list.includes('*') && list.length > 1)
-    issue(ctx, `${what} cannot contain '*' alongside other ${what === 'AllowOrigins' ? 'origins' : 'methods'}`);
-};
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', '*'];
+// `*`, or scheme://host[:port] where the host may hold `*` wildcards (CORSOrigin).
+const CORS_ORIGIN = /^(\*|[a-zA-Z][a-zA-Z0-9+\-.]+:\/\/[^:/?#]+(:[0-9]{1,5})?)$/;
+
+/** A CORS list: a set (no value twice), and, where the CRD says so, `*` only alone. */
+function corsList(item: z.ZodType<string>, max: number, star?: 'AllowOrigins' | 'AllowMethods' | 'AllowHeaders') {
+  return z
+    .array(item)
+    .max(max)
+    .superRefine((list, ctx) => {
+      if (new Set(list).size !== list.length) issue(ctx, '{path} must not list a value twice');
+      if (star && list.includes('*') && list.length > 1)
+        issue(ctx, `${star} cannot contain '*' alongside other ${star === 'AllowOrigins' ? 'origins' : 'methods'}`);
+    });
+}
 
 const CORS = z.object({
-  allowOrigins: z.array(str(1, 253)).max(64).superRefine(allOrList('AllowOrigins')).optional(),
+  allowOrigins: corsList(
+    pattern(CORS_ORIGIN, (v) => `origin "${v}" must be "*" or scheme://host[:port]`, 1, 253),
+    64,
+    'AllowOrigins',
+  ).optional(),
   allowCredentials: z.boolean().optional(),
-  allowMethods: z.array(z.string()).max(9).superRefine(allOrList('AllowMethods')).optional(),
-  allowHeaders: z.array(headerName).max(64).superRefine(allOrList('AllowHeaders')).optional(),
-  exposeHeaders: z.array(headerName).max(64).optional(),
+  allowMethods: corsList(
+    z.string().superRefine((m, ctx) => {
+      if (!CORS_METHODS.includes(m)) issue(ctx, `method "${m}" must be one of ${CORS_METHODS.join(', ')}`);
+    }),
+    9,
+    'AllowMethods',
+  ).optional(),
+  allowHeaders: corsList(headerName, 64, 'AllowHeaders').optional(),
+  exposeHeaders: corsList(headerName, 64).optional(),
   maxAge: int(1, INT32_MAX).optional(),
 });
 

@@ -237,3 +237,44 @@ describe('robustness', () => {
     }
   });
 });
+
+describe('HTTPS listeners sharing a port (GatewayHTTPSListenerDetectMisdirectedRequests)', () => {
+  const gateway = (name: string, listeners: string) => `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: ${name}, namespace: infra }
+spec:
+  gatewayClassName: legate
+  listeners:
+${listeners}
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: cert, namespace: infra }
+type: kubernetes.io/tls
+stringData: { tls.crt: "-----BEGIN CERTIFICATE-----", tls.key: "-----BEGIN PRIVATE KEY-----" }`;
+  const https = (name: string, hostname?: string) =>
+    `  - { name: ${name}, port: 443, protocol: HTTPS, ${hostname ? `hostname: "${hostname}", ` : ''}tls: { certificateRefs: [{ name: cert }] } }`;
+
+  it('the listener lists their host names, * for one without', () => {
+    const r = translateYaml(BASE + gateway('tls', [https('any'), https('one', 'a.example'), https('wild', '*.w.example')].join('\n')));
+    const l = r.listeners.find((x) => x.port === 443)!;
+    assert.deepEqual(l.tlsHostnames, ['*', 'a.example', '*.w.example']);
+    assert.equal(l.origin.tlsHostnames?.kind, 'manifest');
+    assert.equal(r.listeners.find((x) => x.port === 80)!.tlsHostnames, undefined, 'HTTP listeners have none');
+  });
+
+  it('unmerged, each Gateway lists only its own', () => {
+    const r = translateYaml(BASE + gateway('g1', https('one', 'a.example')) + gateway('g2', https('two', 'b.example')), {
+      mergeGateways: false,
+    });
+    assert.deepEqual(
+      r.listeners.filter((x) => x.port === 443).map((x) => [x.name, x.tlsHostnames]),
+      [
+        ['infra/g1/https-443', ['a.example']],
+        ['infra/g2/https-443', ['b.example']],
+      ],
+    );
+  });
+});

@@ -17,7 +17,7 @@
  * listener's host name never falls through to a less specific listener's routes).
  *
  * Not yet: TLS/TCP/UDP listeners (UnsupportedProtocol), SNI with several certificates on one
- * port, CORS, ExtensionRef and ExternalAuth filters (the last two answer 500), URLRewrite /
+ * port, ExtensionRef and ExternalAuth filters (they answer 500), URLRewrite /
  * RequestRedirect / RequestMirror on one of several backendRefs, backends other than Services,
  * exact 500s for the share of invalid backends (503 today, see backends.ts), and the rule that
  * only one of an HTTPRoute and a GRPCRoute with intersecting host names is accepted.
@@ -174,6 +174,14 @@ export function translateGatewayApi(
       if (l.tls && !irl.tls) {
         irl.tls = l.tls;
         irl.origin.tls = originOf(g.gateway.object, [...l.spec.path, 'tls', 'certificateRefs', 0]);
+      }
+      // HTTPS listeners sharing the socket: a request for one of them on a connection made for
+      // another (HTTP/2 coalescing) is answered 421.
+      if (l.spec.protocol === 'HTTPS') {
+        const names = (irl.tlsHostnames ??= []);
+        const name = l.spec.hostname ?? '*';
+        if (!names.includes(name)) names.push(name);
+        irl.origin.tlsHostnames ??= originOf(g.gateway.object, [...l.spec.path, 'hostname']);
       }
       if (l.spec.hostname !== undefined) virtualHost(irl, l.spec.hostname, vhostRoutes);
     }

@@ -81,8 +81,19 @@ export type Filter = { index: number; /** Field path of the filter. */ at: Path 
   | { type: 'URLRewrite'; hostname?: string; path?: PathModifier }
   | { type: 'RequestMirror'; backendRef: BackendObjectRef; percent: number }
   | { type: 'ExtensionRef'; group: string; kind: string; name: string }
-  | { type: 'CORS' | 'ExternalAuth' }
+  | { type: 'CORS'; cors: Cors }
+  | { type: 'ExternalAuth' }
 );
+
+/** HTTPCORSFilter, with the API server's defaults (maxAge 5). */
+export type Cors = {
+  allowOrigins: string[];
+  allowCredentials: boolean;
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAge: number;
+};
 
 export type BackendRef = BackendObjectRef & { index: number; path: Path; weight: number; filters: Filter[] };
 
