@@ -1,9 +1,11 @@
 /**
  * Checking a manifest object's `spec` against a zod schema, as the API server checks a CRD's
- * OpenAPI schema: each issue becomes a diagnostic at the exact field (file:line:column).
+ * OpenAPI schema: each problem (schema/check.ts) becomes a diagnostic at the exact field
+ * (file:line:column). One wording for every dialect; each brings its codes.
  */
 import type { z } from 'zod';
 import { formatPath, type Diagnostics, type LoadedObject } from './model.js';
+import { checkValue, type Path, type SchemaProblem } from './schema/check.js';
 
 export type SchemaCodes = {
   /** Warning code for a field the API does not have (the object is still applied). */
@@ -12,6 +14,15 @@ export type SchemaCodes = {
   invalid: string;
   /** Where to look the field names up, for the unknown-field fix. */
   api: string;
+  /**
+   * Warning code for a key in another letter case, read as the declared one (Envoy Gateway's Go
+   * decoder does so); unset, such a key is unknown.
+   */
+  fieldCase?: string;
+  /** Keep null fields as written; by default they are dropped, as the API server prunes them. */
+  keepNulls?: boolean;
+  /** Errors without the "(the API server rejects this Kind)" note: Envoy Gateway's become policy status text. */
+  plainErrors?: boolean;
 };
 
 /**
@@ -23,55 +34,46 @@ export function checkSchema<S extends z.ZodType>(
   schema: S,
   diags: Diagnostics,
   codes: SchemaCodes,
-): z.infer<S> | undefined {
-  const spec = o.body.spec ?? {};
-  const result = schema.safeParse(spec);
-  if (result.success) return result.data as z.infer<S>;
+): z.output<S> | undefined {
+  const { data, problems } = checkValue(schema, o.body.spec ?? {}, {
+    base: ['spec'],
+    caseInsensitive: codes.fieldCase !== undefined,
+    dropNulls: !codes.keepNulls,
+  });
+  return reportProblems(problems, diags, codes, () => o) ? undefined : data;
+}
+
+/**
+ * Reports schema problems; `objectAt` names the object a path belongs to (a merged policy has
+ * fields from two). Returns true when there was an error.
+ */
+export function reportProblems(
+  problems: readonly SchemaProblem[],
+  diags: Diagnostics,
+  codes: SchemaCodes,
+  objectAt: (path: Path) => LoadedObject,
+): boolean {
   let failed = false;
-  for (const issue of result.error.issues) {
-    const path = ['spec', ...issue.path.filter((p): p is string | number => typeof p !== 'symbol')];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys)
-        diags.warning(
-          codes.unknownField,
-          `unknown field "${formatPath([...path, key])}": ${o.kind} has no such field here; it is ignored`,
-          { object: o, path: [...path, key] },
-          `check the spelling against ${codes.api}`,
-        );
-      continue;
-    }
-    failed = true;
-    const present = valueAt(spec, path.slice(1)) !== undefined;
-    diags.error(codes.invalid, `${formatPath(path)}: ${schemaMessage(issue, present)} (the API server rejects this ${o.kind})`, {
-      object: o,
-      path,
-    });
+  for (const p of problems) {
+    const o = objectAt(p.path);
+    const where = { object: o, path: p.path };
+    if (p.kind === 'invalid') {
+      failed = true;
+      diags.error(codes.invalid, codes.plainErrors ? p.message : `${p.message} (the API server rejects this ${o.kind})`, where, p.fix);
+    } else if (p.kind === 'case')
+      diags.warning(
+        codes.fieldCase ?? codes.unknownField,
+        `field "${p.key}" is spelled "${p.canonical}" in the API: Envoy Gateway's translator accepts it, but the Kubernetes API server drops it as unknown`,
+        where,
+        `rename it to "${p.canonical}"`,
+      );
+    else
+      diags.warning(
+        codes.unknownField,
+        `unknown field "${formatPath(p.path)}": ${o.kind} has no such field here; it is ignored`,
+        where,
+        p.nearest ? `did you mean "${p.nearest}"?` : `check the spelling against ${codes.api}; the fields here are ${p.known.join(', ')}`,
+      );
   }
-  // Only unknown fields failed: the spec is well formed, and nothing reads the unknown keys.
-  return failed ? undefined : (spec as z.infer<S>);
-}
-
-/** The value at a path inside parsed JSON (zod issues do not carry the input). */
-function valueAt(v: unknown, path: readonly (string | number)[]): unknown {
-  let cur = v;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[p];
-  }
-  return cur;
-}
-
-function schemaMessage(issue: z.core.$ZodIssue, present: boolean): string {
-  if (issue.code === 'invalid_type') return `must be ${article(issue.expected)}${present ? '' : ' (it is required)'}`;
-  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}`;
-  if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}`;
-  return issue.message;
-}
-
-function article(t: string): string {
-  if (t === 'object') return 'an object';
-  if (t === 'array') return 'a list';
-  if (t === 'int') return 'a whole number';
-  return `a ${t}`;
+  return failed;
 }

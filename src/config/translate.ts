@@ -12,6 +12,7 @@ import { KubernetesEndpoints, type RuntimeEndpoints } from './sources/kubernetes
 import { translateGatewayApi, type GatewayApiResult } from './sources/gateway-api/translate-gateway-api.js';
 import type { StatusEntry } from './sources/gateway-api/status.js';
 import { attachBackendTrafficPolicies } from './sources/envoy-gateway/attach-policies.js';
+import { dropInvalidEnvoyProxies } from './sources/envoy-gateway/envoy-proxy.js';
 import type { PolicyStatus } from './sources/envoy-gateway/precedence.js';
 import { attachClientTrafficPolicies } from './sources/envoy-gateway/client-traffic-policy.js';
 import { translateIstio, type IstioOptions } from './sources/istio/translate-istio.js';
@@ -51,8 +52,10 @@ const KNOWN: Record<string, readonly string[]> = {
   'networking.istio.io': ['Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'WorkloadEntry'],
 };
 
-export function translate(objects: readonly LoadedObject[], opts: TranslateOptions = {}, diags = new Diagnostics()): TranslateResult {
-  reportIgnored(objects, diags);
+export function translate(loaded: readonly LoadedObject[], opts: TranslateOptions = {}, diags = new Diagnostics()): TranslateResult {
+  reportIgnored(loaded, diags);
+  // An EnvoyProxy the API server would refuse does not exist for the classes that name it.
+  const objects = dropInvalidEnvoyProxies(loaded, diags);
   const resolver = new KubernetesEndpoints(objects, opts.runtimeEndpoints);
   const gw: GatewayApiResult = translateGatewayApi([...objects], resolver, diags, {
     ...(opts.controllerNames ? { controllerNames: opts.controllerNames } : {}),

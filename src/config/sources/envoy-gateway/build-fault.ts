@@ -12,21 +12,9 @@ import { ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import type { Origins } from '../../../ir/origin.js';
 import type { FaultPolicy, FractionalPercent } from '../../../ir/policy.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
-import {
-  EG_CODES,
-  checkKnown,
-  egDefault,
-  fail,
-  get,
-  manifestOrigin,
-  readDuration,
-  readInt,
-  readNumber,
-  readObject,
-  reader,
-  warn,
-  type Path,
-} from './spec-reader.js';
+import { durationMs } from '../../schema/k8s.js';
+import { FaultInjection } from './schema.js';
+import { EG_CODES, egDefault, manifestOrigin, readFeature, reader, warn, type Path } from './spec-reader.js';
 
 export const FAULT_SCOPE_ANNOTATION = 'legate.dev/fault-scope';
 
@@ -37,12 +25,9 @@ export function percentToFraction(percent: number): FractionalPercent {
 
 export function buildFault(btp: LoadedObject, diags: Diagnostics): FaultPolicy | undefined {
   const r = reader(btp, diags, 'faultInjection');
-  const spec = readObject(r, btp.body['spec'], ['spec']);
-  if (!spec) return undefined;
-  const at = get(r, spec, 'faultInjection', ['spec']);
-  const fi = readObject(r, at.value, at.path);
-  if (!fi) return undefined;
-  checkKnown(r, fi, at.path, ['delay', 'abort']);
+  const block = readFeature(r, FaultInjection);
+  if (!block) return undefined;
+  const { value: fi, at } = block;
   const origin: Origins = {};
   const fault: FaultPolicy = { scope: 'request', origin };
 
@@ -63,51 +48,24 @@ export function buildFault(btp: LoadedObject, diags: Diagnostics): FaultPolicy |
       );
   }
 
-  const percent = (obj: Record<string, unknown>, base: Path, key: string): FractionalPercent | undefined => {
-    const p = get(r, obj, 'percentage', base);
-    const v = readNumber(r, p.value, p.path, { min: 0, max: 100 });
-    if (p.value !== undefined && p.value !== null && v === undefined) return undefined;
-    origin[`${key}.percent`] = v !== undefined ? manifestOrigin(r, p.path) : egDefault('ENVOY_GATEWAY.FAULT_PERCENTAGE');
+  const percent = (v: number | undefined, path: Path, key: string): FractionalPercent => {
+    origin[`${key}.percent`] = v !== undefined ? manifestOrigin(r, path) : egDefault('ENVOY_GATEWAY.FAULT_PERCENTAGE');
     return percentToFraction(v ?? ENVOY_GATEWAY.FAULT_PERCENTAGE);
   };
 
-  const dl = get(r, fi, 'delay', at.path);
-  const ab = get(r, fi, 'abort', at.path);
-  const delay = readObject(r, dl.value, dl.path);
-  const abort = readObject(r, ab.value, ab.path);
-  if (!delay && !abort && r.ok)
-    fail(r, at.path, 'Delay and abort faults are set at least one.', 'add delay: {fixedDelay: 1s} or abort: {httpStatus: 503}');
-
-  if (delay) {
-    checkKnown(r, delay, dl.path, ['fixedDelay', 'percentage']);
-    const f = get(r, delay, 'fixedDelay', dl.path);
-    const ms = readDuration(r, f.value, f.path, 'FixedDelay');
-    if (f.value === undefined || f.value === null) fail(r, f.path, 'delay.fixedDelay is required', 'set fixedDelay, such as 2s');
-    const pct = percent(delay, dl.path, 'delay');
-    if (ms !== undefined && pct) {
-      fault.delay = { fixedMs: ms, percent: pct };
-      origin['delay.fixedMs'] = manifestOrigin(r, f.path);
-    }
+  if (fi.delay) {
+    fault.delay = { fixedMs: durationMs(fi.delay.fixedDelay), percent: percent(fi.delay.percentage, at('delay', 'percentage'), 'delay') };
+    origin['delay.fixedMs'] = manifestOrigin(r, at('delay', 'fixedDelay'));
   }
+  const abort = fi.abort;
   if (abort) {
-    checkKnown(r, abort, ab.path, ['httpStatus', 'grpcStatus', 'percentage']);
-    const h = get(r, abort, 'httpStatus', ab.path);
-    const g = get(r, abort, 'grpcStatus', ab.path);
-    const hasHttp = h.value !== undefined && h.value !== null;
-    const hasGrpc = g.value !== undefined && g.value !== null;
-    if (hasHttp && hasGrpc)
-      fail(r, g.path, 'httpStatus and grpcStatus cannot be simultaneously defined.', 'keep one of httpStatus and grpcStatus');
-    else if (!hasHttp && !hasGrpc)
-      fail(r, ab.path, 'httpStatus and grpcStatus are set at least one.', 'set httpStatus (such as 503) or grpcStatus (such as 14)');
-    const httpStatus = readInt(r, h.value, h.path, { min: 200, max: 600 });
-    const grpcStatus = readInt(r, g.value, g.path, { min: 0, max: 16 });
-    const pct = percent(abort, ab.path, 'abort');
-    if (pct && (httpStatus !== undefined || grpcStatus !== undefined)) {
-      fault.abort = httpStatus !== undefined ? { httpStatus, percent: pct } : { grpcStatus: grpcStatus!, percent: pct };
-      origin[httpStatus !== undefined ? 'abort.httpStatus' : 'abort.grpcStatus'] = manifestOrigin(
-        r,
-        httpStatus !== undefined ? h.path : g.path,
-      );
+    const pct = percent(abort.percentage, at('abort', 'percentage'), 'abort');
+    if (abort.httpStatus !== undefined) {
+      fault.abort = { httpStatus: abort.httpStatus, percent: pct };
+      origin['abort.httpStatus'] = manifestOrigin(r, at('abort', 'httpStatus'));
+    } else if (abort.grpcStatus !== undefined) {
+      fault.abort = { grpcStatus: abort.grpcStatus, percent: pct };
+      origin['abort.grpcStatus'] = manifestOrigin(r, at('abort', 'grpcStatus'));
     }
   }
   return r.ok ? fault : undefined;

@@ -18,49 +18,17 @@ import { ENVOY, ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import type { Origins } from '../../../ir/origin.js';
 import { GRPC_RETRY_ON, type RetryOn, type RetryPolicy } from '../../../ir/policy.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
-import {
-  EG_CODES,
-  checkKnown,
-  egDefault,
-  fail,
-  get,
-  manifestOrigin,
-  readArray,
-  readDuration,
-  readEnum,
-  readInt,
-  readObject,
-  reader,
-  warn,
-  type Path,
-} from './spec-reader.js';
+import { durationMs } from '../../schema/k8s.js';
+import { Retry } from './schema.js';
+import { EG_CODES, egDefault, manifestOrigin, readFeature, reader, warn } from './spec-reader.js';
 
-/** Envoy Gateway's TriggerEnum (CRD enum). */
-export const EG_RETRY_TRIGGERS = [
-  '5xx',
-  'gateway-error',
-  'reset',
-  'reset-before-request',
-  'connect-failure',
-  'retriable-4xx',
-  'refused-stream',
-  'retriable-status-codes',
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-] as const satisfies readonly RetryOn[];
+export { EG_RETRY_TRIGGERS } from './schema.js';
 
 export function buildRetry(btp: LoadedObject, diags: Diagnostics): RetryPolicy | undefined {
   const r = reader(btp, diags, 'retry');
-  const spec = readObject(r, btp.body['spec'], ['spec']);
-  if (!spec) return undefined;
-  const at = get(r, spec, 'retry', ['spec']);
-  const retry = readObject(r, at.value, at.path);
-  if (!retry) return undefined;
-  const base: Path = at.path;
-  checkKnown(r, retry, base, ['numRetries', 'numAttemptsPerPriority', 'retryOn', 'perRetry']);
+  const block = readFeature(r, Retry);
+  if (!block) return undefined;
+  const { value: retry, at } = block;
 
   const d = (name: string) => egDefault(`ENVOY_GATEWAY.${name}`);
   const e = (name: string) => egDefault(`ENVOY.${name}`, 'envoy');
@@ -92,116 +60,77 @@ export function buildRetry(btp: LoadedObject, diags: Diagnostics): RetryPolicy |
     origin,
   };
 
-  const n = get(r, retry, 'numRetries', base);
-  const numRetries = readInt(r, n.value, n.path, { min: 0, max: 2_147_483_647 });
-  if (numRetries !== undefined) {
-    policy.numRetries = numRetries;
-    origin['numRetries'] = manifestOrigin(r, n.path);
+  if (retry.numRetries !== undefined) {
+    policy.numRetries = retry.numRetries;
+    origin['numRetries'] = manifestOrigin(r, at('numRetries'));
   }
 
-  const p = get(r, retry, 'numAttemptsPerPriority', base);
-  const perPriority = readInt(r, p.value, p.path, { min: -2_147_483_648, max: 2_147_483_647 });
+  const perPriority = retry.numAttemptsPerPriority;
   if (perPriority !== undefined && perPriority > 0) {
     policy.retryPriority = { kind: 'previous-priorities', updateFrequency: perPriority };
-    origin['retryPriority'] = manifestOrigin(r, p.path);
+    origin['retryPriority'] = manifestOrigin(r, at('numAttemptsPerPriority'));
   }
 
-  const on = get(r, retry, 'retryOn', base);
-  const retryOn = readObject(r, on.value, on.path);
-  let codesWritten = false;
+  const retryOn = retry.retryOn;
+  const onPath = at('retryOn');
+  const codesWritten = retryOn?.httpStatusCodes !== undefined;
   if (retryOn) {
-    checkKnown(r, retryOn, on.path, ['triggers', 'httpStatusCodes']);
-    const t = get(r, retryOn, 'triggers', on.path);
-    const c = get(r, retryOn, 'httpStatusCodes', on.path);
-    const triggerList = readArray(r, t.value, t.path);
-    const codeList = readArray(r, c.value, c.path);
-    codesWritten = codeList !== undefined;
-    const triggers: RetryOn[] = [];
-    triggerList?.forEach((v, i) => {
-      const trig = readEnum(r, v, [...t.path, i], EG_RETRY_TRIGGERS);
-      if (trig) triggers.push(trig);
-    });
-    const codes: number[] = [];
-    codeList?.forEach((v, i) => {
-      const code = readInt(r, v, [...c.path, i], { min: 100, max: 599 });
-      if (code !== undefined) codes.push(code);
-    });
-    if (triggerList && triggers.length > 0) {
+    const triggers = retryOn.triggers;
+    const codes = retryOn.httpStatusCodes;
+    if (triggers && triggers.length > 0) {
       // Envoy Gateway keeps the triggers as a set: sorted, without duplicates.
-      policy.retryOn = [...new Set(triggers)].sort();
-      origin['retryOn'] = manifestOrigin(r, t.path);
+      policy.retryOn = [...new Set<RetryOn>(triggers)].sort();
+      origin['retryOn'] = manifestOrigin(r, at('retryOn', 'triggers'));
     }
-    if (triggerList || codeList) {
-      policy.retriableStatusCodes = [...new Set(codes)].sort((a, b) => a - b);
-      origin['retriableStatusCodes'] = codeList
-        ? manifestOrigin(r, c.path)
+    if (triggers || codes) {
+      policy.retriableStatusCodes = [...new Set(codes ?? [])].sort((a, b) => a - b);
+      origin['retriableStatusCodes'] = codes
+        ? manifestOrigin(r, at('retryOn', 'httpStatusCodes'))
         : {
             kind: 'derived',
-            from: `${on.path.join('.')} without httpStatusCodes: Envoy Gateway replaces the default [503] with an empty list`,
+            from: `${onPath.join('.')} without httpStatusCodes: Envoy Gateway replaces the default [503] with an empty list`,
           };
     }
   }
 
-  const pr = get(r, retry, 'perRetry', base);
-  const perRetry = readObject(r, pr.value, pr.path);
-  if (perRetry) {
-    checkKnown(r, perRetry, pr.path, ['timeout', 'backOff']);
-    const to = get(r, perRetry, 'timeout', pr.path);
-    const timeout = readDuration(r, to.value, to.path, 'Timeout');
-    if (timeout !== undefined) {
-      policy.perTryTimeoutMs = timeout;
-      origin['perTryTimeoutMs'] = manifestOrigin(r, to.path);
-      if (timeout === 0)
-        warn(
-          r,
-          EG_CODES.NO_EFFECT,
-          to.path,
-          'a per-retry timeout of 0s means no per-try timeout',
-          'remove it, or set the longest time one attempt may take',
-        );
+  const perRetry = retry.perRetry;
+  if (perRetry?.timeout !== undefined) {
+    const timeout = durationMs(perRetry.timeout);
+    const to = at('perRetry', 'timeout');
+    policy.perTryTimeoutMs = timeout;
+    origin['perTryTimeoutMs'] = manifestOrigin(r, to);
+    if (timeout === 0)
+      warn(
+        r,
+        EG_CODES.NO_EFFECT,
+        to,
+        'a per-retry timeout of 0s means no per-try timeout',
+        'remove it, or set the longest time one attempt may take',
+      );
+  }
+  const backOff = perRetry?.backOff;
+  if (backOff) {
+    const b = at('perRetry', 'backOff', 'baseInterval');
+    const m = at('perRetry', 'backOff', 'maxInterval');
+    const baseMs = backOff.baseInterval === undefined ? undefined : durationMs(backOff.baseInterval);
+    const maxMs = backOff.maxInterval === undefined ? undefined : durationMs(backOff.maxInterval);
+    if (baseMs !== undefined) {
+      policy.backoff.baseIntervalMs = baseMs;
+      origin['backoff.baseIntervalMs'] = manifestOrigin(r, b);
+      policy.backoff.maxIntervalMs = baseMs * ENVOY.RETRY_MAX_INTERVAL_FACTOR;
     }
-    const bo = get(r, perRetry, 'backOff', pr.path);
-    const backOff = readObject(r, bo.value, bo.path);
-    if (backOff) {
-      checkKnown(r, backOff, bo.path, ['baseInterval', 'maxInterval']);
-      const b = get(r, backOff, 'baseInterval', bo.path);
-      const m = get(r, backOff, 'maxInterval', bo.path);
-      const baseMs = readDuration(r, b.value, b.path, 'BaseInterval');
-      const maxMs = readDuration(r, m.value, m.path, 'MaxInterval');
-      if (baseMs === 0)
-        fail(r, b.path, 'baseInterval cannot be set to 0s', 'set a positive base interval such as 25ms, or remove it for the 25ms default');
-      else if (maxMs === 0)
-        fail(r, m.path, 'maxInterval cannot be set to 0s', 'set a positive maximum interval, or remove it for 10 x baseInterval');
-      else if (baseMs !== undefined && maxMs !== undefined && maxMs < baseMs)
-        fail(r, m.path, 'maxInterval cannot be less than baseInterval', `set maxInterval to at least ${String(b.value)}`);
-      else if (baseMs === undefined && maxMs !== undefined && maxMs < ENVOY.RETRY_BASE_INTERVAL_MS)
-        // Envoy rejects max < base (the 25 ms default); Envoy Gateway would hand it a config Envoy refuses.
-        fail(
-          r,
-          m.path,
-          'maxInterval cannot be less than baseInterval',
-          `baseInterval defaults to ${ENVOY.RETRY_BASE_INTERVAL_MS}ms: raise maxInterval or set baseInterval too`,
-        );
-      if (baseMs !== undefined && r.ok) {
-        policy.backoff.baseIntervalMs = baseMs;
-        origin['backoff.baseIntervalMs'] = manifestOrigin(r, b.path);
-        policy.backoff.maxIntervalMs = baseMs * ENVOY.RETRY_MAX_INTERVAL_FACTOR;
-      }
-      if (maxMs !== undefined && r.ok) {
-        policy.backoff.maxIntervalMs = maxMs;
-        origin['backoff.maxIntervalMs'] = manifestOrigin(r, m.path);
-      }
+    if (maxMs !== undefined) {
+      policy.backoff.maxIntervalMs = maxMs;
+      origin['backoff.maxIntervalMs'] = manifestOrigin(r, m);
     }
   }
-
-  if (!r.ok) return undefined;
 
   const onCodes = policy.retryOn.includes('retriable-status-codes');
   if (onCodes && policy.retriableStatusCodes.length === 0)
     warn(
       r,
       EG_CODES.NO_EFFECT,
-      on.path,
+      onPath,
       'the retriable-status-codes trigger has no status codes: with retryOn set, Envoy Gateway drops its default [503]',
       'list the codes in retryOn.httpStatusCodes (for example [503])',
     );
@@ -209,7 +138,7 @@ export function buildRetry(btp: LoadedObject, diags: Diagnostics): RetryPolicy |
     warn(
       r,
       EG_CODES.NO_EFFECT,
-      [...on.path, 'httpStatusCodes'],
+      at('retryOn', 'httpStatusCodes'),
       'httpStatusCodes are only used with the retriable-status-codes trigger, which retryOn.triggers does not list',
       'add retriable-status-codes to retryOn.triggers',
     );
@@ -218,7 +147,7 @@ export function buildRetry(btp: LoadedObject, diags: Diagnostics): RetryPolicy |
     warn(
       r,
       EG_CODES.NO_EFFECT,
-      on.path,
+      onPath,
       'only gRPC triggers are listed: plain HTTP failures (resets, connect failures, 5xx) are not retried',
       'add connect-failure, reset or 5xx if HTTP failures should be retried too',
     );

@@ -9,19 +9,9 @@ import { ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import type { PoolSettings } from '../../../ir/cluster.js';
 import type { Origins } from '../../../ir/origin.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
-import {
-  EG_CODES,
-  checkKnown,
-  egDefault,
-  get,
-  manifestOrigin,
-  readDuration,
-  readInt,
-  readObject,
-  reader,
-  warn,
-  type Path,
-} from './spec-reader.js';
+import { durationMs } from '../../schema/k8s.js';
+import { TcpKeepalive } from './schema.js';
+import { EG_CODES, egDefault, manifestOrigin, readFeature, reader, warn } from './spec-reader.js';
 
 export type TcpKeepaliveFragment = {
   /** -> `ir.PoolSettings.tcpKeepalive` */
@@ -31,12 +21,9 @@ export type TcpKeepaliveFragment = {
 
 export function buildTcpKeepalive(btp: LoadedObject, diags: Diagnostics): TcpKeepaliveFragment | undefined {
   const r = reader(btp, diags, 'tcpKeepalive');
-  const spec = readObject(r, btp.body['spec'], ['spec']);
-  if (!spec) return undefined;
-  const at = get(r, spec, 'tcpKeepalive', ['spec']);
-  const ka = readObject(r, at.value, at.path);
-  if (!ka) return undefined;
-  checkKnown(r, ka, at.path, ['probes', 'idleTime', 'interval']);
+  const block = readFeature(r, TcpKeepalive);
+  if (!block) return undefined;
+  const { value: ka, at } = block;
   const d = (name: string) => egDefault(`ENVOY_GATEWAY.${name}`);
   const origin: Origins = {
     probes: d('TCP_KEEPALIVE_PROBES'),
@@ -51,28 +38,26 @@ export function buildTcpKeepalive(btp: LoadedObject, diags: Diagnostics): TcpKee
     },
     origin,
   };
-  const p = get(r, ka, 'probes', at.path);
-  const probes = readInt(r, p.value, p.path, { min: 0, max: 4_294_967_295 });
-  if (probes !== undefined) {
-    out.tcpKeepalive.probes = probes;
-    origin['probes'] = manifestOrigin(r, p.path);
+  if (ka.probes !== undefined) {
+    out.tcpKeepalive.probes = ka.probes;
+    origin['probes'] = manifestOrigin(r, at('probes'));
   }
-  const seconds = (key: string, name: string, field: 'timeSec' | 'intervalSec') => {
-    const f = get(r, ka, key, at.path);
-    const ms = readDuration(r, f.value, f.path, name);
-    if (ms === undefined) return;
+  const seconds = (key: 'idleTime' | 'interval', field: 'timeSec' | 'intervalSec') => {
+    const text = ka[key];
+    if (text === undefined) return;
+    const ms = durationMs(text);
     if (ms % 1000 !== 0)
       warn(
         r,
         EG_CODES.NO_EFFECT,
-        f.path as Path,
+        at(key),
         `${key} is applied in whole seconds: ${ms}ms becomes ${Math.floor(ms / 1000)}s`,
         'write whole seconds',
       );
     out.tcpKeepalive[field] = Math.floor(ms / 1000);
-    origin[field] = manifestOrigin(r, f.path);
+    origin[field] = manifestOrigin(r, at(key));
   };
-  seconds('idleTime', 'IdleTime', 'timeSec');
-  seconds('interval', 'Interval', 'intervalSec');
+  seconds('idleTime', 'timeSec');
+  seconds('interval', 'intervalSec');
   return r.ok ? out : undefined;
 }

@@ -21,7 +21,9 @@ import { ENVOY_GATEWAY } from '../../../ir/defaults.js';
 import type { Origins } from '../../../ir/origin.js';
 import type { TimeoutPolicy } from '../../../ir/policy.js';
 import type { Diagnostics, LoadedObject } from '../../model.js';
-import { EG_CODES, checkKnown, egDefault, fail, get, manifestOrigin, readDuration, readObject, reader, warn } from './spec-reader.js';
+import { durationMs } from '../../schema/k8s.js';
+import { Timeout } from './schema.js';
+import { EG_CODES, egDefault, manifestOrigin, readFeature, reader, warn } from './spec-reader.js';
 
 export type TimeoutFragment = {
   /** Cluster connection settings (`ir.PoolSettings` fields); only the ones the policy sets. */
@@ -32,49 +34,26 @@ export type TimeoutFragment = {
 
 export function buildTimeout(btp: LoadedObject, diags: Diagnostics): TimeoutFragment | undefined {
   const r = reader(btp, diags, 'timeout');
-  const spec = readObject(r, btp.body['spec'], ['spec']);
-  if (!spec) return undefined;
-  const at = get(r, spec, 'timeout', ['spec']);
-  const timeout = readObject(r, at.value, at.path);
-  if (!timeout) return undefined;
-  checkKnown(r, timeout, at.path, ['tcp', 'http']);
+  const block = readFeature(r, Timeout);
+  if (!block) return undefined;
+  const { value: timeout, at } = block;
 
   const pool: TimeoutFragment['pool'] = { origin: {} };
-  const t = get(r, timeout, 'tcp', at.path);
-  const tcp = readObject(r, t.value, t.path);
-  if (tcp) {
-    checkKnown(r, tcp, t.path, ['connectTimeout']);
-    const c = get(r, tcp, 'connectTimeout', t.path);
-    const ms = readDuration(r, c.value, c.path, 'ConnectTimeout');
-    if (ms === 0)
-      fail(r, c.path, 'connectTimeout must be greater than 0s', 'Envoy refuses a zero connect timeout; remove it for the 10s default');
-    else if (ms !== undefined) {
-      pool.connectTimeoutMs = ms;
-      pool.origin['connectTimeoutMs'] = manifestOrigin(r, c.path);
-    }
+  const connect = timeout.tcp?.connectTimeout;
+  if (connect !== undefined) {
+    pool.connectTimeoutMs = durationMs(connect);
+    pool.origin['connectTimeoutMs'] = manifestOrigin(r, at('tcp', 'connectTimeout'));
   }
 
   let route: TimeoutPolicy | undefined;
-  const h = get(r, timeout, 'http', at.path);
-  const http = readObject(r, h.value, h.path);
+  const http = timeout.http;
   if (http) {
-    checkKnown(r, http, h.path, [
-      'connectionIdleTimeout',
-      'maxConnectionDuration',
-      'requestTimeout',
-      'maxStreamDuration',
-      'streamIdleTimeout',
-    ]);
-    const read = (key: string, name: string) => {
-      const f = get(r, http, key, h.path);
-      return { ms: readDuration(r, f.value, f.path, name), path: f.path };
-    };
-    // Read in Envoy Gateway's order so the first error is the one its status reports.
-    const idle = read('connectionIdleTimeout', 'ConnectionIdleTimeout');
-    const mcd = read('maxConnectionDuration', 'MaxConnectionDuration');
-    const req = read('requestTimeout', 'RequestTimeout');
-    const msd = read('maxStreamDuration', 'MaxStreamDuration');
-    const sit = read('streamIdleTimeout', 'StreamIdleTimeout');
+    const read = (key: keyof typeof http) => ({ ms: http[key] === undefined ? undefined : durationMs(http[key]), path: at('http', key) });
+    const idle = read('connectionIdleTimeout');
+    const mcd = read('maxConnectionDuration');
+    const req = read('requestTimeout');
+    const msd = read('maxStreamDuration');
+    const sit = read('streamIdleTimeout');
     if (idle.ms !== undefined) {
       pool.idleTimeoutMs = idle.ms;
       pool.origin['idleTimeoutMs'] = manifestOrigin(r, idle.path);

@@ -24,12 +24,14 @@ import { Diagnostics, type LoadedObject } from '../../model.js';
 import type { Diagnostic } from '../../../ir/diagnostic.js';
 import { buildTrafficFeatures, type TrafficFeatures } from './build-traffic-features.js';
 import { mergePolicies, type MergeType } from './merge-policy.js';
-import { EG_CODES, isObject, type Feature, type Json, type Path } from './spec-reader.js';
+import { checkValue } from '../../schema/check.js';
+import type { z } from 'zod';
+import { BackendTrafficPolicySpec, PolicyTargets, ROUTE_KINDS, type TargetRef } from './schema.js';
+import type { LabelSelector } from '../../schema/k8s.js';
+import { EG_CODES, reportProblems, type Feature } from './spec-reader.js';
 
-export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
-export const ROUTE_KINDS = ['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'UDPRoute', 'TLSRoute'] as const;
+export { TARGET_GROUP as GATEWAY_GROUP, ROUTE_KINDS, TARGET_KINDS } from './schema.js';
 export type RouteKind = (typeof ROUTE_KINDS)[number];
-export const TARGET_KINDS = ['Gateway', 'ListenerSet', ...ROUTE_KINDS] as const;
 
 export type NamespacedName = { namespace: string; name: string };
 type Labels = Record<string, string>;
@@ -127,7 +129,7 @@ export type Selector = {
   matchLabels: Labels;
   matchExpressions: { key: string; operator: string; values: string[] }[];
   from: string;
-  nsSelector?: Json;
+  nsSelector?: LabelSelector;
 };
 
 const nn = (o: { namespace: string; name: string }) => `${o.namespace}/${o.name}`;
@@ -144,105 +146,42 @@ export function sortPolicies(policies: readonly LoadedObject[]): LoadedObject[] 
 }
 
 /**
- * Reads a policy's targets (targetRef / targetRefs / targetSelectors) and mergeType, checking the
- * CRD's CEL rules. Returns undefined when the policy would be refused by the API server.
+ * Reads a policy's targets (targetRef / targetRefs / targetSelectors) and mergeType, checked by
+ * `schema`: the targets' CEL rules alone by default (any policy kind), or a kind's whole spec
+ * (BackendTrafficPolicySpec: its fields and spec-level rules; the feature blocks are the builders').
+ * Returns undefined when the policy would be refused by the API server.
  */
-export function readPolicyTargets(btp: LoadedObject, diags: Diagnostics): Omit<Policy, 'btp' | 'id'> | undefined {
-  const spec = isObject(btp.body['spec']) ? btp.body['spec'] : {};
-  let ok = true;
-  const err = (path: Path, message: string, fix?: string) => {
-    ok = false;
-    diags.error(EG_CODES.POLICY_INVALID, message, { object: btp, path }, fix);
-  };
-  const refs: Ref[] = [];
-  const readRef = (v: unknown, path: Path, list: string) => {
-    if (!isObject(v)) return err(path, `${list} entries must be objects`);
-    const group = v['group'];
-    const kind = v['kind'];
-    const name = v['name'];
-    if (group === undefined || group === null) err([...path, 'group'], `${list}.group is required`, 'add group: gateway.networking.k8s.io');
-    else if (group !== GATEWAY_GROUP) err([...path, 'group'], `this policy can only have a ${list}.group of gateway.networking.k8s.io`);
-    if (typeof kind !== 'string' || !(TARGET_KINDS as readonly string[]).includes(kind))
-      err(
-        [...path, 'kind'],
-        `this policy can only have a ${list}.kind of Gateway/ListenerSet/HTTPRoute/GRPCRoute/TCPRoute/UDPRoute/TLSRoute`,
-        `kind is ${JSON.stringify(kind)}`,
-      );
-    if (typeof name !== 'string' || name === '') err([...path, 'name'], `${list}.name is required`);
-    const section = v['sectionName'];
-    if (ok && typeof kind === 'string' && typeof name === 'string')
-      refs.push({
-        kind,
-        namespace: btp.metadata.namespace,
-        name,
-        ...(typeof section === 'string' && section !== '' ? { sectionName: section } : {}),
-      });
-  };
+export function readPolicyTargets(
+  btp: LoadedObject,
+  diags: Diagnostics,
+  schema: typeof PolicyTargets | typeof BackendTrafficPolicySpec = PolicyTargets,
+): Omit<Policy, 'btp' | 'id'> | undefined {
+  const raw = btp.body['spec'] ?? {};
+  const { data: spec, problems } = checkValue<z.ZodType<PolicyTargets & { compression?: unknown[] | undefined }>>(schema, raw, {
+    base: ['spec'],
+    caseInsensitive: true,
+  });
+  if (reportProblems(btp, diags, problems, EG_CODES.POLICY_INVALID) || !spec) return undefined;
   const deprecated: string[] = [];
-  const single = spec['targetRef'];
-  const many = spec['targetRefs'];
-  const sel = spec['targetSelectors'];
-  const hasSingle = single !== undefined && single !== null;
-  const hasMany = Array.isArray(many) && many.length > 0;
-  const hasSel = Array.isArray(sel) && sel.length > 0;
-  if (!((hasSingle && !hasMany) || (!hasSingle && hasMany) || hasSel))
-    err(['spec'], 'either targetRef or targetRefs must be used', 'list the targets in spec.targetRefs');
-  if (hasSingle) {
+  const refs: Ref[] = [];
+  const addRef = (r: TargetRef) =>
+    refs.push({ kind: r.kind, namespace: btp.metadata.namespace, name: r.name, ...(r.sectionName ? { sectionName: r.sectionName } : {}) });
+  if (spec.targetRef) {
     deprecated.push('spec.targetRef');
-    readRef(single, ['spec', 'targetRef'], 'targetRef');
-  } else if (hasMany) many.forEach((v, i) => readRef(v, ['spec', 'targetRefs', i], 'targetRefs[*]'));
-  if (Array.isArray(spec['compression']) && spec['compression'].length > 0) deprecated.push('spec.compression');
-  const selectors: Selector[] = [];
-  if (hasSel)
-    sel.forEach((v, i) => {
-      const path = ['spec', 'targetSelectors', i];
-      if (!isObject(v)) return err(path, 'targetSelectors entries must be objects');
-      if (v['group'] !== undefined && v['group'] !== GATEWAY_GROUP) err([...path, 'group'], 'group must be gateway.networking.k8s.io');
-      const kind = v['kind'];
-      if (typeof kind !== 'string' || !(TARGET_KINDS as readonly string[]).includes(kind))
-        return err([...path, 'kind'], `targetSelectors[${i}].kind must be one of ${TARGET_KINDS.join(', ')}`);
-      const ns = isObject(v['namespaces']) ? v['namespaces'] : {};
-      const from = typeof ns['from'] === 'string' ? ns['from'] : 'Same';
-      if (!['Same', 'All', 'Selector'].includes(from))
-        err([...path, 'namespaces', 'from'], `namespaces.from must be Same, All or Selector`);
-      if (from === 'Selector' && !isObject(ns['selector']))
-        err([...path, 'namespaces'], 'selector must be specified when from is Selector');
-      const matchLabels = isObject(v['matchLabels'])
-        ? (Object.fromEntries(Object.entries(v['matchLabels']).map(([k, x]) => [k, String(x)])) as Labels)
-        : {};
-      const matchExpressions = Array.isArray(v['matchExpressions'])
-        ? v['matchExpressions'].filter(isObject).map((e) => ({
-            key: String(e['key']),
-            operator: String(e['operator']),
-            values: Array.isArray(e['values']) ? e['values'].map(String) : [],
-          }))
-        : [];
-      selectors.push({ kind, matchLabels, matchExpressions, from, ...(isObject(ns['selector']) ? { nsSelector: ns['selector'] } : {}) });
-    });
-  let mergeType: MergeType | undefined;
-  const mt = spec['mergeType'];
-  if (mt !== undefined && mt !== null) {
-    if (mt === 'Replace')
-      err(
-        ['spec', 'mergeType'],
-        'Replace is not a valid MergeType for BackendTrafficPolicySpec',
-        'use StrategicMerge or JSONMerge, or remove mergeType',
-      );
-    else if (mt !== 'StrategicMerge' && mt !== 'JSONMerge')
-      err(
-        ['spec', 'mergeType'],
-        `spec.mergeType: Unsupported value: ${JSON.stringify(mt)}: supported values: "StrategicMerge", "JSONMerge"`,
-      );
-    else mergeType = mt;
-    const routeOnly = (k: string) => (ROUTE_KINDS as readonly string[]).includes(k);
-    if (!refs.every((r) => routeOnly(r.kind)) || !selectors.every((s) => routeOnly(s.kind)))
-      err(
-        ['spec', 'mergeType'],
-        'mergeType can only be used with xRoute targets',
-        'remove mergeType from policies that target Gateways or ListenerSets',
-      );
-  }
-  if (!ok) return undefined;
+    addRef(spec.targetRef);
+  } else (spec.targetRefs ?? []).forEach(addRef);
+  if ((spec.compression ?? []).length > 0) deprecated.push('spec.compression');
+  const selectors: Selector[] = (spec.targetSelectors ?? []).map((s) => {
+    const ns = s.namespaces;
+    return {
+      kind: s.kind,
+      matchLabels: { ...(s.matchLabels ?? {}) },
+      matchExpressions: (s.matchExpressions ?? []).map((e) => ({ key: e.key, operator: e.operator, values: e.values ?? [] })),
+      from: ns?.from ?? 'Same',
+      ...(ns?.selector ? { nsSelector: ns.selector } : {}),
+    };
+  });
+  const mergeType = spec.mergeType as MergeType | undefined;
   return { refs, selectors, deprecated, ...(mergeType ? { mergeType } : {}) };
 }
 
@@ -369,7 +308,7 @@ export function resolveBackendTrafficPolicies(
 ): PolicyResolution {
   const sorted: Policy[] = [];
   for (const btp of sortPolicies(policies)) {
-    const t = readPolicyTargets(btp, diags);
+    const t = readPolicyTargets(btp, diags, BackendTrafficPolicySpec);
     if (t) sorted.push({ btp, id: nn(btp.metadata), ...t });
   }
   const gateways = new Map(world.gateways.map((g) => [nn(g), g]));
@@ -418,8 +357,7 @@ export function resolveBackendTrafficPolicies(
         const ns = p.btp.metadata.namespace;
         if (s.from === 'Same' && c.namespace !== ns) continue;
         if (s.from === 'Selector') {
-          const sel = s.nsSelector ?? {};
-          const ml = isObject(sel['matchLabels']) ? (sel['matchLabels'] as Labels) : {};
+          const ml = s.nsSelector?.matchLabels ?? {};
           if (!labelsMatch({ ...s, matchLabels: ml, matchExpressions: [] }, world.namespaceLabels?.[c.namespace] ?? {})) continue;
         }
         if (c.namespace !== ns && !(world.referenceGrantAllows?.(ns, c) ?? false)) continue;

@@ -1,15 +1,17 @@
 /**
- * Reading a BackendTrafficPolicy's raw spec (plain JSON from YAML) for the builders: field lookup
- * with positions, the API server's schema checks (types, bounds, GEP-2257 durations), diagnostics
- * with the field path and a fix, and `origin` records naming the object and field a value came from.
+ * Reading a BackendTrafficPolicy's spec for the builders: each feature's block checked by its schema
+ * (schema.ts), diagnostics with the field path and a fix, and `origin` records naming the object
+ * and field a value came from.
  *
  * One `Reader` covers one feature of one policy. The first error marks it failed; the builder then
  * returns nothing for that feature (never partial values), and the aggregator turns the first error
  * into Envoy Gateway's status text (`Retry: baseInterval cannot be set to 0s.`).
  */
-import { parseGatewayDuration } from '../../../common/durations.js';
+import type { z } from 'zod';
 import { defaultOrigin, type Dialect, type Origin } from '../../../ir/origin.js';
 import { formatPath, objectRef, type Diagnostics, type LoadedObject } from '../../model.js';
+import { reportProblems as reportSchemaProblems } from '../../schema-check.js';
+import { checkValue, writtenPath, type SchemaProblem } from '../../schema/check.js';
 
 export type Path = readonly (string | number)[];
 export type Json = Record<string, unknown>;
@@ -28,8 +30,10 @@ export const EG_CODES = {
   loadBalancer: 'E_EG_LOAD_BALANCER_INVALID',
   tcpKeepalive: 'E_EG_TCP_KEEPALIVE_INVALID',
   connection: 'E_EG_CONNECTION_INVALID',
-  /** targetRef/targetRefs/targetSelectors/mergeType rules (CEL on the spec). */
+  /** targetRef/targetRefs/targetSelectors/mergeType rules (CEL on the spec), and the type of fields legate does not read. */
   POLICY_INVALID: 'E_EG_POLICY_INVALID',
+  /** An EnvoyProxy the API server would refuse; it is left out, so references to it find nothing. */
+  ENVOYPROXY_INVALID: 'E_EG_ENVOYPROXY_INVALID',
   /** A field written in another letter case than the API's (`backoff` for `backOff`); Envoy Gateway's decoder accepts it. */
   FIELD_CASE: 'W_EG_FIELD_CASE',
   /** A field the API does not have at this place. */
@@ -106,145 +110,53 @@ export function egDefault(name: string, dialect: Dialect = 'envoy-gateway'): Ori
   return defaultOrigin(dialect, name);
 }
 
+/** One feature's block, checked by its schema: the typed value, and paths as written for origins. */
+export type FeatureBlock<T> = {
+  value: T;
+  /** `['spec', 'retry']`, as written. */
+  path: Path;
+  /** The path of a field below the block, as written (`at('perRetry', 'backOff')`). */
+  at(...segs: (string | number)[]): Path;
+};
+
 /**
- * Looks up `key` in `obj`. Like Envoy Gateway's JSON decoder, a key that differs only in letter case
- * (`backoff` for `backOff`) is accepted, with a warning. Returns the value and its path as written.
+ * Reads `spec.<feature>` and checks it against its schema. Like Envoy Gateway's JSON decoder, a key
+ * in another letter case (`backoff` for `backOff`) is read, with a warning; an unknown key is a
+ * warning; a schema violation fails the feature (the builder then returns nothing). Absent: undefined.
  */
-export function get(r: Reader, obj: Json, key: string, path: Path): { value: unknown; path: Path } {
-  if (Object.hasOwn(obj, key)) return { value: obj[key], path: [...path, key] };
-  const lower = key.toLowerCase();
-  for (const k of Object.keys(obj)) {
-    if (k.toLowerCase() === lower) {
-      const p = [...path, k];
-      warn(
-        r,
-        EG_CODES.FIELD_CASE,
-        p,
-        `field "${k}" is spelled "${key}" in the API: Envoy Gateway's translator accepts it, but the Kubernetes API server drops it as unknown`,
-        `rename it to "${key}"`,
-      );
-      return { value: obj[k], path: p };
-    }
+export function readFeature<S extends z.ZodType>(r: Reader, schema: S): FeatureBlock<z.output<S>> | undefined {
+  const spec = r.btp.body['spec'];
+  if (spec === undefined || spec === null) return undefined;
+  if (!isObject(spec)) {
+    fail(r, ['spec'], 'spec must be an object');
+    return undefined;
   }
-  return { value: undefined, path: [...path, key] };
-}
-
-/** Warns about keys the API does not define at this place (typos are otherwise silently ignored). */
-export function checkKnown(r: Reader, obj: Json, path: Path, known: readonly string[]): void {
-  const lower = new Set(known.map((k) => k.toLowerCase()));
-  for (const k of Object.keys(obj)) {
-    if (!lower.has(k.toLowerCase()))
-      warn(
-        r,
-        EG_CODES.UNKNOWN_FIELD,
-        [...path, k],
-        `unknown field "${k}" in ${formatPath(path)}; it is ignored`,
-        `known fields: ${known.join(', ')}`,
-      );
-  }
-}
-
-/** An object value, or undefined when absent or null; anything else is an error. */
-export function readObject(r: Reader, v: unknown, path: Path): Json | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (isObject(v)) return v;
-  fail(r, path, `${formatPath(path)} must be an object`);
-  return undefined;
-}
-
-export function readArray(r: Reader, v: unknown, path: Path): unknown[] | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (Array.isArray(v)) return v;
-  fail(r, path, `${formatPath(path)} must be a list`);
-  return undefined;
-}
-
-export function readString(r: Reader, v: unknown, path: Path): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v;
-  fail(r, path, `${formatPath(path)} must be a string`);
-  return undefined;
-}
-
-export function readBool(r: Reader, v: unknown, path: Path): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'boolean') return v;
-  fail(r, path, `${formatPath(path)} must be true or false`);
-  return undefined;
+  // The key's own letter case is the spec-level check's to report (precedence.ts).
+  const key = Object.hasOwn(spec, r.feature) ? r.feature : Object.keys(spec).find((k) => k.toLowerCase() === r.feature.toLowerCase());
+  const raw = key === undefined ? undefined : spec[key];
+  if (key === undefined || raw === undefined || raw === null) return undefined;
+  const base: Path = ['spec', key];
+  const { data, problems } = checkValue(schema, raw, { base, caseInsensitive: true });
+  if (reportProblems(r.btp, r.diags, problems, EG_CODES[r.feature])) r.ok = false;
+  if (data === undefined) return undefined;
+  return { value: data, path: base, at: (...segs) => [...base, ...writtenPath(raw, segs)] };
 }
 
 /**
- * An integer in [min, max] (the CRD's bounds). `message` replaces the generic bound message with
- * Envoy Gateway's own text where it has one (`invalid MaxConnections value -1`).
+ * Schema problems as Envoy Gateway diagnostics, errors with `errorCode` and in Envoy Gateway's words
+ * (they become status text); true when there was an error.
  */
-export function readInt(
-  r: Reader,
-  v: unknown,
-  path: Path,
-  bounds: { min?: number; max?: number; message?: (v: unknown) => string } = {},
-): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  const { min, max } = bounds;
-  const range = `${min ?? '-inf'}..${max ?? 'inf'}`;
-  if (typeof v !== 'number' || !Number.isInteger(v)) {
-    fail(r, path, bounds.message ? bounds.message(v) : `${formatPath(path)} must be an integer`, `write a whole number in ${range}`);
-    return undefined;
-  }
-  if ((min !== undefined && v < min) || (max !== undefined && v > max)) {
-    const text =
-      bounds.message?.(v) ??
-      (min !== undefined && v < min
-        ? `${formatPath(path)} in body should be greater than or equal to ${min}`
-        : `${formatPath(path)} in body should be less than or equal to ${max}`);
-    fail(r, path, text, `use a value in ${range}`);
-    return undefined;
-  }
-  return v;
-}
-
-/** A number (float) in [min, max]. */
-export function readNumber(r: Reader, v: unknown, path: Path, bounds: { min?: number; max?: number } = {}): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    fail(r, path, `${formatPath(path)} must be a number`);
-    return undefined;
-  }
-  if ((bounds.min !== undefined && v < bounds.min) || (bounds.max !== undefined && v > bounds.max)) {
-    fail(
-      r,
-      path,
-      `${formatPath(path)} ${v} is not in ${bounds.min ?? '-inf'}..${bounds.max ?? 'inf'}`,
-      `use a value in ${bounds.min}..${bounds.max}`,
-    );
-    return undefined;
-  }
-  return v;
-}
-
-/** One of the enum's values (CRD `Enum`), with the API server's message. */
-export function readEnum<T extends string>(r: Reader, v: unknown, path: Path, values: readonly T[]): T | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
-  fail(
-    r,
-    path,
-    `${formatPath(path)}: Unsupported value: ${JSON.stringify(v)}: supported values: ${values.map((x) => JSON.stringify(x)).join(', ')}`,
-    `use one of ${values.join(', ')}`,
+export function reportProblems(btp: LoadedObject, diags: Diagnostics, problems: readonly SchemaProblem[], errorCode: string): boolean {
+  return reportSchemaProblems(
+    problems,
+    diags,
+    {
+      invalid: errorCode,
+      unknownField: EG_CODES.UNKNOWN_FIELD,
+      fieldCase: EG_CODES.FIELD_CASE,
+      api: 'the Envoy Gateway API reference',
+      plainErrors: true,
+    },
+    (path) => ownerOf(btp, path),
   );
-  return undefined;
-}
-
-/**
- * A Gateway API duration (GEP-2257: `10s`, `1m30s`, `500ms`; no fractions, no `d`). `name` is the
- * field's name in Envoy Gateway's error text: `invalid ConnectTimeout value 20kib`.
- */
-export function readDuration(r: Reader, v: unknown, path: Path, name: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  const text = typeof v === 'string' ? v : String(v);
-  const parsed = parseGatewayDuration(text);
-  if (!parsed.ok) {
-    fail(r, path, `invalid ${name} value ${text}`, parsed.error);
-    return undefined;
-  }
-  return parsed.ms;
 }

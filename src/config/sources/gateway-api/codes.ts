@@ -33,6 +33,8 @@ export const CODES = {
   NOT_IMPLEMENTED: 'W_GWAPI_NOT_IMPLEMENTED',
   /** A bug in the translator met this object; it is skipped. */
   INTERNAL: 'E_GWAPI_INTERNAL',
+  /** A field the API does not have at this place: the API server prunes it, kubectl warns. */
+  UNKNOWN_FIELD: 'W_GWAPI_UNKNOWN_FIELD',
   /** A parentRef to a kind other than Gateway (ListenerSet, Service mesh parents). */
   UNSUPPORTED_PARENT: 'W_GWAPI_UNSUPPORTED_PARENT',
 } as const;

@@ -182,7 +182,12 @@ describe('filters that legate does not implement', () => {
     assert.equal(r.diags.items[0]!.code, 'W_GWAPI_NOT_IMPLEMENTED');
   });
   it('ExternalAuth fails closed: 500', () => {
-    const r = translateYaml(BASE + httpRoute(`filters: [{ type: ExternalAuth, externalAuth: { protocol: HTTP } }]\n    ${BACKEND}`));
+    const r = translateYaml(
+      BASE +
+        httpRoute(
+          `filters: [{ type: ExternalAuth, externalAuth: { protocol: HTTP, http: {}, backendRef: { name: auth, port: 9000 } } }]\n    ${BACKEND}`,
+        ),
+    );
     assert.deepEqual(onlyRoute(r).action, { kind: 'direct', response: { status: 500 } });
   });
   it('CORS: origins with * become full-match regexes, lists are joined, maxAge defaults to 5, no forwarded preflights', () => {
@@ -269,7 +274,7 @@ describe('filter validation (section 6 #15)', () => {
     [
       'CORS method * with another method',
       `filters: [{ type: CORS, cors: { allowMethods: ["*", GET] } }]\n    ${BACKEND}`,
-      /allowMethods cannot contain '\*' alongside other values/,
+      /AllowMethods cannot contain '\*' alongside other methods/,
     ],
     ['CORS unknown method', `filters: [{ type: CORS, cors: { allowMethods: [FETCH] } }]\n    ${BACKEND}`, /method "FETCH" must be one of/],
     [

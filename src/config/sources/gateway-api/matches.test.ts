@@ -270,7 +270,8 @@ describe('HTTPRoute match validation', () => {
     ['relative path', '{ path: { type: Exact, value: a } }', /must be an absolute path/],
     ['double slash', '{ path: { value: "/a//b" } }', /must not contain '\/\/'/],
     ['dot segment', '{ path: { value: "/a/../b" } }', /must not contain '\/\.\.\/'/],
-    ['encoded slash', '{ path: { value: "/a%2Fb" } }', /%2f/],
+    ['encoded slash', '{ path: { value: "/a%2Fb" } }', /must not contain '%2F'/],
+    ['encoded slash, lower case', '{ path: { value: "/a%2fb" } }', /must not contain '%2f'/],
     ['fragment', '{ path: { value: "/a#b" } }', /'#'/],
     ['header name with a colon', '{ headers: [{ name: ":method", value: GET }] }', /token characters/],
   ];

@@ -1,168 +1,79 @@
 /**
- * GatewayClass, Gateway and ReferenceGrant objects: schema and CEL checks (config-apis.md 1.2,
- * 1.3, 1.10, section 6 #1-#4), kubebuilder defaults applied. Invalid objects are reported and
- * come back undefined.
+ * GatewayClass, Gateway and ReferenceGrant objects: checked by their schemas (schema.ts; config-apis.md
+ * 1.2, 1.3, 1.10, section 6 #1-#4), then kubebuilder defaults applied. Invalid objects are reported
+ * and come back undefined.
  */
 import type { Diagnostics, LoadedObject } from '../../model.js';
 import { objectRef } from '../../model.js';
+import type { LabelSelector } from '../../schema/k8s.js';
 import { GROUP } from './codes.js';
-import { hostnameError } from './hostnames.js';
-import { isDnsSubdomain, readArray, readCtx, readInt, readObject, readString, reject, type Json, type Path, type ReadCtx } from './read.js';
+import { checkSpec, type Path } from './read.js';
+import { GatewayClassSpec, GatewaySpec, ReferenceGrantSpec, type GatewayListener } from './schema.js';
 import type * as gwapi from './types.js';
 
 export function parseGatewayClass(o: LoadedObject, diags: Diagnostics): gwapi.GatewayClass | undefined {
-  const ctx = readCtx(o, diags);
-  const spec = readObject(ctx, o.body.spec, ['spec']) ?? {};
-  const controllerName = readString(ctx, spec.controllerName, ['spec', 'controllerName'], { required: true, min: 1, max: 253 });
-  const p = readObject(ctx, spec.parametersRef, ['spec', 'parametersRef']);
-  let parametersRef: gwapi.GatewayClass['parametersRef'];
-  if (p) {
-    const path = ['spec', 'parametersRef'];
-    const name = readString(ctx, p.name, [...path, 'name'], { required: true, min: 1 }) ?? '';
-    const kind = readString(ctx, p.kind, [...path, 'kind'], { required: true, min: 1 }) ?? '';
-    const group = readString(ctx, p.group, [...path, 'group']) ?? '';
-    const namespace = readString(ctx, p.namespace, [...path, 'namespace']);
-    parametersRef = { group, kind, name, ...(namespace !== undefined ? { namespace } : {}) };
-  }
-  if (!ctx.ok || controllerName === undefined) return undefined;
-  return { object: o, name: o.metadata.name, controllerName, ...(parametersRef ? { parametersRef } : {}) };
+  const spec = checkSpec(o, GatewayClassSpec, diags);
+  if (!spec) return undefined;
+  const p = spec.parametersRef;
+  return {
+    object: o,
+    name: o.metadata.name,
+    controllerName: spec.controllerName,
+    ...(p
+      ? { parametersRef: { group: p.group, kind: p.kind, name: p.name, ...(p.namespace !== undefined ? { namespace: p.namespace } : {}) } }
+      : {}),
+  };
 }
-
-const CORE_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'TLS', 'TCP', 'UDP']);
 
 export function parseGateway(o: LoadedObject, diags: Diagnostics): gwapi.Gateway | undefined {
-  const ctx = readCtx(o, diags);
-  const spec = readObject(ctx, o.body.spec, ['spec']) ?? {};
-  const className = readString(ctx, spec.gatewayClassName, ['spec', 'gatewayClassName'], { required: true, min: 1, max: 253 });
-  const raw = readArray(ctx, spec.listeners, ['spec', 'listeners'], 64);
-  if (raw.length === 0) reject(ctx, ['spec', 'listeners'], 'a Gateway needs at least one listener');
-  const listeners: gwapi.Listener[] = [];
-  raw.forEach((l, i) => {
-    const parsed = parseListener(ctx, l, ['spec', 'listeners', i], i);
-    if (parsed) listeners.push(parsed);
-  });
-  const names = new Set<string>();
-  const combos = new Set<string>();
-  for (const l of listeners) {
-    if (names.has(l.name))
-      reject(ctx, [...l.path, 'name'], `listener name "${l.name}" is used twice`, 'Listener name must be unique within the Gateway');
-    names.add(l.name);
-    const combo = `${l.port}/${l.protocol}/${l.hostname ?? ''}`;
-    if (combos.has(combo)) reject(ctx, l.path, 'Combination of port, protocol and hostname must be unique for each listener');
-    combos.add(combo);
-  }
-  if (!ctx.ok || className === undefined) return undefined;
-  return { object: o, namespace: o.metadata.namespace, name: o.metadata.name, ref: objectRef(o), className, listeners };
+  const spec = checkSpec(o, GatewaySpec, diags);
+  if (!spec) return undefined;
+  const listeners = spec.listeners.map((l, i) => listener(o, l, ['spec', 'listeners', i], i));
+  return {
+    object: o,
+    namespace: o.metadata.namespace,
+    name: o.metadata.name,
+    ref: objectRef(o),
+    className: spec.gatewayClassName,
+    listeners,
+  };
 }
 
-function parseListener(ctx: ReadCtx, v: unknown, path: Path, index: number): gwapi.Listener | undefined {
-  const l = readObject(ctx, v, path);
-  if (!l) return undefined;
-  const name = readString(ctx, l.name, [...path, 'name'], { required: true, min: 1, max: 253 });
-  if (name !== undefined && !isDnsSubdomain(name)) reject(ctx, [...path, 'name'], `listener name "${name}" must be a DNS subdomain`);
-  const hostname = readString(ctx, l.hostname, [...path, 'hostname']);
-  if (hostname !== undefined) {
-    const err = hostnameError(hostname);
-    if (err) reject(ctx, [...path, 'hostname'], err);
-  }
-  const port = readInt(ctx, l.port, [...path, 'port'], 1, 65535, true);
-  const protocol = readString(ctx, l.protocol, [...path, 'protocol'], { required: true, min: 1, max: 255 });
-  if (protocol !== undefined && !CORE_PROTOCOLS.has(protocol) && !protocol.includes('/'))
-    reject(ctx, [...path, 'protocol'], `protocol "${protocol}" is not HTTP, HTTPS, TLS, TCP, UDP or a domain-prefixed name`);
-  if (hostname !== undefined && (protocol === 'TCP' || protocol === 'UDP'))
-    reject(ctx, [...path, 'hostname'], "hostname must not be specified for protocols ['TCP', 'UDP']");
-
-  const tlsRaw = readObject(ctx, l.tls, [...path, 'tls']);
-  let tls: gwapi.Listener['tls'];
-  if (tlsRaw) {
-    if (protocol === 'HTTP' || protocol === 'TCP' || protocol === 'UDP')
-      reject(ctx, [...path, 'tls'], "tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']");
-    const mode = readString(ctx, tlsRaw.mode, [...path, 'tls', 'mode']) ?? 'Terminate';
-    if (mode !== 'Terminate' && mode !== 'Passthrough')
-      reject(ctx, [...path, 'tls', 'mode'], `tls.mode must be Terminate or Passthrough, not "${mode}"`);
-    if (protocol === 'HTTPS' && mode !== 'Terminate')
-      reject(ctx, [...path, 'tls', 'mode'], 'tls mode must be Terminate for protocol HTTPS');
-    const refs = readArray(ctx, tlsRaw.certificateRefs, [...path, 'tls', 'certificateRefs'], 64);
-    const certificateRefs: gwapi.SecretRef[] = [];
-    refs.forEach((r, i) => {
-      const rp = [...path, 'tls', 'certificateRefs', i];
-      const ref = readObject(ctx, r, rp);
-      if (!ref) return;
-      certificateRefs.push({
-        group: readString(ctx, ref.group, [...rp, 'group']) ?? '',
-        kind: readString(ctx, ref.kind, [...rp, 'kind']) ?? 'Secret',
-        name: readString(ctx, ref.name, [...rp, 'name'], { required: true, min: 1 }) ?? '',
-        namespace: readString(ctx, ref.namespace, [...rp, 'namespace']) ?? ctx.o.metadata.namespace,
-      });
-    });
-    tls = { mode: mode === 'Passthrough' ? 'Passthrough' : 'Terminate', certificateRefs };
-  } else if (protocol === 'TLS') {
-    reject(ctx, [...path, 'tls'], 'tls mode must be set for protocol TLS');
-  }
-
-  const allowed = readObject(ctx, l.allowedRoutes, [...path, 'allowedRoutes']) ?? {};
-  const nsRaw = readObject(ctx, allowed.namespaces, [...path, 'allowedRoutes', 'namespaces']) ?? {};
-  const from = readString(ctx, nsRaw.from, [...path, 'allowedRoutes', 'namespaces', 'from']) ?? 'Same';
-  if (from !== 'All' && from !== 'Same' && from !== 'Selector')
-    reject(ctx, [...path, 'allowedRoutes', 'namespaces', 'from'], `namespaces.from must be All, Same or Selector, not "${from}"`);
-  let selector: gwapi.LabelSelector | undefined;
-  if (from === 'Selector') {
-    const sp = [...path, 'allowedRoutes', 'namespaces', 'selector'];
-    const s = readObject(ctx, nsRaw.selector, sp);
-    if (!s) reject(ctx, sp, 'namespaces.selector is required when from is Selector');
-    else selector = parseLabelSelector(ctx, s, sp);
-  }
-  let kinds: gwapi.RouteGroupKind[] | undefined;
-  if (allowed.kinds !== undefined) {
-    kinds = [];
-    readArray(ctx, allowed.kinds, [...path, 'allowedRoutes', 'kinds'], 8).forEach((k, i) => {
-      const kp = [...path, 'allowedRoutes', 'kinds', i];
-      const obj = readObject(ctx, k, kp);
-      if (!obj) return;
-      const kind = readString(ctx, obj.kind, [...kp, 'kind'], { required: true, min: 1, max: 63 }) ?? '';
-      kinds!.push({ group: readString(ctx, obj.group, [...kp, 'group']) ?? GROUP, kind });
-    });
-    if (kinds.length === 0) kinds = undefined;
-  }
-  if (name === undefined || port === undefined || protocol === undefined) return undefined;
+/** A checked listener with the kubebuilder defaults: TLS mode Terminate, Secret refs, routes from the same namespace. */
+function listener(o: LoadedObject, l: GatewayListener, path: Path, index: number): gwapi.Listener {
+  const tls: gwapi.Listener['tls'] = l.tls && {
+    mode: l.tls.mode === 'Passthrough' ? 'Passthrough' : 'Terminate',
+    certificateRefs: (l.tls.certificateRefs ?? []).map((r) => ({
+      group: r.group ?? '',
+      kind: r.kind ?? 'Secret',
+      name: r.name,
+      namespace: r.namespace ?? o.metadata.namespace,
+    })),
+  };
+  const ns = l.allowedRoutes?.namespaces;
+  const from = (ns?.from ?? 'Same') as gwapi.Listener['allowedRoutes']['from'];
+  const kinds = l.allowedRoutes?.kinds?.map((k) => ({ group: k.group ?? GROUP, kind: k.kind }));
   return {
-    name,
+    name: l.name,
     index,
     path,
-    ...(hostname !== undefined ? { hostname } : {}),
-    port,
-    protocol,
+    ...(l.hostname !== undefined ? { hostname: l.hostname } : {}),
+    port: l.port,
+    protocol: l.protocol,
     ...(tls ? { tls } : {}),
     allowedRoutes: {
-      from: from as gwapi.Listener['allowedRoutes']['from'],
-      ...(selector ? { selector } : {}),
-      ...(kinds ? { kinds } : {}),
+      from,
+      ...(from === 'Selector' && ns?.selector ? { selector: labelSelector(ns.selector) } : {}),
+      ...(kinds && kinds.length > 0 ? { kinds } : {}),
     },
   };
 }
 
-function parseLabelSelector(ctx: ReadCtx, s: Json, path: Path): gwapi.LabelSelector {
-  const matchLabels: Record<string, string> = {};
-  const ml = readObject(ctx, s.matchLabels, [...path, 'matchLabels']) ?? {};
-  for (const [k, v] of Object.entries(ml)) {
-    const value = readString(ctx, v, [...path, 'matchLabels', k]);
-    if (value !== undefined) matchLabels[k] = value;
-  }
-  const matchExpressions: gwapi.LabelSelector['matchExpressions'] = [];
-  readArray(ctx, s.matchExpressions, [...path, 'matchExpressions']).forEach((e, i) => {
-    const ep = [...path, 'matchExpressions', i];
-    const obj = readObject(ctx, e, ep);
-    if (!obj) return;
-    const key = readString(ctx, obj.key, [...ep, 'key'], { required: true, min: 1 }) ?? '';
-    const operator = readString(ctx, obj.operator, [...ep, 'operator'], { required: true }) ?? '';
-    if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(operator))
-      reject(ctx, [...ep, 'operator'], `operator must be In, NotIn, Exists or DoesNotExist, not "${operator}"`);
-    const values = readArray(ctx, obj.values, [...ep, 'values']).map((v, j) => readString(ctx, v, [...ep, 'values', j]) ?? '');
-    if ((operator === 'In' || operator === 'NotIn') && values.length === 0)
-      reject(ctx, [...ep, 'values'], `values must be non-empty for operator ${operator}`);
-    matchExpressions.push({ key, operator, values });
-  });
-  return { matchLabels, matchExpressions };
+function labelSelector(s: LabelSelector): gwapi.LabelSelector {
+  return {
+    matchLabels: { ...(s.matchLabels ?? {}) },
+    matchExpressions: (s.matchExpressions ?? []).map((e) => ({ key: e.key, operator: e.operator, values: e.values ?? [] })),
+  };
 }
 
 /** Kubernetes label-selector semantics (an empty selector matches everything). */
@@ -189,31 +100,13 @@ export function matchesSelector(sel: gwapi.LabelSelector, labels: Record<string,
 }
 
 export function parseReferenceGrant(o: LoadedObject, diags: Diagnostics): gwapi.ReferenceGrant | undefined {
-  const ctx = readCtx(o, diags);
-  const spec = readObject(ctx, o.body.spec, ['spec']) ?? {};
-  const from = readArray(ctx, spec.from, ['spec', 'from'], 16).map((f, i) => {
-    const p = ['spec', 'from', i];
-    const obj = readObject(ctx, f, p) ?? {};
-    return {
-      group: readString(ctx, obj.group, [...p, 'group'], { required: true }) ?? '',
-      kind: readString(ctx, obj.kind, [...p, 'kind'], { required: true, min: 1 }) ?? '',
-      namespace: readString(ctx, obj.namespace, [...p, 'namespace'], { required: true, min: 1 }) ?? '',
-    };
-  });
-  const to = readArray(ctx, spec.to, ['spec', 'to'], 16).map((t, i) => {
-    const p = ['spec', 'to', i];
-    const obj = readObject(ctx, t, p) ?? {};
-    const name = readString(ctx, obj.name, [...p, 'name']);
-    return {
-      group: readString(ctx, obj.group, [...p, 'group'], { required: true }) ?? '',
-      kind: readString(ctx, obj.kind, [...p, 'kind'], { required: true, min: 1 }) ?? '',
-      ...(name ? { name } : {}),
-    };
-  });
-  if (from.length === 0) reject(ctx, ['spec', 'from'], 'spec.from needs at least one entry');
-  if (to.length === 0) reject(ctx, ['spec', 'to'], 'spec.to needs at least one entry');
-  if (!ctx.ok) return undefined;
-  return { namespace: o.metadata.namespace, from, to };
+  const spec = checkSpec(o, ReferenceGrantSpec, diags);
+  if (!spec) return undefined;
+  return {
+    namespace: o.metadata.namespace,
+    from: spec.from.map((f) => ({ group: f.group, kind: f.kind, namespace: f.namespace })),
+    to: spec.to.map((t) => ({ group: t.group, kind: t.kind, ...(t.name ? { name: t.name } : {}) })),
+  };
 }
 
 /**

@@ -331,7 +331,7 @@ data: { tls.crt: ${Buffer.from('CERT').toString('base64')}, tls.key: ${Buffer.fr
   const rejected: [string, string, RegExp][] = [
     [
       'tls on HTTP',
-      '  - { name: a, port: 80, protocol: HTTP, tls: {} }',
+      '  - { name: a, port: 80, protocol: HTTP, tls: { certificateRefs: [{ name: cert }] } }',
       /tls must not be specified for protocols \['HTTP', 'TCP', 'UDP'\]/,
     ],
     [

@@ -97,25 +97,30 @@ for (const c of rejected)
   });
 
 const schema: { name: string; spec: Record<string, unknown>; field: string; message: string }[] = [
-  { name: 'no hosts', spec: { ports: HTTP80 }, field: 'spec.hosts', message: 'must be a list (it is required)' },
+  { name: 'no hosts', spec: { ports: HTTP80 }, field: 'spec.hosts', message: 'spec.hosts is required' },
   {
     name: 'port number 0',
     spec: { hosts: ['a.example.com'], ports: [{ number: 0, name: 'http' }] },
     field: 'spec.ports[0].number',
-    message: 'must be at least 1',
+    message: 'spec.ports[0].number is 0; it must be at least 1',
   },
   {
     name: 'unknown resolution',
     spec: { hosts: ['a.example.com'], resolution: 'ROUND_ROBIN' },
     field: 'spec.resolution',
-    message: 'must be one of "NONE"',
+    message: 'spec.resolution: Unsupported value: "ROUND_ROBIN": supported values: "NONE"',
   },
-  { name: 'hosts as a string', spec: { hosts: 'a.example.com' }, field: 'spec.hosts', message: 'must be a list (the API server' },
+  {
+    name: 'hosts as a string',
+    spec: { hosts: 'a.example.com' },
+    field: 'spec.hosts',
+    message: 'spec.hosts must be a list, not the string "a.example.com"',
+  },
   {
     name: 'a weight that is not whole',
     spec: { hosts: ['a.example.com'], endpoints: [{ address: '10.0.0.1', weight: 1.5 }] },
     field: 'spec.endpoints[0].weight',
-    message: 'must be a whole number (the API server',
+    message: 'spec.endpoints[0].weight must be a whole number, not 1.5',
   },
 ];
 for (const c of schema)

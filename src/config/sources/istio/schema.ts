@@ -315,5 +315,7 @@ export function checkSpec<S extends z.ZodType>(o: LoadedObject, schema: S, diags
     unknownField: ISTIO_CODES.UNKNOWN_FIELD,
     invalid: ISTIO_CODES.SCHEMA,
     api: 'the Istio API reference',
+    // Istio's own checks (rules.ts) see the spec as written.
+    keepNulls: true,
   });
 }
