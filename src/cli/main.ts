@@ -21,11 +21,13 @@ import { registerProxyConfig } from './proxy-config-command.js';
 import { registerBackendCommands } from './fake-service-command.js';
 import { registerAnalyze } from './analyze-command.js';
 import { parseWorkers, WorkerPool } from './workers.js';
+import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 
 const VERSION = '0.1.0';
 
 /** Entry point; returns the process exit code (a long-running command resolves when it stops). */
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const program = new Command('legate')
     .description("An L7 resilience proxy for HTTP/1.1, HTTP/2 and gRPC with Envoy's semantics.")
     .version(VERSION)

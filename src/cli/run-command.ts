@@ -202,15 +202,22 @@ export async function startRun(
 }
 
 async function run(opts: RunOptions): Promise<number> {
+  // Listening from the start: a stop asked for while the backends start (Ctrl-C, or standard
+  // output closed, see broken-pipe.ts) stops them once they are up instead of leaving them behind.
+  let done = () => {};
+  const stopAsked = new Promise<void>((resolve) => (done = resolve));
+  process.once('SIGINT', done);
+  process.once('SIGTERM', done);
   const started = await startRun(opts, (s) => process.stdout.write(s));
   if (!started.ok) {
+    process.off('SIGINT', done);
+    process.off('SIGTERM', done);
     process.stderr.write(started.error + '\n');
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopAsked;
+  process.off('SIGINT', done);
+  process.off('SIGTERM', done);
   process.stdout.write('stopping...\n');
   await started.running.stop();
   return 0;

@@ -29,9 +29,12 @@ export type LoadedObject = {
   posOf(path: readonly (string | number)[]): SourcePos;
 };
 
-/** `Kind/namespace/name`, as diagnostics and origins name objects. */
+/**
+ * `Kind/namespace/name`, as diagnostics and origins name objects; `Kind/name` for a cluster-scoped
+ * object (GatewayClass, Namespace...), which has no namespace.
+ */
 export function objectRef(o: Pick<LoadedObject, 'kind' | 'metadata'>): string {
-  return `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+  return o.metadata.namespace ? `${o.kind}/${o.metadata.namespace}/${o.metadata.name}` : `${o.kind}/${o.metadata.name}`;
 }
 
 /** Collects diagnostics with positions resolved from the object and field path. */
