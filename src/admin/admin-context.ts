@@ -3,7 +3,7 @@
  * configuration it applied (version, load time, diagnostics, route and policy status). The
  * manifest reloader supplies `configState`; without it the proxy's own IR version is shown.
  */
-import type { Proxy } from '../dataplane/proxy.js';
+import type { DrainReport, Proxy } from '../dataplane/proxy.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
 import type { LocalRuntimeStats } from '../dataplane/stats/proxy-stats.js';
 import type { WireStat } from '../dataplane/stats/merge.js';
@@ -48,6 +48,8 @@ export type AdminContext = {
   adminAddress: string;
   /** Default grace period of POST /drain. */
   drainGraceMs: number;
+  /** Told of every POST /drain, with the drain's end (the dashboard's streams end with it). */
+  onDrain?: (drained: Promise<DrainReport>) => void;
 };
 
 export type AdminRequest = { method: string; url: URL };

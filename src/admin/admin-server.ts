@@ -91,6 +91,9 @@ export class AdminServer {
       version: opts.version ?? '',
       adminAddress: '',
       drainGraceMs: opts.drainGraceMs ?? 30_000,
+      // The streams show the drain as it goes, then end: a client that does not reconnect (curl)
+      // stops with the proxy's traffic; the page reconnects and shows the drained state.
+      onDrain: (drained) => void drained.then(() => this.#events.end()),
     };
     this.#events = new DashboardEvents(this.#ctx);
     this.#server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => void this.#serve(req, res));

@@ -1,13 +1,16 @@
 /**
  * The dashboard's server-sent events and pages, over node:http against a real proxy: event format,
  * numbers that match the traffic, per-interval windows across /reset_counters, topology on
- * reload, one timer per interval and none without streams, streams ended on admin shutdown.
+ * reload, one timer per interval and none without streams, streams ended on admin shutdown and
+ * at the end of a drain.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { AdminServer } from '../../src/admin/admin-server.js';
-import { route } from '../helpers/ir.js';
+import { Proxy } from '../../src/dataplane/proxy.js';
+import { cluster, config, route } from '../helpers/ir.js';
+import { h1Backend, h1Request } from '../helpers/backends.js';
 import { dashboardFixture } from '../helpers/dashboard.js';
 import { SseClient } from '../helpers/sse.js';
 import { sleep } from '../helpers/retry.js';
@@ -253,4 +256,78 @@ test('closing the admin server ends every stream', async () => {
   const n = other.dashboard.samples;
   await sleep(250);
   assert.equal(other.dashboard.samples, n);
+});
+
+test('POST /drain: the streams show the drain, then end with it after a last sample; later streams are served', async (t) => {
+  // A backend that holds its requests until released: one request is in flight during the drain.
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  let arrived = () => {};
+  const inFlight = new Promise<void>((r) => (arrived = r));
+  const be = await h1Backend((_req, res) => {
+    arrived();
+    void held.then(() => res.end('late'));
+  });
+  const p = await Proxy.start(config([route('all')], [cluster('backend', [be.port], { protocol: 'http1' })]));
+  const a = new AdminServer({ sources: { proxy: p }, port: 0 });
+  await a.start();
+  t.after(async () => {
+    release();
+    await a.close();
+    await p.close(100);
+    await be.close();
+  });
+  const post = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(a.url + path, { method: 'POST' }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.once('error', reject);
+      req.end();
+    });
+
+  const fast = await SseClient.open(`${a.url}/dashboard/events?interval_ms=100`);
+  const slow = await SseClient.open(`${a.url}/dashboard/events?interval_ms=60000`);
+  assert.equal((await fast.nextJson('stats')).state, 'LIVE');
+  await slow.nextJson('stats');
+  const request = h1Request(p.port('main'), { path: '/held' });
+  await inFlight;
+
+  assert.equal(await post('/drain?wait=false&timeout_ms=20000'), 202);
+  // The drain goes on (a request in flight): the streams follow it.
+  let s = await fast.nextJson('stats');
+  for (let i = 0; i < 50 && s.state !== 'DRAINING'; i++) s = await fast.nextJson('stats');
+  assert.equal(s.state, 'DRAINING');
+  assert.equal(s.listeners[0].accepting, false);
+  assert.equal(s.listeners[0].rq_active, 1);
+  await sleep(300);
+  assert.equal(a.dashboard.clients, 2, 'no stream ended while the drain goes on');
+
+  // The request finishes, so does the drain: every stream gets a last sample and ends.
+  const before = slow.events.length;
+  release();
+  assert.equal((await request).status, 200);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 5000)));
+  assert.notEqual(await Promise.race([Promise.all([fast.ended, slow.ended]), late]), 'late', 'the streams end with the drain');
+  clearTimeout(timer);
+  const last = (c: SseClient) => JSON.parse(c.events.filter((e) => e.event === 'stats').at(-1)!.data) as Row;
+  assert.equal(slow.events.length, before + 1, 'the 60 s stream got one last sample before it ended');
+  for (const c of [fast, slow]) {
+    assert.equal(last(c).state, 'DRAINING');
+    assert.equal(last(c).listeners[0].rq_active, 0);
+  }
+  assert.equal(a.dashboard.timers, 0);
+  assert.equal(a.dashboard.clients, 0);
+
+  // After the drain the admin API still serves (stats stay readable): a new stream (the page
+  // reconnecting) shows the drained proxy and stays open.
+  const again = await SseClient.open(`${a.url}/dashboard/events?interval_ms=100`);
+  assert.equal((await again.nextJson('stats')).state, 'DRAINING');
+  await again.nextJson('stats');
+  assert.equal(a.dashboard.clients, 1);
+  again.close();
+  for (let i = 0; i < 200 && a.dashboard.clients > 0; i++) await sleep(10);
+  assert.equal(a.dashboard.timers, 0);
 });

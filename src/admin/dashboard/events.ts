@@ -85,12 +85,28 @@ export class DashboardEvents {
     this.#send(g, res, `retry: ${RETRY_MS}\n\n${g.topologyEvent}${g.statsEvent}`);
   }
 
-  /** Ends every stream and stops the timers (admin shutdown). */
+  /**
+   * Ends every open stream after a last sample, and stops the timers (the end of a drain).
+   * Streams opened later are served as before.
+   */
+  end(): void {
+    for (const g of [...this.#groups.values()]) {
+      this.#tick(g);
+      this.#endGroup(g);
+    }
+  }
+
+  /** Ends every stream and stops the timers; later streams end at once (admin shutdown). */
   close(): void {
     this.#closed = true;
-    for (const g of [...this.#groups.values()]) for (const res of [...g.clients]) res.end();
-    for (const g of this.#groups.values()) clearInterval(g.timer);
-    this.#groups.clear();
+    for (const g of [...this.#groups.values()]) this.#endGroup(g);
+  }
+
+  #endGroup(g: Group): void {
+    clearInterval(g.timer);
+    this.#groups.delete(g.intervalMs);
+    for (const res of [...g.clients]) res.end();
+    g.clients.clear();
   }
 
   #startGroup(intervalMs: number): Group {

@@ -22,6 +22,7 @@ export async function drain(ctx: AdminContext, req: AdminRequest): Promise<Admin
   }
   const done = ctx.sources.proxy.drain(grace);
   const workers = ctx.sources.workers?.drain(grace);
+  ctx.onDrain?.(Promise.all([done, workers]).then(([report]) => report));
   if (p.get('wait') === 'false') return json({ state: 'DRAINING', timeout_ms: grace }, 202);
   const [report] = await Promise.all([done, workers]);
   return json({
