@@ -28,6 +28,8 @@ export type RunOptions = AdminCliOptions & {
   locality?: string;
   accessLog?: string;
   accessLogFormat?: string;
+  /** Text access log lines end with the attempt trace (`trace=[...]`); JSON lines always have it. */
+  attemptTrace?: boolean;
   quiet?: boolean;
   /** Reload when files change (default true). */
   watch?: boolean;
@@ -45,6 +47,7 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
     .option('--locality <region/zone/subzone>', "where legate runs, for Istio's locality rules (default: $LEGATE_LOCALITY)")
     .option('--access-log <path>', 'access log destination ("-" = stdout)')
     .option('--access-log-format <format>', 'text or json', 'text')
+    .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
     .option('-q, --quiet', 'do not print backend log lines')
     .option('--no-watch', 'do not reload when the files change')
     .option('--workers <n>', 'processes serving traffic, one event loop each (docs/performance.md#workers)', '1');
@@ -113,12 +116,18 @@ export async function startRun(
 
   const where = opts.locality ?? process.env.LEGATE_LOCALITY;
   const accessLog = opts.accessLog
-    ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text' })
+    ? createAccessLog({
+        path: opts.accessLog,
+        format: opts.accessLogFormat === 'json' ? 'json' : 'text',
+        ...(opts.attemptTrace ? { attemptTrace: true } : {}),
+      })
     : undefined;
   const pool =
     workerCount > 1
       ? new WorkerPool(workerCount, {
-          accessLog: opts.accessLog ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text' } : undefined,
+          accessLog: opts.accessLog
+            ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
+            : undefined,
           locality: where,
         })
       : null;

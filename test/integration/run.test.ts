@@ -114,6 +114,8 @@ test('runs the Deployments, serves the shifted listener, follows a crashed backe
       filename: [file],
       portOffset: String(local - 80),
       backend: [`default/other=127.0.0.1:${other.port}`],
+      accessLog: path.join(dir, 'access.log'),
+      attemptTrace: true,
       quiet: true,
       watch: false,
       admin: false,
@@ -140,6 +142,13 @@ test('runs the Deployments, serves the shifted listener, follows a crashed backe
   assert.equal(JSON.parse(res.body.toString()).name, 'web');
   const viaBackend = await get('/other/x');
   assert.equal(viaBackend.body.toString(), 'other backend');
+  // --attempt-trace: text access log lines end with the trace of their attempts.
+  const log = () => (fs.existsSync(path.join(dir, 'access.log')) ? fs.readFileSync(path.join(dir, 'access.log'), 'utf8') : '');
+  await waitFor('two access log lines', () => log().split('\n').length > 2);
+  assert.match(
+    log(),
+    /^\[.*"GET \/other\/x HTTP\/1\.1" 200 .* trace=\[\{"attempt":1,"host":"127\.0\.0\.1:\d+","outcome":"200","decision":"committed"/m,
+  );
 
   // Kill one pod: its endpoint leaves the cluster (no retries on this route, so a dead endpoint
   // still in use would fail requests), then it is restarted and comes back.
