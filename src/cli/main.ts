@@ -64,6 +64,10 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--ir <file>', 'IR JSON')
     .option('--output <format>', 'text or json', 'text')
     .action((opts: { ir: string; output: string }) => {
+      if (!outputIs('check', opts.output, ['text', 'json'])) {
+        code = 2;
+        return;
+      }
       const loaded = readIr(opts.ir);
       if (!loaded.ok) {
         process.stderr.write(loaded.error + '\n');
@@ -87,6 +91,10 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-f, --filename <path...>', 'manifest files or directories ("-" = standard input)')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (opts: { filename: string[]; output: string }) => {
+      if (!outputIs('validate', opts.output, ['text', 'json'])) {
+        code = 2;
+        return;
+      }
       const { result } = await loadAndTranslate(opts.filename);
       const diags = result.diagnostics;
       if (opts.output === 'json')
@@ -109,6 +117,10 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-f, --filename <path...>', 'manifest files or directories ("-" = standard input)')
     .option('-o, --output <format>', 'yaml or json', 'yaml')
     .action(async (opts: { filename: string[]; output: string }) => {
+      if (!outputIs('translate', opts.output, ['yaml', 'json'])) {
+        code = 2;
+        return;
+      }
       const { result } = await loadAndTranslate(opts.filename);
       const out = { config: result.config, status: result.status, policyStatus: result.policyStatus, diagnostics: result.diagnostics };
       process.stdout.write(opts.output === 'json' ? JSON.stringify(out, null, 2) + '\n' : stringify(out));
@@ -129,6 +141,13 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   return code;
+}
+
+/** An --output that is none of `formats` is a usage error (exit 2), as in analyze, call and load. */
+function outputIs(command: string, output: string, formats: string[]): boolean {
+  if (formats.includes(output)) return true;
+  process.stderr.write(`legate ${command}: --output must be ${formats.map((f) => `"${f}"`).join(' or ')}, not "${output}"\n`);
+  return false;
 }
 
 function readIr(file: string): { ok: true; config: ir.Config } | { ok: false; error: string } {

@@ -167,3 +167,29 @@ spec: { controllerName: gateway.envoyproxy.io/gatewayclass-controller }
   // Status already named them so: diagnostics and status now agree.
   assert.ok(out.status.some((s) => s.object === 'GatewayClass/twice'));
 });
+
+test('an --output a command does not know is a usage error (exit 2), before anything is read', () => {
+  for (const [args, message] of [
+    [['validate', '-f', 'examples/grpc-retry', '-o', 'xml'], /^legate validate: --output must be "text" or "json", not "xml"\n$/],
+    [['translate', '-f', 'examples/grpc-retry', '-o', 'yml'], /^legate translate: --output must be "yaml" or "json", not "yml"\n$/],
+    [['check', '--ir', 'examples/hello/ir.json', '--output', 'yaml'], /^legate check: --output must be "text" or "json", not "yaml"\n$/],
+  ] as const) {
+    const r = spawnSync(process.execPath, ['bin/legate.js', ...args], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, message);
+  }
+});
+
+test('every example IR file is valid: legate check says ok (the docs serve them)', () => {
+  const files = fs
+    .readdirSync(path.join(root, 'examples'))
+    .map((d) => path.join('examples', d, 'ir.json'))
+    .filter((f) => fs.existsSync(path.join(root, f)));
+  assert.ok(files.length >= 4, files.join(' '));
+  for (const f of files) {
+    const r = spawnSync(process.execPath, ['bin/legate.js', 'check', '--ir', f], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.stdout, `${f}: ok\n`, r.stdout + r.stderr);
+    assert.equal(r.status, 0);
+  }
+});
