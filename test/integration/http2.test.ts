@@ -114,6 +114,12 @@ const h2 = await h2Backend((stream, headers) => {
     case '/refuse':
       stream.close(NGHTTP2_REFUSED_STREAM);
       return;
+    case '/headers-first':
+      // Answers before the request ends (as a bidirectional gRPC stream does), then ends with it.
+      stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+      stream.resume();
+      stream.on('end', () => stream.end('done'));
+      return;
     case '/slow-upload':
       // Reads nothing for 500 ms: the client must be held back by flow control meanwhile.
       stream.pause();
@@ -467,4 +473,31 @@ test('an HTTP/2 request over the header-count limit is reset with ENHANCE_YOUR_C
   } finally {
     await proxy.close();
   }
+});
+
+test('upstream service time: from the end of the request to the response headers; none when the headers came first', async () => {
+  const session = connect();
+  const before = log.entries.length;
+  const plain = await send(session, { ':path': '/h2/echo' }, 'hello');
+  assert.equal(plain.status, 200);
+  await log.waitFor(before + 1);
+  const first = log.entries[before]!.upstreamServiceTimeMs;
+  assert.ok(first !== undefined && first >= 0, `upstream service time ${first}`);
+  assert.equal(plain.headers['x-envoy-upstream-service-time'], String(first));
+
+  // The backend answers while the request is still open: Envoy then sets no service time.
+  const stream = session.request({ ':method': 'POST', ':path': '/h2/headers-first' }, { endStream: false });
+  const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+  assert.equal(headers[':status'], 200);
+  assert.equal(headers['x-envoy-upstream-service-time'], undefined);
+  await new Promise((r) => setTimeout(r, 50));
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.end('late body');
+  await new Promise((r) => stream.once('close', r));
+  assert.equal(Buffer.concat(chunks).toString(), 'done');
+  await log.waitFor(before + 2);
+  const e = log.entries[before + 1]!;
+  assert.equal(e.status, 200);
+  assert.equal(e.upstreamServiceTimeMs, undefined, 'not negative: the headers came before the request ended');
 });

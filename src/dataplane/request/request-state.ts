@@ -1048,8 +1048,10 @@ export class RequestState implements AttemptOwner {
       flags: this.#flags,
       bytesReceived: this.#bytesReceived,
       durationMs: this.#ctx.clock.now() - this.#start,
+      // As x-envoy-upstream-service-time: only when the request had ended before the response
+      // headers came (a bidirectional stream answered first has none, not a negative time).
       upstreamServiceTimeMs:
-        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= 0
+        this.#requestCompleteAt >= 0 && this.#responseHeadersAt >= this.#requestCompleteAt
           ? Math.round(this.#responseHeadersAt - this.#requestCompleteAt)
           : undefined,
       requestId: this.#requestId ?? (ds.headers['x-request-id'] as string | undefined),
