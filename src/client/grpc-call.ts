@@ -124,7 +124,11 @@ function explain(opts: SchemaOptions, what: string): (e: unknown) => never {
     if (!(e instanceof ReflectionError)) throw e;
     if (e.code === grpc.status.UNIMPLEMENTED)
       throw new NoReflectionError(
-        `${opts.address} does not offer server reflection (grpc.reflection.v1 or v1alpha); give the schema with --proto FILE`,
+        `${opts.address} does not offer server reflection (grpc.reflection.v1 or v1alpha); give the schema with --proto FILE` +
+          // A proxy answers UNIMPLEMENTED (HTTP 404) when no route matches the host, which is the address without --authority.
+          (opts.authority
+            ? ''
+            : ` (through a proxy, UNIMPLEMENTED also means that no route matched: give the host its routes serve with --authority)`),
       );
     if (e.code === grpc.status.NOT_FOUND) throw new UsageError(`the server does not know ${what}: ${e.message}`);
     // Unreachable, TLS trouble, deadline: the call failed, the command was right.

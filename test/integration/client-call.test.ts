@@ -169,7 +169,13 @@ test('without reflection: a clear error, and --proto files instead', async () =>
   const target = `127.0.0.1:${noReflection.port}`;
   const r = await legate('call', target, 'legate.demo.Greeter.Hello');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /does not offer server reflection.*--proto FILE/);
+  assert.match(
+    r.stderr,
+    /does not offer server reflection.*--proto FILE \(through a proxy, UNIMPLEMENTED also means that no route matched: .*--authority\)/,
+  );
+  const named = await legate('call', target, 'legate.demo.Greeter.Hello', '--authority', 'greeter.example.com');
+  assert.equal(named.code, 2);
+  assert.match(named.stderr, /does not offer server reflection.*--proto FILE\n$/, 'no hint when --authority is given');
   const withProto = await legate(
     'call',
     target,
