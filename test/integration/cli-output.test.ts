@@ -152,7 +152,7 @@ spec: { controllerName: gateway.envoyproxy.io/gatewayclass-controller }
   );
   const text = spawnSync(process.execPath, ['bin/legate.js', 'validate', '-f', file], { cwd: root, encoding: 'utf8' });
   assert.equal(text.status, 1, text.stderr);
-  assert.match(text.stdout, /E_GWAPI_INVALID: spec\.controllerName must be a string .*\[GatewayClass\/broken spec\.controllerName\]/);
+  assert.match(text.stdout, /E_GWAPI_INVALID: spec\.controllerName must be a string.*\[GatewayClass\/broken spec\.controllerName\]/);
   assert.match(text.stdout, /E_DUPLICATE_OBJECT: GatewayClass\/twice \(gateway\.networking\.k8s\.io\/v1\) is defined twice/);
   assert.doesNotMatch(text.stdout, /GatewayClass\/\//);
   const json = spawnSync(process.execPath, ['bin/legate.js', 'validate', '-f', file, '-o', 'json'], { cwd: root, encoding: 'utf8' });
