@@ -11,7 +11,7 @@ const { formatSummary } = await import(`${root}/dist/src/client/load/summary.js`
 
 const offset = Number(process.env.PORT_OFFSET ?? 8000);
 const started = await startRun(
-  { filename: [fileURLToPath(new URL('./grpc-routing.yaml', import.meta.url))], portOffset: String(offset), quiet: true, watch: false },
+  { filename: [fileURLToPath(new URL('./grpc-routing.yaml', import.meta.url))], portOffset: String(offset), quiet: true, watch: false, attemptCount: true },
   (s) => process.stdout.write(s),
 );
 if (!started.ok) {

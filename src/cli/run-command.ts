@@ -35,6 +35,8 @@ export type RunOptions = AdminCliOptions & {
   watch?: boolean;
   /** Processes serving traffic (default 1). */
   workers?: string;
+  /** Add x-envoy-attempt-count to every response (a local debugging aid, not a manifest default). */
+  attemptCount?: boolean;
 };
 
 export function registerRun(program: Command, setCode: (code: number) => void): void {
@@ -50,6 +52,7 @@ export function registerRun(program: Command, setCode: (code: number) => void): 
     .option('--attempt-trace', 'include the per-attempt trace in text access-log lines')
     .option('-q, --quiet', 'do not print backend log lines')
     .option('--no-watch', 'do not reload when the files change')
+    .option('--attempt-count', 'add x-envoy-attempt-count to every response, so clients (legate load) see the attempts')
     .option('--workers <n>', 'processes serving traffic, one event loop each (docs/performance.md#workers)', '1');
   addAdminOptions(cmd).action(async (opts: RunOptions) => {
     setCode(await run(opts));
@@ -146,7 +149,13 @@ export async function startRun(
     // Shifted listeners still redirect and match routes by the port the manifest declares.
     prepare: (config) => ({
       ...config,
-      listeners: config.listeners.map((l) => (offset === 0 ? l : { ...l, port: l.port + offset, declaredPort: l.declaredPort ?? l.port })),
+      listeners: config.listeners.map((l) => {
+        const shifted = offset === 0 ? l : { ...l, port: l.port + offset, declaredPort: l.declaredPort ?? l.port };
+        // Envoy's include_attempt_count_in_response on every virtual host, when asked.
+        return opts.attemptCount
+          ? { ...shifted, virtualHosts: shifted.virtualHosts.map((vh) => ({ ...vh, includeAttemptCountInResponse: true })) }
+          : shifted;
+      }),
     }),
     onReload: (r) => {
       if (r.trigger !== 'initial' && r.trigger !== 'manual') {
