@@ -3,9 +3,7 @@ import { Command, CommanderError } from 'commander';
 import type * as ir from '../ir/index.js';
 import { validate } from '../ir/validate.js';
 import { fillListenerDefaults } from '../ir/builders.js';
-import { Proxy, ConfigError } from '../dataplane/proxy.js';
-import { createAccessLog } from '../dataplane/access-log.js';
-import { parseLocality } from '../dataplane/upstream/locality.js';
+import { ConfigError } from '../dataplane/proxy.js';
 import { stringify } from 'yaml';
 import { Diagnostics } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
@@ -20,7 +18,7 @@ import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-optio
 import { registerProxyConfig } from './proxy-config-command.js';
 import { registerBackendCommands } from './fake-service-command.js';
 import { registerAnalyze } from './analyze-command.js';
-import { parseWorkers, WorkerPool } from './workers.js';
+import { parseWorkers, servingProxy } from './workers.js';
 import { exitQuietlyOnBrokenPipe } from './broken-pipe.js';
 
 const VERSION = '0.1.0';
@@ -184,28 +182,17 @@ async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Pro
     process.stderr.write(`legate: --access-log-format must be "text" or "json", not "${opts.accessLogFormat}"\n`);
     return 1;
   }
-  const accessLog = opts.accessLog
-    ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat, attemptTrace: opts.attemptTrace })
-    : undefined;
   const workerCount = parseWorkers(opts.workers);
   if (typeof workerCount === 'string') {
     process.stderr.write(`legate: ${workerCount}\n`);
     return 1;
   }
-  const where = opts.locality ?? process.env.LEGATE_LOCALITY;
-  const pool =
-    workerCount > 1
-      ? new WorkerPool(workerCount, {
-          accessLog: opts.accessLog
-            ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
-            : undefined,
-          locality: where,
-        })
-      : null;
-  const proxy = new Proxy({
-    ...(accessLog ? { accessLog } : {}),
-    ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
-    ...(pool ? { distribute: pool.distribute } : {}),
+  const { proxy, pool, accessLog } = servingProxy({
+    workers: workerCount,
+    accessLog: opts.accessLog
+      ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
+      : undefined,
+    locality: opts.locality ?? process.env.LEGATE_LOCALITY,
   });
   pool?.start();
   try {

@@ -10,16 +10,14 @@ import { Diagnostics, type LoadedObject } from '../config/model.js';
 import { loadManifests, readSources } from '../config/load/load-manifests.js';
 import { ManifestReloader, type ReloadResult } from '../config/reload.js';
 import type { RuntimeEndpoints, ServicePort } from '../config/sources/kubernetes/endpoint-resolver.js';
-import { Proxy } from '../dataplane/proxy.js';
-import { parseLocality } from '../dataplane/upstream/locality.js';
-import { createAccessLog } from '../dataplane/access-log.js';
+import type { Proxy } from '../dataplane/proxy.js';
 import { planDeployments } from '../runtime/plan.js';
 import { runtimeEndpoints, Supervisor } from '../runtime/supervisor.js';
 import { formatDiagnostic } from './format.js';
 import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
 import { configState } from './config-state.js';
 import { summary as reloadSummary } from './serve-manifests.js';
-import { parseWorkers, WorkerPool } from './workers.js';
+import { parseWorkers, servingProxy } from './workers.js';
 
 export type RunOptions = AdminCliOptions & {
   filename: string[];
@@ -118,26 +116,16 @@ export async function startRun(
   };
 
   const where = opts.locality ?? process.env.LEGATE_LOCALITY;
-  const accessLog = opts.accessLog
-    ? createAccessLog({
-        path: opts.accessLog,
-        format: opts.accessLogFormat === 'json' ? 'json' : 'text',
-        ...(opts.attemptTrace ? { attemptTrace: true } : {}),
-      })
-    : undefined;
-  const pool =
-    workerCount > 1
-      ? new WorkerPool(workerCount, {
-          accessLog: opts.accessLog
-            ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
-            : undefined,
-          locality: where,
-        })
-      : null;
-  const proxy = new Proxy({
-    ...(accessLog ? { accessLog } : {}),
-    ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
-    ...(pool ? { distribute: pool.distribute } : {}),
+  const { proxy, pool, accessLog } = servingProxy({
+    workers: workerCount,
+    accessLog: opts.accessLog
+      ? {
+          path: opts.accessLog,
+          format: opts.accessLogFormat === 'json' ? 'json' : 'text',
+          ...(opts.attemptTrace ? { attemptTrace: true } : {}),
+        }
+      : undefined,
+    locality: where,
   });
   pool?.start();
   let previous: ReloadResult | undefined;

@@ -2,15 +2,12 @@
  * `legate serve -f PATH...`: translate manifests, run the proxy, reload when files change.
  * The reloader does the work; this file prints what it reports.
  */
-import { Proxy } from '../dataplane/proxy.js';
-import { createAccessLog } from '../dataplane/access-log.js';
-import { parseLocality } from '../dataplane/upstream/locality.js';
 import { readSources } from '../config/load/load-manifests.js';
 import { ManifestReloader, type ReloadResult } from '../config/reload.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
 import { formatDiagnostic } from './format.js';
 import { startAdmin, type AdminCliOptions } from './admin-options.js';
-import { parseWorkers, WorkerPool } from './workers.js';
+import { parseWorkers, servingProxy } from './workers.js';
 import { configState } from './config-state.js';
 
 export type ServeManifestsOptions = AdminCliOptions & {
@@ -49,28 +46,18 @@ export async function serveManifests(
     out.stderr(`legate: cannot read standard input: ${(e as Error).message}\n`);
     return 1;
   }
-  const accessLog = opts.accessLog
-    ? createAccessLog({ path: opts.accessLog, format: opts.accessLogFormat, attemptTrace: opts.attemptTrace })
-    : undefined;
   const where = opts.locality ?? process.env.LEGATE_LOCALITY;
   const workerCount = parseWorkers(opts.workers);
   if (typeof workerCount === 'string') {
     out.stderr(`legate: ${workerCount}\n`);
     return 1;
   }
-  const pool =
-    workerCount > 1
-      ? new WorkerPool(workerCount, {
-          accessLog: opts.accessLog
-            ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
-            : undefined,
-          locality: where,
-        })
-      : null;
-  const proxy = new Proxy({
-    ...(accessLog ? { accessLog } : {}),
-    ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
-    ...(pool ? { distribute: pool.distribute } : {}),
+  const { proxy, pool, accessLog } = servingProxy({
+    workers: workerCount,
+    accessLog: opts.accessLog
+      ? { path: opts.accessLog, format: opts.accessLogFormat === 'json' ? 'json' : 'text', attemptTrace: opts.attemptTrace }
+      : undefined,
+    locality: where,
   });
   pool?.start();
   let previous: ReloadResult | undefined;

@@ -14,7 +14,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type * as ir from '../ir/index.js';
-import type { Proxy } from '../dataplane/proxy.js';
+import { Proxy } from '../dataplane/proxy.js';
+import { createAccessLog, type AccessLogSink } from '../dataplane/access-log.js';
+import { parseLocality } from '../dataplane/upstream/locality.js';
 import type { WireStat } from '../dataplane/stats/merge.js';
 import type { ConfigTarget } from '../config/reload.js';
 
@@ -278,4 +280,25 @@ export class WorkerPool {
       for (const c of live) c.proc!.send(make(id, c));
     });
   }
+}
+
+/**
+ * The serving side of `run` and `serve`: the access log, the Proxy (with `locality` as where it
+ * runs) and, with more than one worker, the pool that hands it connections. Call `pool?.start()`
+ * before the first apply and apply through `pool.target(proxy)`.
+ */
+export function servingProxy(opts: {
+  workers: number;
+  accessLog?: NonNullable<WorkerSetup['accessLog']> | undefined;
+  locality?: string | undefined;
+}): { proxy: Proxy; pool: WorkerPool | null; accessLog: AccessLogSink | undefined } {
+  const where = opts.locality;
+  const accessLog = opts.accessLog ? createAccessLog(opts.accessLog) : undefined;
+  const pool = opts.workers > 1 ? new WorkerPool(opts.workers, { accessLog: opts.accessLog, locality: where }) : null;
+  const proxy = new Proxy({
+    ...(accessLog ? { accessLog } : {}),
+    ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
+    ...(pool ? { distribute: pool.distribute } : {}),
+  });
+  return { proxy, pool, accessLog };
 }

@@ -14,6 +14,7 @@ import type * as ir from '../../src/ir/index.js';
 import { config, cluster, route } from '../helpers/ir.js';
 import { closedPort, h1Backend, h1Request } from '../helpers/backends.js';
 import { echoClient, startEchoServer, unary } from '../helpers/grpc.js';
+import { retryPolicy } from '../helpers/retry.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -151,20 +152,12 @@ test('percent samples requests (seeded: about a quarter of 200)', async () => {
 test('a body over the buffer limit abandons the shadow (retry_or_shadow_abandoned), the request goes on', async () => {
   const primary = await recorder('primary');
   const shadow = await recorder('shadow');
-  const retry: ir.RetryPolicy = {
+  const retry = retryPolicy({
     retryOn: ['5xx'],
     numRetries: 1,
-    perTryTimeoutMs: 0,
-    perTryIdleTimeoutMs: 0,
-    retriableStatusCodes: [],
-    retriableHeaders: [],
-    retriableRequestHeaders: [],
     backoff: { baseIntervalMs: 2, maxIntervalMs: 20 },
-    previousHosts: false,
-    hostSelectionRetryMaxAttempts: 1,
     bufferLimitBytes: 64 * 1024,
-    origin: {},
-  };
+  });
   const { port, proxy } = await start(
     [{ cluster: 'shadow', percent: 100 }],
     [cluster('backend', [primary.port], { protocol: 'http1' }), cluster('shadow', [shadow.port], { protocol: 'http1' })],
