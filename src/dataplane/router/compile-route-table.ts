@@ -4,6 +4,7 @@
  * pickers, header mutators, rewrites and redirects. The table is immutable; a reload builds a new
  * one and swaps it, and in-flight requests keep the one they started with.
  */
+import { buildSegmentIndex, type SegmentIndex } from './segment-index.js';
 import type * as ir from '../../ir/index.js';
 import { compileHeaderMutation, type HeaderMutator } from './compile-header-mutation.js';
 import { compileHostIndex } from './compile-host-index.js';
@@ -54,6 +55,8 @@ export type CompiledVirtualHost<T> = {
   readonly name: string;
   /** In match order: as given for `ordered`, sorted by precedence for `gateway-api`. */
   readonly routes: readonly CompiledRoute<T>[];
+  /** Candidates by first path segment (large virtual hosts only; see segment-index.ts). */
+  readonly index: SegmentIndex<CompiledRoute<T>> | null;
   /** Some route reads headers (or pseudo-headers). */
   readonly needsHeaders: boolean;
   /** Some route reads the query string. */
@@ -100,6 +103,7 @@ function compileVirtualHost<T>(vh: ir.VirtualHost, attach: AttachRoute<T>): Comp
     virtualHost: vh,
     name: vh.name,
     routes,
+    index: buildSegmentIndex(routes),
     needsHeaders: routes.some((r) => r.match.headers !== null),
     needsQuery: routes.some((r) => r.match.query !== null),
   };

@@ -6,6 +6,7 @@
  */
 import type { CompiledRoute, CompiledVirtualHost } from './compile-route-table.js';
 import { matchHeaders, matchPlainPath, matchQuery, pathEnd, type RouteRequest } from './compile-route-match.js';
+import { candidates } from './segment-index.js';
 
 export type { RouteRequest } from './compile-route-match.js';
 
@@ -13,7 +14,7 @@ export function matchRoute<T>(vh: CompiledVirtualHost<T>, req: RouteRequest): Co
   const target = req.path;
   const end = pathEnd(target);
   let path: string | undefined; // target[0, end), sliced on first use by a regex
-  const routes = vh.routes;
+  const routes = vh.index ? candidates(vh.index, target, end) : vh.routes;
   for (let i = 0; i < routes.length; i++) {
     const route = routes[i]!;
     const m = route.match;
