@@ -148,7 +148,7 @@ function record(kind, text, json) {
 if (opts.memory) {
   const machine = machineInfo({});
   log(`bench: ${machineLine(machine)}`);
-  const r = await runMemory({ repoDir, workDir, cpu: cpus.proxy, settleMs: quick ? 2000 : 5000, log });
+  const r = await runMemory({ repoDir, workDir, cpu: cpus.proxy, settleMs: quick ? 2000 : 15000, log });
   process.stdout.write(`\n${r.text}\n`);
   record(
     'memory',
