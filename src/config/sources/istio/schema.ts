@@ -109,7 +109,19 @@ const HTTPRoute = z.strictObject({
   mirrorPercentage: Percent.optional(),
   mirrorPercent: uint32.optional(),
   mirrors: z.array(z.strictObject({ destination: Destination, percentage: Percent.optional() })).optional(),
-  corsPolicy: z.record(z.string(), z.unknown()).optional(),
+  corsPolicy: z
+    .strictObject({
+      allowOrigins: z.array(StringMatch).optional(),
+      /** Deprecated exact origins; allowOrigins replaces it. */
+      allowOrigin: z.array(str).optional(),
+      allowMethods: z.array(str).optional(),
+      allowHeaders: z.array(str).optional(),
+      exposeHeaders: z.array(str).optional(),
+      maxAge: duration.optional(),
+      allowCredentials: z.boolean().optional(),
+      unmatchedPreflights: z.enum(['UNSPECIFIED', 'FORWARD', 'IGNORE']).optional(),
+    })
+    .optional(),
   headers: Headers.optional(),
 });
 

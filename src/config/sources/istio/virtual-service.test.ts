@@ -667,7 +667,7 @@ test('listeners come out on 127.0.0.1 per HTTP service port; the seed VirtualSer
   assert.equal(l.port, 8080);
 });
 
-test('tls and tcp routes and corsPolicy are reported as not applied', () => {
+test('tls and tcp routes are reported as not applied; corsPolicy is applied', () => {
   const r = run([
     REVIEWS,
     virtualService('r', {
@@ -676,6 +676,50 @@ test('tls and tcp routes and corsPolicy are reported as not applied', () => {
       http: [{ corsPolicy: { allowOrigins: [{ exact: 'https://a.example' }] }, route: [{ destination: { host: 'reviews' } }] }],
     }),
   ]);
-  assert.deepEqual(codes(r), ['W_ISTIO_NOT_APPLIED spec.tcp', 'W_ISTIO_NOT_APPLIED spec.http[0].corsPolicy']);
+  assert.deepEqual(codes(r), ['W_ISTIO_NOT_APPLIED spec.tcp']);
   assert.equal(onlyRoute(r).name, 'default/r/http[0]');
+});
+
+test("corsPolicy becomes the route's CORS policy as Istio translates it", () => {
+  const r = run([
+    REVIEWS,
+    virtualService('r', {
+      hosts: ['reviews'],
+      http: [
+        {
+          corsPolicy: {
+            allowOrigins: [{ exact: 'https://a.example' }, { regex: 'https://.*\\.b\\.example' }],
+            allowMethods: ['GET', 'POST'],
+            allowHeaders: ['x-custom', 'content-type'],
+            exposeHeaders: ['x-trace'],
+            maxAge: '24h',
+            allowCredentials: true,
+            unmatchedPreflights: 'IGNORE',
+          },
+          route: [{ destination: { host: 'reviews' } }],
+        },
+      ],
+    }),
+  ]);
+  const route = onlyRoute(r);
+  assert.deepEqual(route.cors, {
+    allowOrigins: [
+      { kind: 'exact', value: 'https://a.example' },
+      { kind: 'regex', value: 'https://.*\\.b\\.example' },
+    ],
+    allowMethods: 'GET,POST',
+    allowHeaders: 'x-custom,content-type',
+    exposeHeaders: 'x-trace',
+    maxAge: '86400',
+    allowCredentials: true,
+    forwardNotMatchingPreflights: false,
+  });
+  assert.equal(route.origin['cors']?.kind, 'manifest');
+  // Unset unmatchedPreflights forwards preflights from other origins to the backend (Istio's default).
+  const d = run([
+    REVIEWS,
+    virtualService('r', { hosts: ['reviews'], http: [{ corsPolicy: {}, route: [{ destination: { host: 'reviews' } }] }] }),
+  ]);
+  assert.equal(onlyRoute(d).cors?.forwardNotMatchingPreflights, true);
+  assert.deepEqual(onlyRoute(d).cors?.allowOrigins, []);
 });

@@ -94,13 +94,6 @@ export function parseVirtualService(o: LoadedObject, diags: Diagnostics): Parsed
         `${kind} routes are not served: legate proxies HTTP, HTTP/2 and gRPC; only the http rules apply`,
         { object: o, path: ['spec', kind] },
       );
-  (spec.http ?? []).forEach((r, i) => {
-    if (r.corsPolicy)
-      diags.warning(ISTIO_CODES.NOT_APPLIED, 'corsPolicy is not applied yet: no CORS headers are added, preflights go to the backend', {
-        object: o,
-        path: ['spec', 'http', i, 'corsPolicy'],
-      });
-  });
   const gateways = (spec.gateways && spec.gateways.length > 0 ? spec.gateways : ['mesh']).map((g) => resolveGatewayName(g, ns));
   if (gateways.includes('mesh'))
     spec.hosts.forEach((h, i) => {
@@ -266,6 +259,11 @@ function buildRoute(
   }
   const fault = buildFault(o, rule, path, ctx);
   if (fault) route.fault = fault;
+  const cors = buildCors(rule, path, ctx);
+  if (cors) {
+    route.cors = cors;
+    route.origin['cors'] = originOf(o, [...path, 'corsPolicy']);
+  }
   if (hashPolicy) route.hashPolicy = hashPolicy;
   const mirrors = buildMirrors(vs, rule, path, rc);
   if (mirrors.length > 0) route.mirrors = mirrors;
@@ -407,6 +405,28 @@ function buildRetry(
     p.origin['backoff.maxIntervalMs'] = { kind: 'derived', from: 'backoff x ENVOY.RETRY_MAX_INTERVAL_FACTOR' };
   }
   return p;
+}
+
+/**
+ * Istio's TranslateCORSPolicy: origins as string matches (the deprecated allowOrigin as exact
+ * ones), lists joined with commas, maxAge in whole seconds, unmatched preflights forwarded to the
+ * backend unless unmatchedPreflights is IGNORE.
+ */
+function buildCors(rule: IstioHttpRoute, path: Path, ctx: RuleCtx): ir.CorsPolicy | undefined {
+  const c = rule.corsPolicy;
+  if (!c) return undefined;
+  const origins = (c.allowOrigins ?? []).map((m) => convertStringMatch(m)).filter((m): m is ir.StringMatch => m !== undefined);
+  for (const origin of c.allowOrigin ?? []) origins.push({ kind: 'exact', value: origin });
+  const maxAgeMs = c.maxAge !== undefined ? duration(ctx, c.maxAge, [...path, 'corsPolicy', 'maxAge']) : undefined;
+  return {
+    allowOrigins: origins,
+    allowMethods: (c.allowMethods ?? []).join(','),
+    allowHeaders: (c.allowHeaders ?? []).join(','),
+    exposeHeaders: (c.exposeHeaders ?? []).join(','),
+    maxAge: maxAgeMs !== undefined ? String(Math.floor(maxAgeMs / 1000)) : '',
+    allowCredentials: c.allowCredentials ?? false,
+    forwardNotMatchingPreflights: c.unmatchedPreflights !== 'IGNORE',
+  };
 }
 
 function buildFault(o: LoadedObject, rule: IstioHttpRoute, path: Path, ctx: RuleCtx): ir.FaultPolicy | undefined {
