@@ -24,7 +24,7 @@ import { proxyUpgrade, rawReply } from './request/upgrade.js';
 import { decideCors, type CompiledCors } from './request/cors.js';
 import { compileRetryPolicy } from './request/retry-policy.js';
 import { compileFault, FaultLimiter } from './request/fault.js';
-import type { StatsRegistry } from './stats/scopes.js';
+import type { ListenerStats, StatsRegistry } from './stats/scopes.js';
 import {
   RequestState,
   type ForwardTarget,
@@ -127,6 +127,7 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
     accessLog,
     trusted: false,
     preserveRequestId: listener.preserveExternalRequestId,
+    generateRequestId: listener.generateRequestId ?? true,
     requestTimeoutMs: listener.limits.requestTimeoutMs,
     faults: ctx.faultsFor(listener),
     emptyRetryPolicy: EMPTY_RETRY_POLICY,
@@ -136,9 +137,19 @@ export function buildHandler(listener: ir.Listener, clusters: Map<string, { clus
   const trustedCtx: RequestContext = { ...reqCtx, trusted: true };
 
   const misdirected = misdirectedCheck(listener.tlsHostnames);
+  const underscores = listener.headersWithUnderscores ?? 'allow';
+  const healthPath = listener.healthCheckPath;
   const handler: RequestHandler = (ds: Downstream) => {
     if (misdirected && misdirected(ds)) {
       localOnly(ds, reqCtx, 421, 'misdirected request', 0, 'misdirected_request', undefined);
+      return;
+    }
+    if (underscores !== 'allow' && !checkUnderscores(ds, underscores, http)) {
+      localOnly(ds, reqCtx, 400, 'header names with underscores are not allowed', 0, 'unexpected_underscore', undefined);
+      return;
+    }
+    if (healthPath !== undefined && ds.path.length >= healthPath.length && pathOnly(ds.path) === healthPath) {
+      localOnly(ds, reqCtx, 200, '', 0, 'health_check', undefined);
       return;
     }
     const vh = table.selectVirtualHost(ds.authority);
@@ -424,10 +435,43 @@ function trustCheck(cidrs: string[]): (addr: string) => boolean {
 }
 
 /** Reads the PEM material of a TLS listener. */
-export function loadTls(tls: ir.Tls | undefined): { cert: string | Buffer; key: string | Buffer } | undefined {
+export type LoadedTls = {
+  cert: string | Buffer;
+  key: string | Buffer;
+  minVersion?: ir.Tls['minVersion'];
+  maxVersion?: ir.Tls['maxVersion'];
+  ciphers?: string | undefined;
+  alpnProtocols?: string[] | undefined;
+};
+
+export function loadTls(tls: ir.Tls | undefined): LoadedTls | undefined {
   if (!tls) return undefined;
   return {
     cert: tls.cert ?? fs.readFileSync(tls.certFile!),
     key: tls.key ?? fs.readFileSync(tls.keyFile!),
+    ...(tls.minVersion ? { minVersion: tls.minVersion } : {}),
+    ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
+    ...(tls.ciphers && tls.ciphers.length > 0 ? { ciphers: tls.ciphers.join(':') } : {}),
+    ...(tls.alpnProtocols && tls.alpnProtocols.length > 0 ? { alpnProtocols: tls.alpnProtocols } : {}),
   };
+}
+
+/** Envoy's headers_with_underscores_action: false when the request is rejected; drop removes them. */
+function checkUnderscores(ds: Downstream, mode: 'reject' | 'drop', http: ListenerStats | undefined): boolean {
+  const h = ds.headers;
+  for (const name in h) {
+    if (name.charCodeAt(0) === 58 /* : */ || !name.includes('_')) continue;
+    if (mode === 'reject') {
+      if (http) http.requests_rejected_with_underscores_in_headers++;
+      return false;
+    }
+    delete h[name];
+    if (http) http.dropped_headers_with_underscores++;
+  }
+  return true;
+}
+
+function pathOnly(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
 }

@@ -307,6 +307,7 @@ export class Proxy {
         h2InitialStreamWindowSize: l.limits.h2InitialStreamWindowSize,
         h2InitialConnectionWindowSize: l.limits.h2InitialConnectionWindowSize,
         tcpKeepaliveIdleMs: l.limits.tcpKeepaliveIdleMs,
+        h2Keepalive: l.limits.h2Keepalive,
         acceptOnly: this.#acceptOnly ? { port: this.#acceptOnly(l.name) } : undefined,
         distribute: this.#distribute ? (socket: net.Socket) => this.#distribute!(l.name, socket) : undefined,
         stats: this.statsRegistry.http(l.name),

@@ -7,6 +7,13 @@ export type Tls = {
   keyFile?: string;
   cert?: string;
   key?: string;
+  /** Protocol versions accepted (Node's names); absent = Node's defaults. */
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher names (TLS 1.2 and below); absent = Node's defaults. */
+  ciphers?: string[];
+  /** ALPN protocols offered, in preference order; absent = h2, http/1.1. */
+  alpnProtocols?: string[];
 };
 
 export type AccessLog = {
@@ -59,6 +66,8 @@ export type Listener = {
     h2InitialConnectionWindowSize: number;
     /** TCP keepalive on accepted connections: idle time before the first probe; absent = off. */
     tcpKeepaliveIdleMs?: number;
+    /** HTTP/2 PING keepalive (Envoy connection_keepalive): a PING every interval (+- jitter %), closed if unanswered in timeout. */
+    h2Keepalive?: { intervalMs: number; timeoutMs: number; jitterPercent: number };
   };
   /**
    * Requests from these networks are trusted: `x-envoy-*` control headers are honoured instead of
@@ -67,6 +76,12 @@ export type Listener = {
   trustedCidrs: string[];
   /** Keep an incoming x-request-id (Envoy's preserve_external_request_id). */
   preserveExternalRequestId: boolean;
+  /** Make an x-request-id when the request has none (Envoy's generate_request_id); absent = true. */
+  generateRequestId?: boolean;
+  /** Request headers whose names contain `_` (Envoy's headers_with_underscores_action); absent = allow. */
+  headersWithUnderscores?: 'allow' | 'reject' | 'drop';
+  /** Answered by legate itself with 200 (Envoy's health_check filter, not passed through); absent = none. */
+  healthCheckPath?: string;
   accessLog?: AccessLog;
   origin: Origins;
 };

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
 import { Proxy } from '../../src/dataplane/proxy.js';
 import { Flag } from '../../src/dataplane/http/response-flags.js';
@@ -16,6 +17,7 @@ import type * as ir from '../../src/ir/index.js';
 import { config, cluster, route } from '../helpers/ir.js';
 import { h1Backend, h1Request } from '../helpers/backends.js';
 import { CollectingLog } from '../helpers/access-log.js';
+import { selfSignedCert } from '../helpers/capture.js';
 
 const closers: (() => Promise<void>)[] = [];
 after(async () => {
@@ -26,6 +28,10 @@ after(async () => {
 const backend = await h1Backend((req, res) => {
   req.resume();
   if (req.url === '/hang') return;
+  if (req.url === '/headers') {
+    res.end(JSON.stringify(req.headers));
+    return;
+  }
   if (req.url === '/stall') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('first chunk');
@@ -35,14 +41,14 @@ const backend = await h1Backend((req, res) => {
 });
 closers.push(() => backend.close());
 
-async function start(limits: Partial<ir.Listener['limits']>, routePatch: Partial<ir.Route> = {}) {
+async function start(limits: Partial<ir.Listener['limits']>, routePatch: Partial<ir.Route> = {}, listenerPatch: Partial<ir.Listener> = {}) {
   const log = new CollectingLog();
   const base = config(
     [route('r', { timeout: { requestMs: 0, origin: {} }, ...routePatch })],
     [cluster('backend', [backend.port], { protocol: 'http1' })],
   );
   const l = base.listeners[0]!;
-  base.listeners[0] = { ...l, limits: { ...l.limits, ...limits } };
+  base.listeners[0] = { ...l, ...listenerPatch, limits: { ...l.limits, ...limits } };
   const proxy = await Proxy.start(base, { accessLog: log });
   closers.push(() => proxy.close(100));
   const stats = proxy.statsRegistry.http('main').counters;
@@ -196,4 +202,66 @@ test('HTTP/2 SETTINGS carry the configured stream window and concurrent streams;
   s.resume();
   assert.equal(h[':status'], 200);
   assert.ok(session.state.remoteWindowSize! > 65_535, `remote window ${session.state.remoteWindowSize}`);
+});
+
+test('headers with underscores: rejected with 400, or dropped before the upstream', async () => {
+  const reject = await start({}, {}, { headersWithUnderscores: 'reject' });
+  const r = await h1Request(reject.port, { path: '/headers', headers: { x_custom: '1' } });
+  assert.equal(r.status, 400);
+  assert.equal(reject.stats.requests_rejected_with_underscores_in_headers, 1);
+  assert.equal((await h1Request(reject.port, { path: '/headers', headers: { 'x-custom': '1' } })).status, 200);
+
+  const drop = await start({}, {}, { headersWithUnderscores: 'drop' });
+  const d = await h1Request(drop.port, { path: '/headers', headers: { x_custom: '1', 'x-kept': '2' } });
+  assert.equal(d.status, 200);
+  const seen = JSON.parse(d.body.toString()) as Record<string, string>;
+  assert.equal(seen['x_custom'], undefined);
+  assert.equal(seen['x-kept'], '2');
+  assert.equal(drop.stats.dropped_headers_with_underscores, 1);
+});
+
+test('the health check path is answered by legate; other paths are routed', async () => {
+  const { port } = await start({}, {}, { healthCheckPath: '/healthz' });
+  const h = await h1Request(port, { path: '/healthz?probe=1' });
+  assert.equal(h.status, 200);
+  assert.equal(h.body.length, 0);
+  assert.equal((await h1Request(port, { path: '/ok' })).body.toString(), 'ok');
+});
+
+test('without request id generation a request without x-request-id reaches the upstream without one', async () => {
+  const { port } = await start({}, {}, { generateRequestId: false });
+  const none = JSON.parse((await h1Request(port, { path: '/headers' })).body.toString()) as Record<string, string>;
+  assert.equal(none['x-request-id'], undefined);
+  const kept = JSON.parse((await h1Request(port, { path: '/headers', headers: { 'x-request-id': 'abc' } })).body.toString()) as Record<
+    string,
+    string
+  >;
+  assert.equal(kept['x-request-id'], 'abc');
+});
+
+test('HTTP/2 keepalive: legate PINGs an idle client on the interval', async () => {
+  const { port } = await start({ h2Keepalive: { intervalMs: 50, timeoutMs: 1000, jitterPercent: 0 } });
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  closers.push(async () => void session.destroy());
+  let pings = 0;
+  session.on('ping', () => pings++);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.ok(pings >= 2, `${pings} PINGs in 400 ms`);
+  assert.equal(session.closed, false, 'answered PINGs keep the connection');
+});
+
+test('TLS minimum version: a client limited to TLS 1.2 cannot connect to a TLS 1.3-only listener', async () => {
+  const cert = selfSignedCert();
+  closers.push(async () => cert.cleanup());
+  const { port } = await start({}, {}, { tls: { cert: cert.cert, key: cert.key, minVersion: 'TLSv1.3' } });
+  const attempt = (maxVersion: tls.SecureVersion) =>
+    new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, maxVersion, ALPNProtocols: ['http/1.1'] }, () => {
+        resolve(s.getProtocol() ?? 'unknown');
+        s.destroy();
+      });
+      s.on('error', (e) => resolve(`error: ${e.message}`));
+    });
+  assert.equal(await attempt('TLSv1.3'), 'TLSv1.3');
+  assert.match(await attempt('TLSv1.2'), /^error/);
 });

@@ -13,7 +13,16 @@ export type ListenerOptions = {
   port: number;
   /** The port requests are told they arrived on (redirects, route port matches); default: the bound one. */
   declaredPort?: number | undefined;
-  tls?: { cert: string | Buffer; key: string | Buffer } | undefined;
+  tls?:
+    | {
+        cert: string | Buffer;
+        key: string | Buffer;
+        minVersion?: tls.SecureVersion | undefined;
+        maxVersion?: tls.SecureVersion | undefined;
+        ciphers?: string | undefined;
+        alpnProtocols?: string[] | undefined;
+      }
+    | undefined;
   maxRequestHeadersKb: number;
   maxHeadersCount: number;
   maxConcurrentStreams: number;
@@ -26,6 +35,8 @@ export type ListenerOptions = {
   h2InitialStreamWindowSize?: number;
   h2InitialConnectionWindowSize?: number;
   tcpKeepaliveIdleMs?: number | undefined;
+  /** HTTP/2 PING keepalive: interval, ack timeout, jitter (% of the interval). */
+  h2Keepalive?: { intervalMs: number; timeoutMs: number; jitterPercent: number } | undefined;
   /**
    * Another process owns the socket and hands accepted connections over (`accept`): `listen`
    * binds nothing and reports this port.
@@ -180,6 +191,7 @@ export class Listener {
           this.stats.downstream_cx_idle_timeout++;
           session.close();
         });
+      if (opts.h2Keepalive) this.#keepalive(session, opts.h2Keepalive);
       if (this.#closing) session.close();
     });
     this.#h2.on('stream', (stream, headers, flags) => {
@@ -192,7 +204,12 @@ export class Listener {
     });
 
     if (opts.tls) {
-      this.#tls = tls.createServer({ key: opts.tls.key, cert: opts.tls.cert, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+      const t = opts.tls;
+      const options: tls.TlsOptions = { key: t.key, cert: t.cert, ALPNProtocols: t.alpnProtocols ?? ['h2', 'http/1.1'] };
+      if (t.minVersion) options.minVersion = t.minVersion;
+      if (t.maxVersion) options.maxVersion = t.maxVersion;
+      if (t.ciphers) options.ciphers = t.ciphers;
+      this.#tls = tls.createServer(options, (socket) => {
         this.stats.downstream_cx_ssl_total++;
         this.#track(socket);
         this.#dispatch(socket, socket.alpnProtocol === 'h2');
@@ -210,6 +227,34 @@ export class Listener {
       this.#server.maxConnections = opts.maxConnections;
       this.#server.on('drop', () => this.stats.downstream_cx_overflow++);
     }
+  }
+
+  /**
+   * Envoy's HTTP/2 connection_keepalive: a PING every interval (jittered up to jitterPercent), and
+   * the connection closed when one is not answered within the timeout.
+   */
+  #keepalive(session: http2.ServerHttp2Session, ka: { intervalMs: number; timeoutMs: number; jitterPercent: number }): void {
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = () => {
+      const jitter = ka.intervalMs * (ka.jitterPercent / 100) * Math.random();
+      timer = setTimeout(ping, ka.intervalMs + jitter);
+      timer.unref();
+    };
+    const ping = () => {
+      if (session.closed || session.destroyed) return;
+      const deadline = setTimeout(() => {
+        this.stats.downstream_http2_keepalive_timeout++;
+        session.destroy();
+      }, ka.timeoutMs);
+      deadline.unref();
+      const sent = session.ping((err) => {
+        clearTimeout(deadline);
+        if (!err) schedule();
+      });
+      if (!sent) clearTimeout(deadline);
+    };
+    session.once('close', () => clearTimeout(timer));
+    session.once('connect', schedule);
   }
 
   /** Serves a connection accepted here or handed over by the process that owns the socket. */

@@ -70,6 +70,8 @@ export type RequestContext = {
   /** Client is trusted: honour x-envoy-* control headers. */
   trusted: boolean;
   preserveRequestId: boolean;
+  /** Make an x-request-id when there is none (or it is not preserved). */
+  generateRequestId: boolean;
   /** HCM request_timeout: the whole request must arrive within this; 0 = none. */
   requestTimeoutMs: number;
   faults: FaultLimiter;
@@ -261,8 +263,9 @@ export class RequestState implements AttemptOwner {
     out['x-forwarded-for'] = xff ? `${xff}, ${ds.remoteAddress}` : ds.remoteAddress;
     out['x-forwarded-proto'] = ds.scheme;
     let rid = src['x-request-id'];
-    if (typeof rid !== 'string' || rid === '' || !this.#ctx.preserveRequestId) rid = randomUUID();
-    out['x-request-id'] = rid;
+    if (typeof rid !== 'string' || rid === '' || !this.#ctx.preserveRequestId) rid = this.#ctx.generateRequestId ? randomUUID() : undefined;
+    if (rid !== undefined) out['x-request-id'] = rid;
+    else delete out['x-request-id'];
     this.#requestId = rid;
     return out;
   }

@@ -220,3 +220,31 @@ spec:
   assert.equal(routeOf(withCtp).timeout?.idleMs, undefined);
   assert.equal(withCtp.listener(8080).limits.streamIdleTimeoutMs, 45_000);
 });
+
+test('requestID, withUnderscoresAction, healthCheck, TLS versions and HTTP/2 keepalive map onto the listener', () => {
+  const { listener, diags } = run(
+    ctp(
+      'more',
+      '{ group: gateway.networking.k8s.io, kind: Gateway, name: gw }',
+      `  headers: { requestID: Preserve, withUnderscoresAction: DropHeader }
+  healthCheck: { path: /healthz }
+  tls: { minVersion: "1.3", ciphers: [ECDHE-RSA-AES128-GCM-SHA256] }
+  http2: { connectionKeepalive: { interval: 30s, timeout: 5s } }
+  http3: {}`,
+    ),
+  );
+  const l = listener(8080);
+  assert.equal(l.preserveExternalRequestId, true);
+  assert.equal(l.generateRequestId, false);
+  assert.equal(l.headersWithUnderscores, 'drop');
+  assert.equal(l.healthCheckPath, '/healthz');
+  assert.deepEqual(l.limits.h2Keepalive, { intervalMs: 30_000, timeoutMs: 5000, jitterPercent: 15 });
+  assert.equal(l.tls, undefined, 'TLS settings reach HTTPS listeners only');
+  assert.equal(l.origin['healthCheckPath']?.kind, 'manifest');
+  const notApplied = diags.filter((d) => d.code === 'W_EG_NOT_APPLIED').map((d) => d.field);
+  assert.deepEqual(notApplied, ['spec.http3']);
+  assert.match(diags.find((d) => d.field === 'spec.http3')!.message, /Node 20 has no QUIC/);
+  const gen = run(ctp('gen', '{ group: gateway.networking.k8s.io, kind: Gateway, name: gw }', `  headers: { requestID: Generate }`));
+  assert.equal(gen.listener(8080).preserveExternalRequestId, false);
+  assert.equal(gen.listener(8080).generateRequestId, true);
+});

@@ -68,7 +68,16 @@ const TcpKeepalive = z.strictObject({ probes: uint32.optional(), idleTime: gwDur
 const Headers = z.looseObject({
   preserveXRequestID: z.boolean().optional(),
   requestID: z.enum(['PreserveOrGenerate', 'Preserve', 'Generate', 'Disable']).optional(),
+  withUnderscoresAction: z.enum(['Allow', 'RejectRequest', 'DropHeader']).optional(),
 });
+const TlsVersion = z.enum(['Auto', '1.0', '1.1', '1.2', '1.3']);
+const Tls = z.looseObject({
+  minVersion: TlsVersion.optional(),
+  maxVersion: TlsVersion.optional(),
+  ciphers: z.array(z.string()).optional(),
+  alpnProtocols: z.array(z.enum(['http/1.0', 'http/1.1', 'h2'])).optional(),
+});
+const HealthCheck = z.strictObject({ path: z.string().min(1).startsWith('/') });
 
 /** The spec's structure; the settings legate does not apply are typed loosely and reported. */
 const Spec = z.strictObject({
@@ -83,17 +92,26 @@ const Spec = z.strictObject({
   enableProxyProtocol: z.boolean().optional(),
   proxyProtocol: z.looseObject({}).optional(),
   clientIPDetection: z.looseObject({}).optional(),
-  tls: z.looseObject({}).optional(),
+  tls: Tls.optional(),
   path: z.looseObject({}).optional(),
   http1: z.looseObject({}).optional(),
   http3: z.looseObject({}).optional(),
-  healthCheck: z.looseObject({}).optional(),
+  healthCheck: HealthCheck.optional(),
   grpc: z.looseObject({}).optional(),
 });
 type Spec = z.infer<typeof Spec>;
 
 /** Settings one policy gives a listener, each with its origin. */
-type ListenerSettings = { limits: Partial<ir.Listener['limits']>; preserveExternalRequestId?: boolean; origin: ir.Origins };
+type ListenerSettings = {
+  limits: Partial<ir.Listener['limits']>;
+  preserveExternalRequestId?: boolean;
+  generateRequestId?: boolean;
+  headersWithUnderscores?: ir.Listener['headersWithUnderscores'];
+  healthCheckPath?: string;
+  /** Applied to HTTPS listeners only. */
+  tls?: Pick<ir.Tls, 'minVersion' | 'maxVersion' | 'ciphers' | 'alpnProtocols'>;
+  origin: ir.Origins;
+};
 
 type Parsed = { o: LoadedObject; id: string; settings: ListenerSettings };
 
@@ -178,9 +196,15 @@ export function attachClientTrafficPolicies(objects: readonly LoadedObject[], gw
           continue;
         }
         applied.set(l.name, { listener: l, from: `${gateway}#${section}`, policy: p });
-        Object.assign(l.limits, p.settings.limits);
-        if (p.settings.preserveExternalRequestId !== undefined) l.preserveExternalRequestId = p.settings.preserveExternalRequestId;
-        Object.assign(l.origin, p.settings.origin);
+        const st = p.settings;
+        Object.assign(l.limits, st.limits);
+        if (st.preserveExternalRequestId !== undefined) l.preserveExternalRequestId = st.preserveExternalRequestId;
+        if (st.generateRequestId !== undefined) l.generateRequestId = st.generateRequestId;
+        if (st.headersWithUnderscores !== undefined) l.headersWithUnderscores = st.headersWithUnderscores;
+        if (st.healthCheckPath !== undefined) l.healthCheckPath = st.healthCheckPath;
+        // The certificate object may be shared by listeners: the policy's settings go on a copy.
+        if (st.tls && l.tls) l.tls = { ...l.tls, ...st.tls };
+        Object.assign(l.origin, st.origin);
       }
     }
     set(p.id, ancestor, ACCEPTED);
@@ -338,8 +362,21 @@ function buildSettings(o: LoadedObject, spec: Spec, diags: Diagnostics): Listene
     setLimit('maxConcurrentStreams', h2.maxConcurrentStreams, ['spec', 'http2', 'maxConcurrentStreams']);
     if (h2.onInvalidMessage !== undefined)
       notApplied(['spec', 'http2', 'onInvalidMessage'], "Node's HTTP/2 stack decides how protocol errors end");
-    if (h2.connectionKeepalive !== undefined)
-      notApplied(['spec', 'http2', 'connectionKeepalive'], 'HTTP/2 PING keepalive is not implemented downstream');
+    const ka = h2.connectionKeepalive;
+    if (ka?.interval !== undefined) {
+      // Envoy's connection_keepalive: the timeout defaults to 15 s, the jitter to 15 %.
+      setLimit(
+        'h2Keepalive',
+        { intervalMs: ms(ka.interval)!, timeoutMs: ms(ka.timeout) ?? 15_000, jitterPercent: ka.intervalJitter ?? 15 },
+        ['spec', 'http2', 'connectionKeepalive'],
+      );
+      if (ka.idleInterval !== undefined)
+        notApplied(
+          ['spec', 'http2', 'connectionKeepalive', 'idleInterval'],
+          'legate pings on the interval whether or not the connection is idle',
+        );
+    } else if (ka !== undefined)
+      notApplied(['spec', 'http2', 'connectionKeepalive'], 'without an interval Envoy sends no keepalive PING, so neither does legate');
   }
 
   const c = spec.connection;
@@ -366,22 +403,55 @@ function buildSettings(o: LoadedObject, spec: Spec, diags: Diagnostics): Listene
     out.preserveExternalRequestId = h.preserveXRequestID;
     out.origin.preserveExternalRequestId = origin(['spec', 'headers', 'preserveXRequestID']);
   }
+  // requestID: Envoy Gateway's request ID action (it replaces preserveXRequestID when both are set).
+  const rid = h?.requestID;
+  if (rid !== undefined) {
+    out.preserveExternalRequestId = rid !== 'Generate';
+    out.generateRequestId = rid === 'PreserveOrGenerate' || rid === 'Generate';
+    out.origin.preserveExternalRequestId = out.origin.generateRequestId = origin(['spec', 'headers', 'requestID']);
+  }
+  const us = h?.withUnderscoresAction;
+  if (us !== undefined) {
+    out.headersWithUnderscores = us === 'RejectRequest' ? 'reject' : us === 'DropHeader' ? 'drop' : 'allow';
+    out.origin.headersWithUnderscores = origin(['spec', 'headers', 'withUnderscoresAction']);
+  }
   if (h)
     for (const k of Object.keys(h))
-      if (k !== 'preserveXRequestID')
-        notApplied(['spec', 'headers', k], 'header options other than preserveXRequestID are not implemented');
+      if (!['preserveXRequestID', 'requestID', 'withUnderscoresAction'].includes(k))
+        notApplied(['spec', 'headers', k], 'legate applies preserveXRequestID, requestID and withUnderscoresAction of the header options');
 
-  for (const k of [
-    'enableProxyProtocol',
-    'proxyProtocol',
-    'clientIPDetection',
-    'tls',
-    'path',
-    'http1',
-    'http3',
-    'healthCheck',
-    'grpc',
-  ] as const)
-    if (spec[k] !== undefined) notApplied(['spec', k], 'not implemented for local listeners');
+  if (spec.healthCheck) {
+    out.healthCheckPath = spec.healthCheck.path;
+    out.origin.healthCheckPath = origin(['spec', 'healthCheck', 'path']);
+  }
+
+  const t = spec.tls;
+  if (t) {
+    const names = { '1.0': 'TLSv1', '1.1': 'TLSv1.1', '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } as const;
+    const version = (v: keyof typeof names | 'Auto' | undefined) => (v === undefined || v === 'Auto' ? undefined : names[v]);
+    const tlsOut: NonNullable<ListenerSettings['tls']> = {};
+    const min = version(t.minVersion);
+    const max = version(t.maxVersion);
+    if (min) tlsOut.minVersion = min;
+    if (max) tlsOut.maxVersion = max;
+    if (t.ciphers && t.ciphers.length > 0) tlsOut.ciphers = t.ciphers;
+    if (t.alpnProtocols && t.alpnProtocols.length > 0) tlsOut.alpnProtocols = t.alpnProtocols;
+    out.tls = tlsOut;
+    out.origin.tls = origin(['spec', 'tls']);
+    for (const k of Object.keys(t))
+      if (!['minVersion', 'maxVersion', 'ciphers', 'alpnProtocols'].includes(k))
+        notApplied(['spec', 'tls', k], 'legate applies minVersion, maxVersion, ciphers and alpnProtocols of the TLS settings');
+  }
+
+  const why: Record<string, string> = {
+    enableProxyProtocol: 'legate accepts connections from clients directly; the PROXY protocol header is not read',
+    proxyProtocol: 'legate accepts connections from clients directly; the PROXY protocol header is not read',
+    clientIPDetection: 'legate takes the client address from the connection and appends it to x-forwarded-for',
+    path: "legate routes on the path as received, without Envoy's slash merging and escaping options",
+    http1: 'legate speaks HTTP/1.1 with Node; trailers, header case and HTTP/1.0 options are its defaults',
+    http3: 'legate listens over TCP only; Node 20 has no QUIC',
+    grpc: 'legate passes gRPC through; gRPC-Web is not translated',
+  };
+  for (const [k, reason] of Object.entries(why)) if (spec[k as keyof Spec] !== undefined) notApplied(['spec', k], reason);
   return ok ? out : undefined;
 }
