@@ -57,7 +57,7 @@ type ReflectionResponse = {
 
 const VERSIONS = ['grpc.reflection.v1', 'grpc.reflection.v1alpha'] as const;
 
-/** A failure of the reflection service itself (not found, not implemented, unreachable). */
+/** A failure of the reflection service itself (NOT_FOUND, UNIMPLEMENTED, unreachable). */
 export class ReflectionError extends Error {
   override name = 'ReflectionError';
   readonly code: number;

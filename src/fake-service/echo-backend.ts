@@ -560,7 +560,8 @@ async function startGrpcEcho(
         EchoTwo: { kind: 'unary', handle: doEcho('EchoTwo') },
         EchoThree: {
           kind: 'unary',
-          // Unimplemented on purpose in echo-basic: conformance expects UNIMPLEMENTED here.
+          // echo-basic leaves EchoThree to grpc-go's generated default, which answers UNIMPLEMENTED
+          // with this text; the conformance cases check that status.
           handle: async () => {
             throw new GrpcStatusError(12, 'method EchoThree not implemented');
           },

@@ -3,6 +3,7 @@
  * time layouts, strconv parsing and quoting, canonical header keys, URL escaping and path
  * cleaning. Written from the Go documentation so that logs and documents match byte for byte.
  */
+import { STATUS_CODES } from 'node:http';
 
 /** Go's time.Duration.String() for a duration in nanoseconds ("1.5ms", "40.876µs", "1m0.5s"). */
 export function formatGoDuration(ns: number): string {
@@ -314,68 +315,19 @@ export function goStatusText(code: number): string {
   return GO_STATUS_TEXT[code] ?? `status code ${code}`;
 }
 
-/** net/http's StatusText table. */
-export const GO_STATUS_TEXT: Record<number, string> = {
-  100: 'Continue',
-  101: 'Switching Protocols',
-  102: 'Processing',
-  103: 'Early Hints',
-  200: 'OK',
-  201: 'Created',
-  202: 'Accepted',
-  203: 'Non-Authoritative Information',
-  204: 'No Content',
-  205: 'Reset Content',
-  206: 'Partial Content',
-  207: 'Multi-Status',
-  208: 'Already Reported',
-  226: 'IM Used',
-  300: 'Multiple Choices',
-  301: 'Moved Permanently',
-  302: 'Found',
-  303: 'See Other',
-  304: 'Not Modified',
-  305: 'Use Proxy',
-  307: 'Temporary Redirect',
-  308: 'Permanent Redirect',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  402: 'Payment Required',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  407: 'Proxy Authentication Required',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  411: 'Length Required',
-  412: 'Precondition Failed',
-  413: 'Request Entity Too Large',
-  414: 'Request URI Too Long',
-  415: 'Unsupported Media Type',
-  416: 'Requested Range Not Satisfiable',
-  417: 'Expectation Failed',
-  418: "I'm a teapot",
-  421: 'Misdirected Request',
-  422: 'Unprocessable Entity',
-  423: 'Locked',
-  424: 'Failed Dependency',
-  425: 'Too Early',
-  426: 'Upgrade Required',
-  428: 'Precondition Required',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  451: 'Unavailable For Legal Reasons',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-  505: 'HTTP Version Not Supported',
-  506: 'Variant Also Negotiates',
-  507: 'Insufficient Storage',
-  508: 'Loop Detected',
-  510: 'Not Extended',
-  511: 'Network Authentication Required',
-};
+/**
+ * net/http's StatusText: Node's table, which has the same codes and phrases but for the ones Go
+ * spells differently, and 509, which Go does not know.
+ */
+export const GO_STATUS_TEXT: Record<number, string> = (() => {
+  const table: Record<number, string> = {};
+  for (const [code, text] of Object.entries(STATUS_CODES)) if (text !== undefined) table[Number(code)] = text;
+  delete table[509];
+  return {
+    ...table,
+    413: 'Request Entity Too Large',
+    414: 'Request URI Too Long',
+    416: 'Requested Range Not Satisfiable',
+    418: "I'm a teapot",
+  };
+})();
