@@ -269,7 +269,7 @@ function compileTarget(
     fault: route.fault ? compileFault(route.fault) : null,
     mirrors:
       route.mirrors && route.mirrors.length > 0
-        ? route.mirrors.map((m) => ({ cluster: clusters.get(m.cluster)?.cluster, clusterName: m.cluster, percent: m.percent }))
+        ? route.mirrors.map((m) => ({ cluster: clusters.get(m.cluster)?.cluster, percent: m.percent }))
         : null,
     mirrorBufferLimit: retry?.bufferLimitBytes ?? ENVOY.BUFFER_LIMIT_BYTES,
     hashKey: compileHashKey(route.hashPolicy),

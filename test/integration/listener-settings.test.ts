@@ -265,3 +265,11 @@ test('TLS minimum version: a client limited to TLS 1.2 cannot connect to a TLS 1
   assert.equal(await attempt('TLSv1.3'), 'TLSv1.3');
   assert.match(await attempt('TLSv1.2'), /^error/);
 });
+
+test('any local reply sent before an HTTP/1.1 request body has arrived closes the connection', async () => {
+  // The health check path answers without routing: a reply the request path never sees.
+  const { port } = await start({}, {}, { healthCheckPath: '/healthz' });
+  const res = await rawExchange(port, 'POST /healthz HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc');
+  assert.match(res.text, /^HTTP\/1\.1 200 /);
+  assert.match(res.text, /connection: close/i);
+});

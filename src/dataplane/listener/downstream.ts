@@ -26,6 +26,8 @@ export interface Downstream {
   readonly sni: string | undefined;
   /** null when the request has no body. */
   readonly body: Readable | null;
+  /** Every byte of the request has arrived (read or not). */
+  readonly requestComplete: boolean;
   /** Wall-clock ms when the request arrived (access log). */
   readonly startWall: number;
   /** Monotonic ms (performance.now) when the request arrived (downstream_rq_time). */
@@ -111,6 +113,11 @@ export class H1Downstream implements Downstream {
     this.sni = sniOf(sock);
     const cl = req.headers['content-length'];
     this.body = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0') ? req : null;
+  }
+
+  get requestComplete(): boolean {
+    const b = this.body as http.IncomingMessage | null;
+    return b === null || b.complete;
   }
 
   respond(status: number, headers: string[], endStream: boolean): void {
@@ -200,6 +207,10 @@ export class H2Downstream implements Downstream {
     this.port = declaredPort ?? info.port;
     this.sni = info.sni;
     this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
+  }
+
+  get requestComplete(): boolean {
+    return this.body === null || this.#stream.readableEnded || this.#stream.endAfterHeaders;
   }
 
   respond(status: number, headers: string[], endStream: boolean): void {

@@ -27,6 +27,9 @@ export function sendLocalReply(ds: Downstream, status: number, body: string, opt
   }
   const headers = ['content-type', opts.contentType ?? 'text/plain', 'content-length', String(Buffer.byteLength(body))];
   if (opts.headers) headers.push(...opts.headers);
+  // An HTTP/1.1 request whose body has not all arrived cannot be followed by another on the
+  // connection (Node would wait to discard the rest): close it after the reply, as Envoy does.
+  if (ds.protocol === 'http1' && !ds.requestComplete) headers.push('connection', 'close');
   if (body.length === 0 || ds.method === 'HEAD') {
     ds.respond(status, headers, true);
   } else {

@@ -1017,9 +1017,6 @@ export class RequestState implements AttemptOwner {
       this.#t.includeAttemptCountInResponse && this.#attemptCount > 0 ? ['x-envoy-attempt-count', String(this.#attemptCount)] : undefined;
     if (headers) extra = extra ? [...extra, ...headers] : headers;
     if (this.#corsHeaders) extra = setHeaders(extra ?? [], this.#corsHeaders);
-    // An HTTP/1.1 request whose body has not all arrived cannot be followed by another on the
-    // connection (Node would wait to discard the rest): close it after the reply, as Envoy does.
-    if (this.#ds.protocol === 'http1' && this.#ds.body && !this.#requestComplete) extra = [...(extra ?? []), 'connection', 'close'];
     this.#status = sendLocalReply(this.#ds, status, body, { isGrpc: this.#isGrpc, headers: extra, grpcStatus });
     if (this.#isGrpc) this.#grpcStatus = String(grpcStatus ?? httpToGrpcStatus(status));
   }

@@ -10,7 +10,7 @@ import type { Host } from '../upstream/host.js';
 import type { UpstreamResetError } from '../upstream/reset-reason.js';
 
 /** A route's request mirror, compiled: the live cluster and the share of requests it gets (0-100). */
-export type CompiledMirror = { cluster: Cluster | undefined; clusterName: string; percent: number };
+export type CompiledMirror = { cluster: Cluster | undefined; percent: number };
 
 /**
  * Envoy's request mirroring: a fire-and-forget copy of the request to another cluster, sent once
