@@ -595,19 +595,7 @@ export function resolveBackendTrafficPolicies(
     touch(p);
     const lsn = nn(ls);
     const ancestor = `ListenerSet ${lsn}${ref.sectionName ? `#${ref.sectionName}` : ''}`;
-    let resolveErr: { reason: string; message: string } | undefined;
-    if (ref.sectionName !== undefined && !ls.listeners.includes(ref.sectionName))
-      resolveErr = { reason: 'TargetNotFound', message: `No section name ${ref.sectionName} found for ListenerSet ${lsn}` };
-    else if (ref.sectionName === undefined && lsLevel.has(lsn))
-      resolveErr = {
-        reason: 'Conflicted',
-        message: `Unable to target ListenerSet ${ls.name}, another BackendTrafficPolicy has already attached to it`,
-      };
-    else if (ref.sectionName !== undefined && lsListenerLevel.has(`${lsn}#${ref.sectionName}`))
-      resolveErr = {
-        reason: 'Conflicted',
-        message: `Unable to target Listener ${ls.name}/${ref.sectionName}, another BackendTrafficPolicy has already attached to it`,
-      };
+    const resolveErr = parentClaimError('ListenerSet', ref.sectionName, ls.listeners, lsLevel, lsListenerLevel, lsn, ls.name, ls.name);
     if (resolveErr) {
       setCondition(book, p.id, ancestor, { type: 'Accepted', status: 'False', ...resolveErr });
       notAttached(p, ancestor, resolveErr.reason, resolveErr.message);
@@ -635,19 +623,7 @@ export function resolveBackendTrafficPolicies(
     touch(p);
     const gwn = nn(gw);
     const ancestor = `Gateway ${gwn}${ref.sectionName ? `#${ref.sectionName}` : ''}`;
-    let resolveErr: { reason: string; message: string } | undefined;
-    if (ref.sectionName !== undefined && !gw.listeners.includes(ref.sectionName))
-      resolveErr = { reason: 'TargetNotFound', message: `No section name ${ref.sectionName} found for Gateway ${gwn}` };
-    else if (ref.sectionName === undefined && gwLevel.has(gwn))
-      resolveErr = {
-        reason: 'Conflicted',
-        message: `Unable to target Gateway ${gw.name}, another BackendTrafficPolicy has already attached to it`,
-      };
-    else if (ref.sectionName !== undefined && gwListenerLevel.has(`${gwn}#${ref.sectionName}`))
-      resolveErr = {
-        reason: 'Conflicted',
-        message: `Unable to target Listener ${gwn}/${ref.sectionName}, another BackendTrafficPolicy has already attached to it`,
-      };
+    const resolveErr = parentClaimError('Gateway', ref.sectionName, gw.listeners, gwLevel, gwListenerLevel, gwn, gw.name, gwn);
     if (resolveErr) {
       setCondition(book, p.id, ancestor, { type: 'Accepted', status: 'False', ...resolveErr });
       notAttached(p, ancestor, resolveErr.reason, resolveErr.message);
@@ -759,4 +735,28 @@ export function parseAncestor(ancestor: string): { kind: string; namespace: stri
   const [ref = '', sectionName] = rest.split('#');
   const [namespace = '', name = ''] = ref.split('/');
   return { kind, namespace, name, ...(sectionName ? { sectionName } : {}) };
+}
+
+/**
+ * Why a policy cannot take a Gateway or ListenerSet (or one of its listeners): the section does not
+ * exist, or an older policy holds that level. Envoy Gateway names the parent by `name` and the
+ * listener by `listenerOwner/section` (the Gateway's namespace/name, the ListenerSet's name).
+ */
+function parentClaimError(
+  kind: 'Gateway' | 'ListenerSet',
+  section: string | undefined,
+  listeners: readonly string[],
+  level: ReadonlyMap<string, unknown>,
+  listenerLevel: ReadonlyMap<string, unknown>,
+  key: string,
+  name: string,
+  listenerOwner: string,
+): { reason: string; message: string } | undefined {
+  const taken = (what: string) => ({
+    reason: 'Conflicted',
+    message: `Unable to target ${what}, another BackendTrafficPolicy has already attached to it`,
+  });
+  if (section === undefined) return level.has(key) ? taken(`${kind} ${name}`) : undefined;
+  if (!listeners.includes(section)) return { reason: 'TargetNotFound', message: `No section name ${section} found for ${kind} ${key}` };
+  return listenerLevel.has(`${key}#${section}`) ? taken(`Listener ${listenerOwner}/${section}`) : undefined;
 }
