@@ -102,7 +102,14 @@ export async function startFakeService(env: Env, opts: FakeServiceOptions = {}):
   const random = opts.random ?? systemRandom;
   const { config: cfg, problems } = parseFakeServiceEnv(env, Math.floor(clock.wallNow() / 1000));
   const nowMicros = wallMicros(clock);
-  const sleep = (ns: number) => new Promise<void>((resolve) => void clock.setTimeout(resolve, ns / 1e6));
+  // Go's time.Sleep never returns early; a Node timer can, by up to a few ms (it counts from the
+  // event loop's cached time), so the rest is slept again.
+  const sleep = (ns: number) =>
+    new Promise<void>((resolve) => {
+      const until = clock.now() + ns / 1e6;
+      const wait = (ms: number) => void clock.setTimeout(() => (clock.now() >= until ? resolve() : wait(until - clock.now())), ms);
+      wait(ns / 1e6);
+    });
 
   const output = opts.logSink ? { sink: opts.logSink, close: async () => {} } : sinkFor(cfg.logOutput);
   const logger = new Logger({
