@@ -306,6 +306,19 @@ test('malformed blocks: index 0, index past the tables, truncation', () => {
   assert.deepEqual(d.decode(new Uint8Array(big.buffer, big.byteOffset + 1, 2)), pairs(':method', 'GET', ':scheme', 'http'));
 });
 
+test('decoded-string cache: repeated and colliding literals decode to the right strings', () => {
+  const d = new HpackDecoder();
+  // 3000 distinct 6-byte values, raw and Huffman, in 512 cache slots: many share a slot and a length.
+  const values = Array.from({ length: 3000 }, (_, k) => `v${String(k).padStart(5, '0')}`);
+  for (let round = 0; round < 3; round++) {
+    for (const v of values) {
+      const h = huff(v);
+      const block = Buffer.concat([hex('00 01 6e 06'), Buffer.from(v), hex('10 01 6e'), e2b(0x80, 7, h.length), h]);
+      assert.deepEqual(d.decode(block), pairs('n', v, 'n', v));
+    }
+  }
+});
+
 test('lastListSize sums name + value + 32 per field', () => {
   const d = new HpackDecoder();
   d.decode(hex('8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d'));

@@ -3,7 +3,7 @@
 // Header names and values are JS strings holding latin1 bytes (one char per octet), as the frame layer
 // hands them over; nothing here lower-cases or validates them.
 
-import { huffmanDecode, huffmanEncode, huffmanEncodedLength } from './huffman.js';
+import { huffmanDecode, huffmanEncode } from './huffman.js';
 import { STATIC_NAMES, STATIC_TABLE_LENGTH, STATIC_VALUES } from './static-table.js';
 
 /** A COMPRESSION_ERROR: the header block cannot be decoded and the connection must be closed. */
@@ -22,6 +22,16 @@ const DEFAULT_TABLE_SIZE = 4096;
 const ENTRY_OVERHEAD = 32;
 /** Integers above this (lengths, indexes, sizes) are refused: no valid block needs them. */
 const MAX_INT = 0x7fffffff;
+
+// Decoded-string cache, shared by all decoders. Literal names and values repeat across blocks (a gRPC
+// method's :path, header names sent without indexing), so short ones are looked up by their encoded bytes
+// first: a hit costs a hash and a compare instead of a decode and a new string, and returns the same string
+// object (its hash already computed for later Map lookups). Never-indexed literals bypass it.
+const CACHE_SLOTS = 512;
+const CACHE_BYTES = 48;
+const cacheKey = new Int32Array(CACHE_SLOTS).fill(-1); // encoded length | 0x100 when Huffman; -1 empty
+const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHE_BYTES);
+const cacheString = new Array<string>(CACHE_SLOTS).fill('');
 
 /** Dynamic table entries as a ring of names and values, newest at `head`. */
 class Ring {
@@ -123,8 +133,8 @@ export class HpackDecoder {
       } else if (b >= 0x40) {
         // Literal with incremental indexing (6.2.1).
         const index = this.int(buf, 0x3f);
-        name = index === 0 ? this.string(buf) : this.nameAt(index);
-        value = this.string(buf);
+        name = index === 0 ? this.string(buf, true) : this.nameAt(index);
+        value = this.string(buf, true);
         this.insert(name, value);
       } else if (b >= 0x20) {
         // Dynamic table size update (6.3): only before the first field of a block.
@@ -136,9 +146,10 @@ export class HpackDecoder {
         continue;
       } else {
         // Literal without indexing (6.2.2) or never indexed (6.2.3).
+        const cache = b < 0x10;
         const index = this.int(buf, 0x0f);
-        name = index === 0 ? this.string(buf) : this.nameAt(index);
-        value = this.string(buf);
+        name = index === 0 ? this.string(buf, cache) : this.nameAt(index);
+        value = this.string(buf, cache);
       }
       fields = true;
       out.push(name, value);
@@ -167,7 +178,8 @@ export class HpackDecoder {
     return v;
   }
 
-  private string(buf: Latin1Buffer): string {
+  /** Reads a string literal; `cache` is false for never-indexed fields, which must not linger in the shared cache. */
+  private string(buf: Latin1Buffer, cache: boolean): string {
     const p = this.pos;
     if (p >= buf.length) throw new HpackError('HPACK: truncated block');
     const huffman = buf[p]! >= 0x80;
@@ -176,9 +188,27 @@ export class HpackDecoder {
     const stop = start + len;
     if (stop > buf.length) throw new HpackError('HPACK: string length beyond the block');
     this.pos = stop;
-    if (!huffman) return buf.latin1Slice(start, stop);
-    const s = huffmanDecode(buf, start, stop);
+    let slot = -1;
+    if (cache && len <= CACHE_BYTES && len > 0) {
+      const key = huffman ? len | 0x100 : len;
+      let h = key;
+      for (let i = start; i < stop; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+      slot = (h ^ (h >>> 16)) & (CACHE_SLOTS - 1);
+      if (cacheKey[slot] === key) {
+        const base = slot * CACHE_BYTES - start;
+        let i = start;
+        while (i < stop && buf[i] === cacheBytes[base + i]) i++;
+        if (i === stop) return cacheString[slot]!;
+      }
+      cacheKey[slot] = -1; // until the decode below succeeds
+    }
+    const s = huffman ? huffmanDecode(buf, start, stop) : buf.latin1Slice(start, stop);
     if (s === undefined) throw new HpackError('HPACK: invalid Huffman string');
+    if (slot >= 0) {
+      cacheKey[slot] = huffman ? len | 0x100 : len;
+      for (let i = start, j = slot * CACHE_BYTES; i < stop; i++, j++) cacheBytes[j] = buf[i]!;
+      cacheString[slot] = s;
+    }
     return s;
   }
 
@@ -223,7 +253,7 @@ const NEVER_IF_SHORT = 3; // cookie: never indexed below 20 bytes (short cookies
 interface NameInfo {
   /** Lowest static index of the name, 0 if none. */
   staticIndex: number;
-  /** Static index by value, for names in the static table. */
+  /** Static index by value, for the names whose static entries carry values (their values are never empty). */
   staticValues: Map<string, number> | undefined;
   policy: number;
 }
@@ -240,7 +270,7 @@ function info(name: string): NameInfo {
 for (let i = STATIC_TABLE_LENGTH; i >= 1; i--) {
   const n = info(STATIC_NAMES[i]!);
   n.staticIndex = i;
-  (n.staticValues ??= new Map()).set(STATIC_VALUES[i]!, i);
+  if (STATIC_VALUES[i] !== '') (n.staticValues ??= new Map()).set(STATIC_VALUES[i]!, i);
 }
 for (const n of ['authorization', 'proxy-authorization', 'set-cookie']) info(n).policy = NEVER_INDEXED;
 info('cookie').policy = NEVER_IF_SHORT;
@@ -262,6 +292,18 @@ for (const n of [
   info(n).policy = WITHOUT_INDEXING;
 }
 
+/** The encoder's dynamic-table entries of one name. */
+interface NameEntries {
+  info: NameInfo | undefined;
+  /** value -> insertion number. */
+  byValue: Map<string, number>;
+  /** Insertion number of the newest entry with this name. */
+  newest: number;
+}
+
+/** Output slab: blocks are written in place and returned as subarrays, so nothing is copied. */
+const SLAB_SIZE = 16384;
+
 export class HpackEncoder {
   /** Our dynamic table's maximum size: min(peer's SETTINGS_HEADER_TABLE_SIZE, 4096). */
   private maxSize = DEFAULT_TABLE_SIZE;
@@ -271,11 +313,11 @@ export class HpackEncoder {
   private readonly table = new Ring(16);
   /** Insertions so far; the entry inserted as number k has dynamic index inserted - k. */
   private inserted = 0;
-  /** name -> value -> insertion number of the entry holding exactly that field. */
-  private readonly fields = new Map<string, Map<string, number>>();
-  /** name -> insertion number of the newest entry with that name. */
-  private readonly names = new Map<string, number>();
-  private buf = Buffer.allocUnsafe(1024) as Latin1Buffer;
+  /** Names with entries in the dynamic table. */
+  private readonly names = new Map<string, NameEntries>();
+  private buf = Buffer.allocUnsafe(SLAB_SIZE) as Latin1Buffer;
+  /** Start of the block being written; the slab before it belongs to blocks already returned. */
+  private start = 0;
   private pos = 0;
 
   /** The peer's SETTINGS_HEADER_TABLE_SIZE changed: the next block starts with a dynamic table size update (to min(n, 4096)). */
@@ -286,9 +328,12 @@ export class HpackEncoder {
     this.maxSize = size;
   }
 
-  /** Encodes a flat [name, value, ...] list (names lower-case, pseudo-headers first) into one header block. */
+  /**
+   * Encodes a flat [name, value, ...] list (names lower-case, pseudo-headers first) into one header block.
+   * The result is a subarray of a slab that is never written again: the caller may keep it.
+   */
   encode(headers: readonly string[]): Buffer {
-    this.pos = 0;
+    this.pos = this.start;
     if (this.pendingMin !== -1) {
       // Signal the smallest size reached since the last block, then the final one (RFC 7541 4.2).
       if (this.pendingMin < this.maxSize) {
@@ -300,32 +345,29 @@ export class HpackEncoder {
       this.pendingMin = -1;
     }
     for (let i = 0; i + 1 < headers.length; i += 2) this.field(headers[i]!, headers[i + 1]!);
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
     return out;
   }
 
   private field(name: string, value: string): void {
     // Room for three integers, the strings (Huffman output is only used when shorter) and their lengths.
     this.reserve(name.length + value.length + 16);
-    const ni = NAME_INFO.get(name);
+    const entries = this.names.get(name);
+    const ni = entries !== undefined ? entries.info : NAME_INFO.get(name);
     let nameIndex = 0;
     let policy = INDEX;
     if (ni !== undefined) {
-      const exact = ni.staticValues?.get(value);
-      if (exact !== undefined) return this.int(0x80, 7, exact);
+      const exact = ni.staticValues !== undefined ? ni.staticValues.get(value) : value === '' ? ni.staticIndex : undefined;
+      if (exact !== undefined && exact !== 0) return this.int(0x80, 7, exact);
       nameIndex = ni.staticIndex;
       policy = ni.policy;
       if (policy === NEVER_IF_SHORT) policy = value.length < 20 ? NEVER_INDEXED : INDEX;
     }
-    const byValue = this.fields.get(name);
-    if (byValue !== undefined) {
-      const k = byValue.get(value);
+    if (entries !== undefined) {
+      const k = entries.byValue.get(value);
       if (k !== undefined) return this.int(0x80, 7, STATIC_TABLE_LENGTH + this.inserted - k);
-    }
-    if (nameIndex === 0) {
-      const k = this.names.get(name);
-      if (k !== undefined) nameIndex = STATIC_TABLE_LENGTH + this.inserted - k;
+      if (nameIndex === 0) nameIndex = STATIC_TABLE_LENGTH + this.inserted - entries.newest;
     }
     const size = name.length + value.length + ENTRY_OVERHEAD;
     if (policy === INDEX && size * 2 > this.maxSize) policy = WITHOUT_INDEXING;
@@ -333,18 +375,21 @@ export class HpackEncoder {
     else this.int(policy === NEVER_INDEXED ? 0x10 : 0x00, 4, nameIndex);
     if (nameIndex === 0) this.string(name);
     this.string(value);
-    if (policy === INDEX) this.insert(name, value, size);
+    if (policy === INDEX) this.insert(name, value, size, entries, ni);
   }
 
-  private insert(name: string, value: string, size: number): void {
+  private insert(name: string, value: string, size: number, entries: NameEntries | undefined, ni: NameInfo | undefined): void {
     this.evict(this.maxSize - size);
     const k = this.inserted++;
     this.table.push(name, value);
     this.size += size;
-    let byValue = this.fields.get(name);
-    if (byValue === undefined) this.fields.set(name, (byValue = new Map()));
-    byValue.set(value, k);
-    this.names.set(name, k);
+    // The eviction may have dropped the name's last entry (and its record).
+    if (entries === undefined || this.names.get(name) !== entries) {
+      entries = { info: ni, byValue: new Map(), newest: k };
+      this.names.set(name, entries);
+    }
+    entries.byValue.set(value, k);
+    entries.newest = k;
   }
 
   private evict(target: number): void {
@@ -355,12 +400,10 @@ export class HpackEncoder {
       const name = t.names[s]!;
       const value = t.values[s]!;
       this.size -= name.length + value.length + ENTRY_OVERHEAD;
-      const byValue = this.fields.get(name)!;
-      if (byValue.get(value) === k) {
-        byValue.delete(value);
-        if (byValue.size === 0) this.fields.delete(name);
-      }
-      if (this.names.get(name) === k) this.names.delete(name);
+      const entries = this.names.get(name)!;
+      // Eviction is oldest first: when the newest entry of a name goes, all of them have.
+      if (entries.newest === k) this.names.delete(name);
+      else if (entries.byValue.get(value) === k) entries.byValue.delete(value);
       t.names[s] = '';
       t.values[s] = '';
     }
@@ -392,28 +435,50 @@ export class HpackEncoder {
 
   private string(s: string): void {
     const len = s.length;
-    const hlen = len > 0 ? huffmanEncodedLength(s) : 0;
-    if (hlen < len) {
+    const buf = this.buf;
+    const p = this.pos;
+    if (len === 0) {
+      buf[this.pos++] = 0;
+      return;
+    }
+    // Try Huffman in place after room for the raw length's prefix; it gives up once not shorter.
+    const pre = lengthPrefixSize(len);
+    const end = huffmanEncode(s, buf, p + pre, p + pre + len - 1);
+    if (end >= 0) {
+      const hlen = end - p - pre;
+      const hpre = lengthPrefixSize(hlen);
+      if (hpre < pre) buf.copyWithin(p + hpre, p + pre, end);
       this.int(0x80, 7, hlen);
-      this.pos = huffmanEncode(s, this.buf, this.pos);
+      this.pos += hlen;
       return;
     }
     this.int(0, 7, len);
-    const buf = this.buf;
-    let p = this.pos;
+    let q = this.pos;
     if (len < 32) {
       // A JS loop beats the native call for short strings.
-      for (let i = 0; i < len; i++) buf[p++] = s.charCodeAt(i);
+      for (let i = 0; i < len; i++) buf[q++] = s.charCodeAt(i);
     } else {
-      p += buf.latin1Write(s, p, len);
+      q += buf.latin1Write(s, q, len);
     }
-    this.pos = p;
+    this.pos = q;
   }
 
+  /** Makes room for n more bytes, moving the block being written to a new slab if needed. */
   private reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n)) as Latin1Buffer;
-    this.buf.copy(next, 0, 0, this.pos);
+    const used = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, (used + n) * 2)) as Latin1Buffer;
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.start = 0;
+    this.pos = used;
   }
+}
+
+/** Bytes taken by a string length with its 7-bit prefix. */
+function lengthPrefixSize(v: number): number {
+  if (v < 0x7f) return 1;
+  let n = 2;
+  for (v -= 0x7f; v >= 0x80; v >>>= 7) n++;
+  return n;
 }

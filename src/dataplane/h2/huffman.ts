@@ -188,8 +188,11 @@ export function huffmanEncodedLength(s: string): number {
   return (bits + 7) >>> 3;
 }
 
-/** Writes the Huffman encoding of s at dst[offset] and returns the offset after it. */
-export function huffmanEncode(s: string, dst: Uint8Array, offset: number): number {
+/**
+ * Writes the Huffman encoding of s (characters taken as latin1 bytes) at dst[offset] and returns the offset
+ * after it, or -1 as soon as it would write at or past limit (the caller then sends the string raw).
+ */
+export function huffmanEncode(s: string, dst: Uint8Array, offset: number, limit = dst.length): number {
   let o = offset;
   let acc = 0; // the pending n bits, n < 8 between symbols
   let n = 0;
@@ -203,6 +206,7 @@ export function huffmanEncode(s: string, dst: Uint8Array, offset: number): numbe
       n += len - 8;
       while (n >= 8) {
         n -= 8;
+        if (o >= limit) return -1;
         dst[o++] = acc >>> n;
       }
       acc = ((acc & ((1 << n) - 1)) << 8) | (code & 0xff);
@@ -213,11 +217,15 @@ export function huffmanEncode(s: string, dst: Uint8Array, offset: number): numbe
     }
     while (n >= 8) {
       n -= 8;
+      if (o >= limit) return -1;
       dst[o++] = acc >>> n;
     }
     acc &= (1 << n) - 1;
   }
-  // Pad with the most significant bits of EOS (all ones).
-  if (n > 0) dst[o++] = (acc << (8 - n)) | (0xff >>> n);
+  if (n > 0) {
+    // Pad with the most significant bits of EOS (all ones).
+    if (o >= limit) return -1;
+    dst[o++] = (acc << (8 - n)) | (0xff >>> n);
+  }
   return o;
 }
