@@ -1,9 +1,8 @@
 import http from 'node:http';
-import http2 from 'node:http2';
 import type net from 'node:net';
-import type { Readable } from 'node:stream';
-
-const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+import { Readable } from 'node:stream';
+import { CONNECTION_SPECIFIC, ErrorCode } from '../h2/frame.js';
+import type { H2Stream, H2StreamHandler } from '../h2/connection.js';
 
 /**
  * One downstream request/response exchange, the same for HTTP/1.1 and HTTP/2. The request path
@@ -158,13 +157,33 @@ export class H1Downstream implements Downstream {
   }
 }
 
-export class H2Downstream implements Downstream {
+/** Per connection facts every stream of it shares (read once). */
+export type H2ConnInfo = { remoteAddress: string; port: number; sni: string | undefined };
+
+/** Node's `date` header value, refreshed at most once a second. */
+let dateValue = '';
+let dateAt = 0;
+function httpDate(): string {
+  const now = Date.now();
+  if (now - dateAt >= 1000) {
+    dateAt = now - (now % 1000);
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+/**
+ * An HTTP/2 exchange on legate's own codec (src/dataplane/h2). It is the stream's handler: data,
+ * end, reset and drain come straight here, and the request body is a Readable only when the
+ * request has one.
+ */
+export class H2Downstream implements Downstream, H2StreamHandler {
   readonly protocol = 'http2' as const;
   readonly method: string;
   readonly path: string;
   readonly authority: string;
   readonly scheme: 'http' | 'https';
-  readonly headers: http2.IncomingHttpHeaders;
+  readonly headers: Record<string, string | string[] | undefined>;
   readonly remoteAddress: string;
   readonly port: number;
   readonly sni: string | undefined;
@@ -175,135 +194,163 @@ export class H2Downstream implements Downstream {
   status = 0;
   resetByProxy = false;
   bytesSent = 0;
-  readonly #stream: http2.ServerHttp2Stream;
-  #trailers: string[] | null = null;
-  #wantTrailers = false;
+  readonly #stream: H2Stream;
+  readonly #hook: DownstreamDoneHook | undefined;
   #done: ((aborted: boolean) => void) | null = null;
+  #drain: (() => void) | null = null;
 
   constructor(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-    flags: number,
+    stream: H2Stream,
+    list: string[],
+    endStream: boolean,
     scheme: 'http' | 'https',
+    info: H2ConnInfo,
     hook?: DownstreamDoneHook,
     declaredPort?: number,
   ) {
     this.#stream = stream;
-    // Read once per session: session.socket is a Proxy, costly to touch on every stream.
-    const info = sessionInfo(stream.session);
-    info.active++;
-    stream.once('close', () => {
-      info.active--;
-      const aborted = !stream.writableFinished || (stream.rstCode !== undefined && stream.rstCode !== 0);
-      this.#done?.(aborted);
-      hook?.(this, aborted);
-    });
+    this.#hook = hook;
+    stream.handler = this;
+    const headers = toHeaderObject(list);
     this.headers = headers;
     this.method = (headers[':method'] as string | undefined) ?? 'GET';
     this.path = (headers[':path'] as string | undefined) ?? '/';
-    this.authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
+    this.authority = (headers[':authority'] as string | undefined) ?? (headers.host as string | undefined) ?? '';
     this.scheme = scheme;
     this.remoteAddress = info.remoteAddress;
     this.port = declaredPort ?? info.port;
     this.sni = info.sni;
-    this.body = (flags & NGHTTP2_FLAG_END_STREAM) !== 0 ? null : stream;
+    if (endStream) this.body = null;
+    else {
+      // Reading resumes the stream; a full buffer pauses it (flow control holds the client back).
+      const body: Readable = new Readable({ read: () => stream.resume() });
+      this.body = body;
+    }
   }
 
   get requestComplete(): boolean {
-    return this.body === null || this.#stream.readableEnded || this.#stream.endAfterHeaders;
+    return this.body === null || this.#stream.remoteEnded;
   }
 
   respond(status: number, headers: string[], endStream: boolean): void {
     this.responseStarted = true;
     this.status = status;
-    const out: http2.OutgoingHttpHeaders = { ':status': status };
+    const s = this.#stream;
+    if (s.closed) return;
+    const out: string[] = [':status', String(status)];
+    let date = false;
     for (let i = 0; i < headers.length; i += 2) {
       const k = headers[i]!;
-      const prev = out[k];
-      if (prev === undefined) out[k] = headers[i + 1]!;
-      else if (Array.isArray(prev)) prev.push(headers[i + 1]!);
-      else out[k] = [prev as string, headers[i + 1]!];
+      if (CONNECTION_SPECIFIC.has(k)) continue;
+      if (k === 'date') date = true;
+      out.push(k, headers[i + 1]!);
     }
-    const stream = this.#stream;
-    if (stream.destroyed || stream.closed) return;
-    // Trailers can only be sent when asked for at respond time: do it when the client can take them.
-    const te = this.headers.te;
-    const ct = this.headers['content-type'];
-    this.#wantTrailers = !endStream && (te === 'trailers' || (typeof ct === 'string' && ct.startsWith('application/grpc')));
-    try {
-      stream.respond(out, { endStream, waitForTrailers: this.#wantTrailers });
-    } catch {
-      stream.close(NGHTTP2_INTERNAL_ERROR);
-      return;
-    }
-    if (this.#wantTrailers) {
-      stream.once('wantTrailers', () => {
-        const t: http2.OutgoingHttpHeaders = {};
-        const tr = this.#trailers;
-        if (tr) for (let i = 0; i < tr.length; i += 2) t[tr[i]!] = tr[i + 1]!;
-        try {
-          stream.sendTrailers(t);
-        } catch {
-          stream.close();
-        }
-      });
-    }
+    if (!date) out.push('date', httpDate());
+    s.respond(out, endStream);
   }
 
   write(chunk: Buffer): boolean {
     this.bytesSent += chunk.length;
     const s = this.#stream;
-    if (s.destroyed) return true;
+    if (s.closed) return true;
     return s.write(chunk);
   }
 
   end(trailers: string[] | null): void {
-    this.#trailers = trailers;
     const s = this.#stream;
-    if (!s.destroyed) s.end();
+    if (!s.closed) s.end(trailers && trailers.length > 0 ? trailers : null);
   }
 
   reset(): void {
     const s = this.#stream;
-    // Not close(code): with the response still open it ends the writable side first, and that
-    // END_STREAM reaches the client before the RST_STREAM, so a truncated response looks complete.
-    // destroy(err) sends RST_STREAM(INTERNAL_ERROR) alone.
-    if (!s.destroyed) {
+    if (!s.closed) {
       this.resetByProxy = true;
-      s.destroy(new Error('response reset'));
+      s.reset(ErrorCode.INTERNAL_ERROR);
     }
   }
 
   onDrain(fn: () => void): void {
-    this.#stream.on('drain', fn);
+    this.#drain = fn;
   }
 
   onDone(fn: (aborted: boolean) => void): void {
     this.#done = chainDone(this.#done, fn);
   }
+
+  // H2StreamHandler: the stream's events.
+  onHeaders(): void {}
+
+  onData(s: H2Stream, chunk: Buffer): void {
+    const b = this.body;
+    if (b !== null && !b.push(chunk)) s.pause();
+  }
+
+  onTrailers(): void {}
+
+  onEnd(): void {
+    const b = this.body;
+    if (b !== null) b.push(null);
+  }
+
+  onWritable(): void {
+    this.#drain?.();
+  }
+
+  onClose(_s: H2Stream, code: number | null): void {
+    // Closing can happen inside respond() (a trailers-only reply): report it once the caller
+    // has recorded what it sent, as node:http2's asynchronous 'close' did.
+    process.nextTick(() => this.#closed(code));
+  }
+
+  #closed(code: number | null): void {
+    const aborted = code !== null || !this.#stream.localEnded;
+    const b = this.body;
+    // A request cut short by a reset: its body ends with an error, as node:http2's stream did.
+    if (code !== null && b !== null && !b.readableEnded && !this.#stream.remoteEnded) b.destroy(new Error('stream reset'));
+    this.#done?.(aborted);
+    this.#hook?.(this, aborted);
+  }
 }
 
-type SessionInfo = { remoteAddress: string; port: number; active: number; sni: string | undefined };
-const SESSION_INFO = new WeakMap<object, SessionInfo>();
-
-/** Streams of a downstream HTTP/2 session not yet closed. */
-export function activeStreams(session: http2.Http2Session): number {
-  return SESSION_INFO.get(session)?.active ?? 0;
+/**
+ * A request header object as node:http2 builds it: duplicates become arrays, except cookie
+ * (joined with "; ") and single-value headers (first wins).
+ */
+function toHeaderObject(list: string[]): Record<string, string | string[] | undefined> {
+  const h: Record<string, string | string[] | undefined> = Object.create(null);
+  for (let i = 0; i < list.length; i += 2) {
+    const k = list[i]!;
+    const v = list[i + 1]!;
+    const prev = h[k];
+    if (prev === undefined) h[k] = v;
+    else if (k === 'cookie') h[k] = `${prev as string}; ${v}`;
+    else if (SINGLE_VALUE.has(k)) continue;
+    else if (Array.isArray(prev)) prev.push(v);
+    else h[k] = [prev, v];
+  }
+  return h;
 }
+
+const SINGLE_VALUE = new Set([
+  ':method',
+  ':path',
+  ':authority',
+  ':scheme',
+  'authorization',
+  'content-length',
+  'content-type',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'user-agent',
+]);
 
 /** The SNI of a TLS socket (`servername` is false or absent without one). */
-function sniOf(sock: net.Socket | undefined): string | undefined {
+export function sniOf(sock: net.Socket | undefined): string | undefined {
   const name = (sock as { servername?: string | false } | undefined)?.servername;
   return typeof name === 'string' && name !== '' ? name : undefined;
-}
-
-function sessionInfo(session: http2.Http2Session | undefined): SessionInfo {
-  if (!session) return { remoteAddress: '', port: 0, active: 0, sni: undefined };
-  let info = SESSION_INFO.get(session);
-  if (!info) {
-    const sock = session.socket;
-    info = { remoteAddress: sock?.remoteAddress ?? '', port: sock?.localPort ?? 0, active: 0, sni: sniOf(sock) };
-    SESSION_INFO.set(session, info);
-  }
-  return info;
 }

@@ -1,10 +1,10 @@
 import http from 'node:http';
-import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { HttpStats, type ListenerStats } from '../stats/scopes.js';
 import { Histogram } from '../stats/histogram.js';
-import { activeStreams, H1Downstream, H2Downstream, type Downstream } from './downstream.js';
+import { H1Downstream, H2Downstream, sniOf, type Downstream } from './downstream.js';
+import { H2Connection, type H2Options } from '../h2/connection.js';
 import { isWebSocketUpgrade, type UpgradeRequest } from '../request/upgrade.js';
 
 export type ListenerOptions = {
@@ -75,14 +75,14 @@ export class Listener {
   readonly #server: net.Server;
   readonly #tls: tls.Server | null = null;
   readonly #h1: http.Server;
-  readonly #h2: http2.Http2Server;
+  readonly #h2Options: H2Options;
   readonly #sockets = new Set<net.Socket>();
   /**
    * HTTP/1.1 connections and their requests in flight. http.Server's closeIdleConnections only
    * knows sockets it accepted itself, so idle keep-alive connections are found here when closing.
    */
   readonly #h1Conns = new Map<net.Socket, { inflight: number }>();
-  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #sessions = new Set<H2Connection>();
   #closing = false;
   #closed: Promise<number> | undefined;
   #deadline = Infinity;
@@ -168,40 +168,16 @@ export class Listener {
       );
     });
 
-    this.#h2 = http2.createServer({
-      maxHeaderListPairs: opts.maxHeadersCount + 8,
-      maxSessionMemory: 64,
-      settings: {
-        maxConcurrentStreams: opts.maxConcurrentStreams,
-        maxHeaderListSize: maxHeaderSize,
-        initialWindowSize: opts.h2InitialStreamWindowSize ?? 1 << 20,
-      },
-    });
-    const connWindow = opts.h2InitialConnectionWindowSize ?? 0;
-    const h2Idle = opts.idleTimeoutMs;
-    this.#h2.on('session', (session) => {
-      this.#sessions.add(session);
-      session.on('close', () => this.#sessions.delete(session));
-      session.on('error', () => {});
-      if (connWindow > 65_535) session.once('connect', () => session.setLocalWindowSize(connWindow));
-      if (h2Idle > 0)
-        // Fires after no frames either way for this long; a session with a stream open (a quiet long poll) stays.
-        session.setTimeout(h2Idle, () => {
-          if (activeStreams(session) > 0) return;
-          this.stats.downstream_cx_idle_timeout++;
-          session.close();
-        });
-      if (opts.h2Keepalive) this.#keepalive(session, opts.h2Keepalive);
-      if (this.#closing) session.close();
-    });
-    this.#h2.on('stream', (stream, headers, flags) => {
-      const st = this.stats;
-      st.downstream_rq_total++;
-      st.downstream_rq_http2_total++;
-      st.downstream_rq_active++;
-      stream.on('error', () => {});
-      this.#handler(new H2Downstream(stream, headers, flags, scheme, onDone, opts.declaredPort));
-    });
+    this.#h2Options = {
+      role: 'server',
+      maxConcurrentStreams: opts.maxConcurrentStreams,
+      maxHeaderListSize: maxHeaderSize,
+      // Pseudo-headers count too (as node:http2's maxHeaderListPairs did).
+      maxHeaderCount: opts.maxHeadersCount + 8,
+      initialWindowSize: opts.h2InitialStreamWindowSize ?? 1 << 20,
+      connectionWindowSize: opts.h2InitialConnectionWindowSize ?? 1 << 20,
+      idleTimeoutMs: opts.idleTimeoutMs,
+    };
 
     if (opts.tls) {
       const t = opts.tls;
@@ -233,7 +209,7 @@ export class Listener {
    * Envoy's HTTP/2 connection_keepalive: a PING every interval (jittered up to jitterPercent), and
    * the connection closed when one is not answered within the timeout.
    */
-  #keepalive(session: http2.ServerHttp2Session, ka: { intervalMs: number; timeoutMs: number; jitterPercent: number }): void {
+  #keepalive(conn: H2Connection, ka: { intervalMs: number; timeoutMs: number; jitterPercent: number }): void {
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
       const jitter = ka.intervalMs * (ka.jitterPercent / 100) * Math.random();
@@ -241,20 +217,45 @@ export class Listener {
       timer.unref();
     };
     const ping = () => {
-      if (session.closed || session.destroyed) return;
+      if (conn.destroyed) return;
       const deadline = setTimeout(() => {
         this.stats.downstream_http2_keepalive_timeout++;
-        session.destroy();
+        conn.destroy();
       }, ka.timeoutMs);
       deadline.unref();
-      const sent = session.ping((err) => {
+      conn.ping(() => {
         clearTimeout(deadline);
-        if (!err) schedule();
+        schedule();
       });
-      if (!sent) clearTimeout(deadline);
     };
-    session.once('close', () => clearTimeout(timer));
-    session.once('connect', schedule);
+    conn.socket.once('close', () => clearTimeout(timer));
+    schedule();
+  }
+
+  /** An HTTP/2 connection on legate's codec: every stream goes to the handler as an H2Downstream. */
+  #serveH2(socket: net.Socket): void {
+    const opts = this.#opts;
+    const scheme = opts.tls ? 'https' : 'http';
+    const info = { remoteAddress: socket.remoteAddress ?? '', port: socket.localPort ?? 0, sni: sniOf(socket) };
+    const conn = new H2Connection(socket, this.#h2Options);
+    const onDone = this.#onRequestDone;
+    conn.events = {
+      onStream: (stream, headers, endStream) => {
+        const st = this.stats;
+        st.downstream_rq_total++;
+        st.downstream_rq_http2_total++;
+        st.downstream_rq_active++;
+        this.#handler(new H2Downstream(stream, headers, endStream, scheme, info, onDone, opts.declaredPort));
+      },
+      onCount: (what) => {
+        if (what === 'idle_timeout') this.stats.downstream_cx_idle_timeout++;
+      },
+      onClose: () => this.#sessions.delete(conn),
+    };
+    this.#sessions.add(conn);
+    if (opts.h2Keepalive) this.#keepalive(conn, opts.h2Keepalive);
+    if (this.#closing) conn.close();
+    socket.resume();
   }
 
   /** Serves a connection accepted here or handed over by the process that owns the socket. */
@@ -345,13 +346,11 @@ export class Listener {
 
   #dispatch(socket: net.Socket, h2: boolean): void {
     if (h2) {
-      // The session consumes the native handle itself and takes the bytes already read from
-      // the socket's buffer; resuming the JS stream here would compete with it for data.
       const st = this.stats;
       st.downstream_cx_http2_total++;
       st.downstream_cx_http2_active++;
       socket.once('close', () => st.downstream_cx_http2_active--);
-      this.#h2.emit('connection', socket);
+      this.#serveH2(socket);
     } else {
       const st = this.stats;
       st.downstream_cx_http1_total++;

@@ -1,12 +1,12 @@
-import http2 from 'node:http2';
 import type net from 'node:net';
 import { RESPONSE_HOP_BY_HOP } from '../http/headers.js';
+import { H2Connection, type H2CloseHow, type H2Stream, type H2StreamHandler } from '../h2/connection.js';
+import { CONNECTION_SPECIFIC, ErrorCode } from '../h2/frame.js';
 import { connect, type CxHistograms } from './connect.js';
 import { UpstreamResetError } from './reset-reason.js';
+import type { Readable } from 'node:stream';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
 import type { ClusterResources, PoolStats } from './resource-manager.js';
-
-const { HTTP2_HEADER_STATUS, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 
 export type H2PoolOptions = {
   host: string;
@@ -27,7 +27,7 @@ export type H2PoolOptions = {
 };
 
 type Session = {
-  session: http2.ClientHttp2Session;
+  conn: H2Connection;
   /** The peer's SETTINGS have arrived (or we stopped waiting for them). */
   ready: boolean;
   active: number;
@@ -112,13 +112,12 @@ export class H2Pool {
   }
 
   #capacity(s: Session): number {
-    const remote = s.session.remoteSettings?.maxConcurrentStreams ?? 0xffffffff;
-    return Math.min(this.#opts.maxConcurrentStreams, remote);
+    return Math.min(this.#opts.maxConcurrentStreams, s.conn.remoteMaxConcurrent);
   }
 
   #pick(): Session | undefined {
     for (const s of this.#sessions) {
-      if (s.ready && !s.draining && !s.session.destroyed && s.active < this.#capacity(s)) return s;
+      if (s.ready && !s.draining && !s.conn.destroyed && !s.conn.closing && s.active < this.#capacity(s)) return s;
     }
     return undefined;
   }
@@ -167,47 +166,17 @@ export class H2Pool {
 
   #addSession(socket: net.Socket): void {
     const o = this.#opts;
-    const authority = `${o.tls ? 'https' : 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
-    const session = http2.connect(authority, {
-      createConnection: () => socket,
-      settings: { enablePush: false, initialWindowSize: 1 << 20 },
-      maxSessionMemory: 64,
+    const conn = new H2Connection(socket, {
+      role: 'client',
+      initialWindowSize: 1 << 20,
+      connectionWindowSize: 1 << 20,
+      idleTimeoutMs: o.idleTimeoutMs,
     });
-    const s: Session = { session, ready: false, active: 0, total: 0, draining: false };
+    const s: Session = { conn, ready: false, active: 0, total: 0, draining: false };
     this.#sessions.push(s);
-    session.on('error', () => {});
-    session.on('goaway', () => {
-      s.draining = true;
-    });
-    session.on('close', () => {
-      const i = this.#sessions.indexOf(s);
-      if (i >= 0) {
-        this.#sessions.splice(i, 1);
-        o.resources.connections.dec();
-        o.stats.upstream_cx_active--;
-      }
-      if (this.#waiting.length > 0 && !this.#closed && this.#pendingSessions() === 0) this.#connect();
-    });
-    const maxAge = o.maxConnectionDurationMs ?? 0;
-    if (maxAge > 0) {
-      // Envoy's max_connection_duration: no new streams, close when the last one ends.
-      const t = setTimeout(() => {
-        o.stats.upstream_cx_max_duration_reached++;
-        s.draining = true;
-        if (s.active === 0) session.close();
-      }, maxAge);
-      t.unref();
-      session.once('close', () => clearTimeout(t));
-    }
-    if (o.idleTimeoutMs > 0) {
-      session.setTimeout(o.idleTimeoutMs, () => {
-        if (s.active === 0) session.close();
-      });
-    }
     // Until the peer's SETTINGS arrive its stream limit reads as unlimited, and a burst of waiters
     // would overshoot it (the peer refuses the excess). Start streams once SETTINGS are in, or
     // after the connect timeout for a peer that never sends them.
-    s.ready = false;
     const ready = () => {
       if (s.ready) return;
       s.ready = true;
@@ -216,8 +185,34 @@ export class H2Pool {
     };
     const timer = setTimeout(ready, o.connectTimeoutMs);
     timer.unref();
-    session.once('remoteSettings', ready);
-    session.once('close', () => clearTimeout(timer));
+    let maxAgeTimer: NodeJS.Timeout | undefined;
+    conn.events = {
+      onRemoteSettings: ready,
+      onGoaway: () => {
+        s.draining = true;
+      },
+      onClose: () => {
+        clearTimeout(timer);
+        clearTimeout(maxAgeTimer);
+        const i = this.#sessions.indexOf(s);
+        if (i >= 0) {
+          this.#sessions.splice(i, 1);
+          o.resources.connections.dec();
+          o.stats.upstream_cx_active--;
+        }
+        if (this.#waiting.length > 0 && !this.#closed && this.#pendingSessions() === 0) this.#connect();
+      },
+    };
+    const maxAge = o.maxConnectionDurationMs ?? 0;
+    if (maxAge > 0) {
+      // Envoy's max_connection_duration: no new streams, close when the last one ends.
+      maxAgeTimer = setTimeout(() => {
+        o.stats.upstream_cx_max_duration_reached++;
+        s.draining = true;
+        if (s.active === 0) conn.close();
+      }, maxAge);
+      maxAgeTimer.unref();
+    }
   }
 
   #drainWaiting(): void {
@@ -237,7 +232,7 @@ export class H2Pool {
   streamDone(s: Session): void {
     s.active--;
     this.#opts.resources.requests.dec();
-    if (s.draining && s.active === 0) s.session.close();
+    if (s.draining && s.active === 0) s.conn.close();
     else if (this.#waiting.length > 0) this.#drainWaiting();
   }
 
@@ -255,23 +250,33 @@ export class H2Pool {
   async close(): Promise<void> {
     this.#closed = true;
     const all = this.#sessions.splice(0);
-    await Promise.all(all.map((s) => new Promise<void>((resolve) => (s.session.destroyed ? resolve() : s.session.close(() => resolve())))));
+    await Promise.all(
+      all.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.conn.destroyed) return resolve();
+            s.conn.socket.once('close', () => resolve());
+            s.conn.close();
+          }),
+      ),
+    );
   }
 
   destroy(): void {
     this.#closed = true;
-    for (const s of this.#sessions.splice(0)) s.session.destroy();
+    for (const s of this.#sessions.splice(0)) s.conn.destroy();
   }
 }
 
-class H2Exchange implements AttemptHandle {
+/** One attempt on one stream: the stream's handler, adapting its events to the AttemptSink. */
+class H2Exchange implements AttemptHandle, H2StreamHandler {
   readonly #pool: H2Pool;
   readonly #sink: AttemptSink;
-  #stream: http2.ClientHttp2Stream | null = null;
+  #stream: H2Stream | null = null;
   #session: Session | null = null;
-  #gotHeaders = false;
   #trailers: string[] | null = null;
   #done = false;
+  #body: Readable | null = null;
 
   constructor(pool: H2Pool, sink: AttemptSink) {
     this.#pool = pool;
@@ -280,76 +285,78 @@ class H2Exchange implements AttemptHandle {
 
   start(s: Session, req: UpstreamRequest): void {
     if (this.#done) return;
-    const headers: http2.OutgoingHttpHeaders = {
-      ':method': req.method,
-      ':path': req.path,
-      ':authority': req.authority,
-      ':scheme': req.scheme,
-    };
+    const list = [':method', req.method, ':scheme', req.scheme, ':authority', req.authority, ':path', req.path];
     const h = req.headers;
-    for (const k in h) headers[k] = h[k];
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = s.session.request(headers, { endStream: req.body === null });
-    } catch (e) {
-      this.fail(new UpstreamResetError('local reset', (e as Error).message));
-      return;
+    for (const k in h) {
+      if (CONNECTION_SPECIFIC.has(k) || k === 'host' || k.charCodeAt(0) === 58) continue;
+      const v = h[k];
+      if (v === undefined) continue;
+      if (k === 'te' && v !== 'trailers') continue;
+      if (typeof v === 'string') list.push(k, v);
+      else for (const x of v) list.push(k, x);
     }
+    const stream = s.conn.request(list, req.body === null, this, req.method === 'HEAD');
     this.#stream = stream;
     this.#session = s;
     this.#pool.noteStreamStarted(s);
-    stream.on('response', (hdrs, flags) => this.#onResponse(hdrs, flags));
-    stream.on('data', (chunk: Buffer) => {
-      if (!this.#done && !this.#sink.onResponseData(chunk)) stream.pause();
-    });
-    stream.on('trailers', (t) => {
-      this.#trailers = flatten(t);
-    });
-    stream.on('end', () => this.#onEnd());
-    stream.on('error', () => {});
-    stream.on('close', () => this.#onClose(stream));
     this.#sink.onPoolReady();
-    if (req.body) {
-      const body = req.body;
-      body.pipe(stream);
-      body.on('error', () => this.cancel());
-    }
+    if (req.body) this.#pipeBody(req.body, stream);
   }
 
-  #onResponse(hdrs: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number): void {
-    const status = Number(hdrs[HTTP2_HEADER_STATUS]);
-    if (this.#done || status < 200) return;
-    this.#gotHeaders = true;
-    const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+  /** The request body into the stream, paused while the stream's window or buffer is full. */
+  #pipeBody(body: Readable, stream: H2Stream): void {
+    this.#body = body;
+    body.on('data', (chunk: Buffer) => {
+      if (!stream.write(chunk)) body.pause();
+    });
+    body.once('end', () => stream.end());
+    body.once('error', () => this.cancel());
+  }
+
+  onWritable(): void {
+    this.#body?.resume();
+  }
+
+  onHeaders(_s: H2Stream, headers: string[], endStream: boolean): void {
+    if (this.#done) return;
+    const status = Number(headers[1]);
     // A trailers-only response ends the stream: mark it done first, so a retry decision made in
     // the headers callback does not reset a finished stream (a peer counts those resets and
     // closes the connection after too many).
     if (endStream) this.#done = true;
-    this.#sink.onResponseHeaders(status, flatten(hdrs), endStream);
+    this.#sink.onResponseHeaders(status, responseHeaders(headers), endStream);
     if (endStream) this.#sink.onResponseEnd(null);
   }
 
-  #onEnd(): void {
+  onData(s: H2Stream, chunk: Buffer): void {
+    if (!this.#done && !this.#sink.onResponseData(chunk)) s.pause();
+  }
+
+  onTrailers(_s: H2Stream, trailers: string[]): void {
+    this.#trailers = trailers;
+  }
+
+  onEnd(): void {
     if (this.#done) return;
     this.#done = true;
     this.#sink.onResponseEnd(this.#trailers);
   }
 
-  #onClose(stream: http2.ClientHttp2Stream): void {
+  onClose(_s: H2Stream, code: number | null, how: H2CloseHow | null): void {
     if (this.#session) {
       this.#pool.streamDone(this.#session);
       this.#session = null;
     }
+    const body = this.#body;
+    if (body && !body.readableEnded) body.destroy();
     if (this.#done) return;
     // The stream closed without a complete response.
     this.#done = true;
-    const code = stream.rstCode;
     let reason: UpstreamResetError;
-    if (code === NGHTTP2_REFUSED_STREAM) reason = new UpstreamResetError('remote refused stream reset');
-    else if (code !== undefined && code !== NGHTTP2_NO_ERROR && !stream.session?.destroyed)
-      reason = new UpstreamResetError('remote reset', `RST_STREAM code ${code}`);
+    if (how === 'refused' || code === ErrorCode.REFUSED_STREAM) reason = new UpstreamResetError('remote refused stream reset');
+    else if (how === 'protocol') reason = new UpstreamResetError('protocol error');
+    else if (how === 'remote' && code !== ErrorCode.NO_ERROR) reason = new UpstreamResetError('remote reset', `RST_STREAM code ${code}`);
     else reason = new UpstreamResetError('connection termination');
-    void this.#gotHeaders;
     this.#sink.onReset(reason);
   }
 
@@ -362,9 +369,8 @@ class H2Exchange implements AttemptHandle {
   cancel(): void {
     if (this.#done) return;
     this.#done = true;
-    // destroy() sends RST_STREAM(CANCEL) alone; close() would first end a request body that is
-    // still streaming, and the upstream would see a cut request as complete.
-    if (this.#stream) this.#stream.destroy();
+    // RST_STREAM(CANCEL) alone: a request body still streaming is cut, never ended.
+    if (this.#stream) this.#stream.reset(ErrorCode.CANCEL);
     else this.#pool.forget(this);
   }
 
@@ -373,15 +379,13 @@ class H2Exchange implements AttemptHandle {
   }
 }
 
-/** http2 header object -> flat [name, value, ...] list without pseudo or hop-by-hop headers. */
-function flatten(h: http2.IncomingHttpHeaders): string[] {
+/** Response headers without pseudo or hop-by-hop headers, as the sink takes them. */
+function responseHeaders(h: string[]): string[] {
   const out: string[] = [];
-  for (const k in h) {
+  for (let i = 0; i < h.length; i += 2) {
+    const k = h[i]!;
     if (k.charCodeAt(0) === 58 /* : */ || RESPONSE_HOP_BY_HOP.has(k)) continue;
-    const v = h[k];
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.push(k, x);
-    else out.push(k, v);
+    out.push(k, h[i + 1]!);
   }
   return out;
 }
