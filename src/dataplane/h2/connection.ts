@@ -194,7 +194,10 @@ export class H2Connection {
   /** Streams with DATA waiting for window. */
   readonly #blocked = new Set<H2Stream>();
   // Reading.
-  #rest: Buffer | null = null;
+  /** Bytes of an incomplete frame, and how many are needed before parsing can go on. */
+  #rest: Buffer[] | null = null;
+  #restBytes = 0;
+  #need = 9;
   #prefaceLeft: number;
   #hdrStream = 0;
   #hdrFlags = 0;
@@ -392,7 +395,11 @@ export class H2Connection {
     if (this.destroyed) return;
     let buf = chunk;
     if (this.#rest !== null) {
-      buf = Buffer.concat([this.#rest, chunk]);
+      // Gather until the frame is whole: joining on every read would be quadratic in a frame sent byte by byte.
+      this.#rest.push(chunk);
+      this.#restBytes += chunk.length;
+      if (this.#restBytes < this.#need) return;
+      buf = Buffer.concat(this.#rest, this.#restBytes);
       this.#rest = null;
     }
     let off = 0;
@@ -412,7 +419,10 @@ export class H2Connection {
         const size = (buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!;
         if (size > DEFAULT_MAX_FRAME) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${size} bytes`);
         const end = off + 9 + size;
-        if (end > len) break;
+        if (end > len) {
+          this.#need = end - off;
+          break;
+        }
         const type = buf[off + 3]!;
         const flags = buf[off + 4]!;
         const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
@@ -426,9 +436,16 @@ export class H2Connection {
         this.destroy(e.code);
         return;
       }
-      throw e;
+      // A bug in a handler must not take the process down: this connection ends, the rest go on.
+      process.emitWarning(`HTTP/2 connection closed after an internal error: ${(e as Error)?.stack ?? String(e)}`);
+      this.destroy(ErrorCode.INTERNAL_ERROR);
+      return;
     }
-    if (off < len) this.#rest = off === 0 ? buf : buf.subarray(off);
+    if (off < len) {
+      if (len - off < 9) this.#need = 9;
+      this.#rest = [off === 0 ? buf : buf.subarray(off)];
+      this.#restBytes = len - off;
+    }
   }
 
   #frame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
