@@ -6,6 +6,7 @@
 //   node bench/run.mjs --profile [--workload http1-get,grpc-unary]   legate under --cpu-prof, top self time
 //   node bench/run.mjs --memory                                      RSS of legate idle with each example
 //   node bench/run.mjs --soak 600 [--rate 2000]                      fixed rate through legate, RSS slope
+//   node bench/run.mjs --latency [--workload http1-get,grpc-unary]   latency added at half legate's maximum rate
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { runMemory } from './lib/memory.mjs';
 import { newestProfile, profileText, summarizeProfile } from './lib/profile.mjs';
 import { setNiceness, waitForQuiet } from './lib/proc.mjs';
 import { appendResults, idleTable, machineLine, oneLine, section, summarize, table } from './lib/report.mjs';
+import { runLatency } from './lib/latency.mjs';
 import { runSoak } from './lib/soak.mjs';
 import { builtinTargets, peerFromSpec } from './lib/targets.mjs';
 import { ensureH2load, ensureHaproxy, ensureNginx, machineInfo, raiseOpenFiles } from './lib/tools.mjs';
@@ -60,6 +62,9 @@ const USAGE = `usage: node bench/run.mjs [options]
   --soak S                S seconds (max 3600) of fixed-rate load through legate, RSS sampled
                           every 5 s, growth slope reported (workload http1-get unless --workload)
   --rate R                --soak: requests per second (default 2000)
+  --latency               latency legate adds at half of its own maximum rate: legate saturated
+                          once, then direct and legate paced at half that rate, --repeat times
+                          interleaved (default workloads http1-get,grpc-unary)
 `;
 
 let opts;
@@ -81,6 +86,7 @@ try {
       profile: { type: 'boolean', default: false },
       memory: { type: 'boolean', default: false },
       soak: { type: 'string' },
+      latency: { type: 'boolean', default: false },
       rate: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -178,6 +184,24 @@ if (opts.soak) {
     { date, machine, ...r.json },
   );
   process.exit(r.json.error ? 1 : 0);
+}
+
+if (opts.latency) {
+  const names = opts.workload ? list(opts.workload) : ['http1-get', 'grpc-unary'];
+  for (const n of names) if (!WORKLOADS[n] || WORKLOADS[n].client) fail(`--latency runs h2load workloads: ${n} is not one`);
+  ensureH2load(log);
+  const tools = { nginx: ensureNginx(log) };
+  const machine = machineInfo(tools);
+  log(`bench: ${machineLine(machine)}`);
+  const ctx = { benchDir, repoDir, workDir, cpus, tools, warmupS, durationS, log };
+  const r = await runLatency(ctx, { workloadNames: names, workloads: WORKLOADS, targets: builtin, repeat, maxOtherLoad });
+  process.stdout.write(`\n${r.text}\n`);
+  record(
+    'latency',
+    `## ${opts.title ?? `Added latency ${date.slice(0, 16).replace('T', ' ')} UTC`}\n\n- date: ${date}\n- machine: ${machineLine(machine)}\n- warm-up ${warmupS} s, measured ${durationS} s, ${repeat} interleaved run(s) per target, medians\n\n${r.text}`,
+    { date, machine, rows: r.rows },
+  );
+  process.exit(r.rows.some((x) => x.error) ? 1 : 0);
 }
 
 // The benchmark (and --profile).
