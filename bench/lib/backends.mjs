@@ -236,3 +236,14 @@ export function startWorkloadBackend(workload, { nginx, workDir, cpu, benchDir, 
         streamBytes: workload.stream?.bytes,
       });
 }
+
+/** The workload's backend on the load CPU, with the harness context's tools and paths. */
+export function startBackendFor(ctx, workload) {
+  return startWorkloadBackend(workload, {
+    nginx: ctx.tools.nginx,
+    workDir: ctx.workDir,
+    cpu: ctx.cpus.load,
+    benchDir: ctx.benchDir,
+    log: ctx.log,
+  });
+}

@@ -1,7 +1,7 @@
 // --latency: the latency legate adds at half of its own maximum rate (issue 8: p99 added < 1 ms).
 // Per workload: legate at saturation gives its maximum rate; then the backend direct and through
 // legate are both paced (h2load --rps) at half of it, interleaved, and the percentiles compared.
-import { startWorkloadBackend } from './backends.mjs';
+import { startBackendFor } from './backends.mjs';
 import { runOne } from './measure.mjs';
 import { waitForQuiet } from './proc.mjs';
 
@@ -41,13 +41,7 @@ export async function runLatency(ctx, { workloadNames, workloads, targets, repea
       rows.push({ workload: wname, error: 'not an h2load workload' });
       continue;
     }
-    const backend = await startWorkloadBackend(workload, {
-      nginx: ctx.tools.nginx,
-      workDir: ctx.workDir,
-      cpu: ctx.cpus.load,
-      benchDir: ctx.benchDir,
-      log,
-    });
+    const backend = await startBackendFor(ctx, workload);
     try {
       const quiet = async () => {
         if (maxOtherLoad > 0) await waitForQuiet(maxOtherLoad, 30_000);

@@ -1,6 +1,6 @@
 // --soak S: a fixed request rate through legate for S seconds (h2load --rps), legate's resident
 // memory sampled every SAMPLE_MS, and the growth slope over the steady part of the run.
-import { startWorkloadBackend } from './backends.mjs';
+import { startBackendFor } from './backends.mjs';
 import { checkTarget } from './check.mjs';
 import { parseH2load, runH2load } from './h2load.mjs';
 import { cpuDeltaUs, cpuTicks, peakRssKb, rssKb, stopProcess, tail } from './proc.mjs';
@@ -96,13 +96,7 @@ function pacedArgs(workload, { host, port, seconds, workDir, rate }) {
 
 export async function runSoak(ctx, { workload, seconds, rate, target }) {
   const { log } = ctx;
-  const backend = await startWorkloadBackend(workload, {
-    nginx: ctx.tools.nginx,
-    workDir: ctx.workDir,
-    cpu: ctx.cpus.load,
-    benchDir: ctx.benchDir,
-    log,
-  });
+  const backend = await startBackendFor(ctx, workload);
   let proc;
   const samples = [];
   try {
