@@ -76,6 +76,8 @@ export interface H2ConnectionEvents {
 }
 
 const HIGH_WATER = 64 * 1024;
+/** Bytes a connection's paused streams may hold before its connection window stops reopening. */
+const HELD_LIMIT = 8 * 1024 * 1024;
 /** Socket bytes queued beyond which writers are told to wait. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -191,6 +193,8 @@ export class H2Connection {
   // Connection flow control.
   #sendWindow = DEFAULT_WINDOW;
   #recvUnacked = 0;
+  /** Bytes received and held by paused streams, not yet read. */
+  #held = 0;
   /** Streams with DATA waiting for window. */
   readonly #blocked = new Set<H2Stream>();
   // Reading.
@@ -338,6 +342,7 @@ export class H2Connection {
         if (s.closed) return;
         const c = box[i]!;
         s.inboxBytes -= c.length;
+        this.#held -= c.length;
         s.handler.onData(s, c);
         if (s.paused) {
           // Paused again by the handler: keep the rest.
@@ -346,6 +351,7 @@ export class H2Connection {
         }
       }
     }
+    this.#ackConnection();
     if (s.heldUnacked > 0 && s.inboxBytes <= this.#initialWindow && !s.closed) {
       const n = s.heldUnacked;
       s.heldUnacked = 0;
@@ -491,10 +497,7 @@ export class H2Connection {
     }
     // Connection flow control counts every DATA frame, whatever its stream's state.
     this.#recvUnacked += frameLen;
-    if (this.#recvUnacked >= this.#connWindow >>> 1) {
-      this.#queueWindowUpdate(0, this.#recvUnacked);
-      this.#recvUnacked = 0;
-    }
+    this.#ackConnection();
     const s = this.#streams.get(id);
     if (s === undefined) {
       if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on an idle stream');
@@ -521,6 +524,7 @@ export class H2Connection {
       if (held) {
         (s.inbox ??= []).push(chunk);
         s.inboxBytes += n;
+        this.#held += n;
       } else {
         s.handler.onData(s, chunk);
         if (s.closed) return;
@@ -542,6 +546,18 @@ export class H2Connection {
       }
       if (s.paused && s.inbox !== null) s.inboxEnd = true;
       else this.#remoteEnd(s);
+    }
+  }
+
+  /**
+   * Connection-level WINDOW_UPDATE once half the window is used, unless the connection's paused
+   * streams already hold HELD_LIMIT bytes: then the peer waits, so one connection's memory stays
+   * bounded whatever its stream count.
+   */
+  #ackConnection(): void {
+    if (this.#recvUnacked >= this.#connWindow >>> 1 && this.#held <= HELD_LIMIT) {
+      this.#queueWindowUpdate(0, this.#recvUnacked);
+      this.#recvUnacked = 0;
     }
   }
 
@@ -1032,7 +1048,12 @@ export class H2Connection {
     this.#streams.delete(s.id);
     this.#blocked.delete(s);
     s.queue = null;
-    s.inbox = null;
+    if (s.inbox !== null) {
+      this.#held -= s.inboxBytes;
+      s.inbox = null;
+      s.inboxBytes = 0;
+      this.#ackConnection();
+    }
     this.activeStreams--;
     s.handler.onClose(s, code, how);
     this.events.onStreamClosed?.(s);
