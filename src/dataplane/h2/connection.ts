@@ -705,6 +705,8 @@ export class H2Connection {
       s.queue = null;
       s.pendingEnd = null;
       s.localEnded = true;
+      // RST_STREAM closes the stream: already ended by the peer, nothing is left to wait for.
+      if (s.remoteEnded) this.#closeStream(s, null, null);
       if (s.remoteEnded || s.inboxEnd) return;
       if (s.paused && s.inbox !== null) s.inboxEnd = true;
       else this.#remoteEnd(s);
