@@ -483,8 +483,9 @@ export class H2Connection {
       if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on an idle stream');
       return; // a stream we closed: its frames may still be in flight
     }
-    if (s.remoteEnded || !s.headersReceived) {
-      this.resetStream(s, s.remoteEnded ? ErrorCode.STREAM_CLOSED : ErrorCode.PROTOCOL_ERROR, 'protocol');
+    // inboxEnd: END_STREAM arrived but is held behind paused data; the peer's side is closed all the same.
+    if (s.remoteEnded || s.inboxEnd || !s.headersReceived) {
+      this.resetStream(s, s.remoteEnded || s.inboxEnd ? ErrorCode.STREAM_CLOSED : ErrorCode.PROTOCOL_ERROR, 'protocol');
       return;
     }
     s.recvWindow -= frameLen;
@@ -595,7 +596,7 @@ export class H2Connection {
       this.#newPeerStream(id, headers, endStream);
       return;
     }
-    if (s.remoteEnded) {
+    if (s.remoteEnded || s.inboxEnd) {
       this.resetStream(s, ErrorCode.STREAM_CLOSED, 'protocol');
       return;
     }
