@@ -566,11 +566,12 @@ export class H2Connection {
   #onContinuation(flags: number, id: number, buf: Buffer, start: number, end: number): void {
     const parts = this.#hdrParts;
     if (parts === null || id !== this.#hdrStream) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'unexpected CONTINUATION');
-    this.#hdrBytes += end - start;
     // A header block is bounded: an endless CONTINUATION stream is an attack (CVE-2024-27316).
+    // Frame headers count too, or empty CONTINUATION frames would never reach the bound.
+    this.#hdrBytes += 9 + end - start;
     if (this.#hdrBytes > this.#maxHeaderListSize + 65_536)
       throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
-    parts.push(Buffer.from(buf.subarray(start, end)));
+    if (end > start) parts.push(Buffer.from(buf.subarray(start, end)));
     if (flags & Flag.END_HEADERS) {
       this.#hdrParts = null;
       this.#onHeaderBlock(id, this.#hdrFlags, Buffer.concat(parts));
