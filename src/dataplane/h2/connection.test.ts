@@ -413,7 +413,7 @@ function clientRec(): ClientRec {
 async function withClient(
   opts: Partial<H2Options>,
   fn: (x: { conn: H2Connection; peer: Peer; clientSettings: Frame; closed: Promise<void> }) => Promise<void>,
-  serverSettings: number[] = [],
+  serverSettings: number[] | null = [],
 ): Promise<void> {
   const srv = net.createServer();
   srv.listen(0, '127.0.0.1');
@@ -427,8 +427,10 @@ async function withClient(
   const conn = new H2Connection(socket, { role: 'client', ...opts }, { onClose });
   try {
     const clientSettings = await peer.take((f) => f.type === FrameType.SETTINGS && !(f.flags & Flag.ACK), 'client SETTINGS');
-    peer.send(settings(...serverSettings), frame(FrameType.SETTINGS, Flag.ACK, 0));
-    await waitFor(() => conn.remoteSettingsReceived || conn.destroyed, 'client ready');
+    if (serverSettings !== null) {
+      peer.send(settings(...serverSettings), frame(FrameType.SETTINGS, Flag.ACK, 0));
+      await waitFor(() => conn.remoteSettingsReceived || conn.destroyed, 'client ready');
+    }
     await fn({ conn, peer, clientSettings, closed });
   } finally {
     conn.destroy();
@@ -459,6 +461,18 @@ test('preface: the first frame after the preface must be SETTINGS', async () => 
   } finally {
     await srv.close();
   }
+});
+
+test('preface: client role, the server preface must start with SETTINGS', async () => {
+  await withClient(
+    {},
+    async ({ peer, closed }) => {
+      peer.send(frame(FrameType.PING, 0, 0, Buffer.alloc(8)));
+      await peer.connectionError(ErrorCode.PROTOCOL_ERROR);
+      await closed;
+    },
+    null,
+  );
 });
 
 test('preface: a whole request fed one byte per write (preface and every frame split at every byte)', async () => {

@@ -434,6 +434,9 @@ export class H2Connection {
   #frame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (this.#hdrParts !== null && type !== FrameType.CONTINUATION)
       throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
+    // The peer's preface ends with its SETTINGS: any other first frame is an invalid preface (RFC 9113 3.4).
+    if (!this.remoteSettingsReceived && (type !== FrameType.SETTINGS || flags & Flag.ACK))
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'first frame is not SETTINGS');
     switch (type) {
       case FrameType.DATA:
         return this.#onDataFrame(flags, id, buf, start, end);
