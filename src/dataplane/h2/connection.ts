@@ -736,7 +736,9 @@ export class H2Connection {
           this.#encoder.setPeerMaxTableSize(value);
           break;
         case Setting.ENABLE_PUSH:
-          if (value > 1) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'ENABLE_PUSH not 0 or 1');
+          // A server may only send 0 (RFC 9113 6.5.2).
+          if (value > 1 || (value === 1 && this.role === 'client'))
+            throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'ENABLE_PUSH not 0 or 1');
           break;
         case Setting.MAX_CONCURRENT_STREAMS:
           this.remoteMaxConcurrent = value;
