@@ -1364,6 +1364,9 @@ test('abuse: a PING flood from a peer that never reads closes the connection (EN
     assert.equal(srv.conns[0]!.destroyed, true, `still open after ${sent} bytes of PING`);
     assert.ok(srv.conns[0]!.socket.writableLength < 1 << 20, `queued ${srv.conns[0]!.socket.writableLength}`);
     assert.ok(counts.includes('protocol_error'));
+    // What was queued still arrives, GOAWAY last.
+    peer.socket.resume();
+    assert.equal((await peer.goaway(10_000)).code, ErrorCode.ENHANCE_YOUR_CALM);
   });
 });
 

@@ -76,6 +76,11 @@ export interface H2ConnectionEvents {
 }
 
 const HIGH_WATER = 64 * 1024;
+/**
+ * Replies the peer's frames call for (PING and SETTINGS ACKs, resets) queued while the socket still
+ * holds unsent bytes: beyond this the peer is not reading them (nghttp2 stops at 1000 too).
+ */
+const MAX_UNREAD_REPLIES = 1000;
 /** Socket bytes queued beyond which writers are told to wait. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -205,6 +210,7 @@ export class H2Connection {
   #outBytes = 0;
   #flushScheduled = false;
   #needSocketDrain = false;
+  #unreadReplies = 0;
   // Lifecycle.
   #goawaySent = false;
   goawayReceived = false;
@@ -319,6 +325,7 @@ export class H2Connection {
   resetStream(s: H2Stream, code: number, how: H2CloseHow): void {
     if (s.closed) return;
     if (!this.destroyed) {
+      if (how === 'protocol') this.#countReply();
       const p = Buffer.allocUnsafe(4);
       p.writeUInt32BE(code, 0);
       this.#queue(FrameType.RST_STREAM, 0, s.id, p);
@@ -682,6 +689,7 @@ export class H2Connection {
   }
 
   #rstUntracked(id: number, code: number): void {
+    this.#countReply();
     const p = Buffer.allocUnsafe(4);
     p.writeUInt32BE(code, 0);
     this.#queue(FrameType.RST_STREAM, 0, id, p);
@@ -763,6 +771,7 @@ export class H2Connection {
           break; // MAX_HEADER_LIST_SIZE is advisory; unknown settings are ignored
       }
     }
+    this.#countReply();
     this.#queue(FrameType.SETTINGS, Flag.ACK, 0, EMPTY);
     if (!this.remoteSettingsReceived) {
       this.remoteSettingsReceived = true;
@@ -778,6 +787,7 @@ export class H2Connection {
       cb?.();
       return;
     }
+    this.#countReply();
     this.#queue(FrameType.PING, Flag.ACK, 0, Buffer.from(buf.subarray(start, end)));
   }
 
@@ -880,6 +890,13 @@ export class H2Connection {
     }
   }
 
+  /** A peer that makes us reply (PING, SETTINGS, bad streams) but never reads would grow our output without bound. */
+  #countReply(): void {
+    if (this.socket.writableLength === 0) this.#unreadReplies = 0;
+    else if (++this.#unreadReplies > MAX_UNREAD_REPLIES)
+      throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'the peer does not read our replies');
+  }
+
   #needSocketDrainNow(s: H2Stream): boolean {
     if (this.#outBytes + this.socket.writableLength < SOCKET_HIGH_WATER) return false;
     s.needDrain = true;
@@ -928,6 +945,7 @@ export class H2Connection {
   }
 
   #onSocketDrain(): void {
+    this.#unreadReplies = 0;
     if (!this.#needSocketDrain) return;
     this.#needSocketDrain = false;
     for (const s of this.#streams.values()) {
