@@ -1139,14 +1139,25 @@ test('PING: answered with ACK and the same payload; malformed PINGs are connecti
   });
 });
 
-test('PING: ping(cb) runs cb on the ACK', async () => {
+test('PING: ping(cb) runs cb on its own ACK, not on an unsolicited one', async () => {
   await withClient({}, async ({ conn, peer }) => {
     let acked = 0;
     conn.ping(() => acked++);
     const p = await peer.take((f) => f.type === FrameType.PING && !(f.flags & Flag.ACK), 'PING');
     assert.equal(acked, 0);
+    // An ACK of some other payload is not ours.
+    peer.send(frame(FrameType.PING, Flag.ACK, 0, Buffer.from('12345678')));
+    await peer.sync();
+    assert.equal(acked, 0);
     peer.send(frame(FrameType.PING, Flag.ACK, 0, p.payload));
     await waitFor(() => acked === 1, 'cb');
+    conn.ping(() => acked++);
+    conn.ping(() => acked++);
+    const p2 = await peer.take((f) => f.type === FrameType.PING && !(f.flags & Flag.ACK), 'PING 2');
+    const p3 = await peer.take((f) => f.type === FrameType.PING && !(f.flags & Flag.ACK), 'PING 3');
+    assert.notDeepEqual(p2.payload, p3.payload);
+    peer.send(frame(FrameType.PING, Flag.ACK, 0, p2.payload), frame(FrameType.PING, Flag.ACK, 0, p3.payload));
+    await waitFor(() => acked === 3, 'cbs');
   });
 });
 

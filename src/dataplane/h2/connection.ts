@@ -220,6 +220,9 @@ export class H2Connection {
   readonly #idleMs: number;
   #idleTimer: NodeJS.Timeout | null = null;
   #pings: (() => void)[] = [];
+  /** Our PINGs carry their number: only the ACK of the oldest unanswered one runs a callback. */
+  #pingSent = 0;
+  #pingAcked = 0;
 
   constructor(socket: net.Socket, opts: H2Options, events: H2ConnectionEvents = {}) {
     this.socket = socket;
@@ -367,7 +370,9 @@ export class H2Connection {
   /** Sends a PING; `cb` runs on its ACK. */
   ping(cb: () => void): void {
     this.#pings.push(cb);
-    this.#queue(FrameType.PING, 0, 0, Buffer.alloc(8));
+    const p = Buffer.alloc(8);
+    p.writeUInt32BE(++this.#pingSent >>> 0, 4);
+    this.#queue(FrameType.PING, 0, 0, p);
   }
 
   /** Graceful close: GOAWAY, finish open streams, then close the socket. */
@@ -783,8 +788,10 @@ export class H2Connection {
     if (id !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (end - start !== 8) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING size');
     if (flags & Flag.ACK) {
-      const cb = this.#pings.shift();
-      cb?.();
+      // An ACK we did not ask for (or a stale one) must not count as a live peer for keepalive.
+      if (this.#pings.length === 0 || buf.readUInt32BE(start) !== 0 || buf.readUInt32BE(start + 4) !== (this.#pingAcked + 1) >>> 0) return;
+      this.#pingAcked++;
+      this.#pings.shift()!();
       return;
     }
     this.#countReply();
