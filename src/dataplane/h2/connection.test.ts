@@ -837,6 +837,46 @@ test('streams: a stream id lower than one already used is a connection PROTOCOL_
     peer.send(peer.headers(3, GET(), Flag.END_STREAM));
     await peer.connectionError(ErrorCode.PROTOCOL_ERROR);
   });
+  // A stream that ended normally does not start again.
+  await withServer({}, async ({ peer }) => {
+    peer.send(peer.headers(1, GET(), Flag.END_STREAM));
+    await peer.response(1);
+    peer.send(peer.headers(1, GET(), Flag.END_STREAM));
+    await peer.connectionError(ErrorCode.PROTOCOL_ERROR);
+  });
+});
+
+test('streams: late trailers of streams we closed early are not taken for a lower stream id', async () => {
+  await withServer({ maxConcurrentStreams: 1 }, async ({ peer, srv }) => {
+    // Answered before the body (RST_STREAM(NO_ERROR)), reset by the app, refused, malformed.
+    peer.send(peer.headers(1, POST('/early')), peer.data(1, 'x'));
+    assert.equal(await peer.rst(1), ErrorCode.NO_ERROR);
+    peer.send(peer.headers(3, POST('/reset')));
+    assert.equal(await peer.rst(3), ErrorCode.CANCEL);
+    peer.send(peer.headers(5, POST('/hold')), peer.headers(7, POST()));
+    assert.equal(await peer.rst(7), ErrorCode.REFUSED_STREAM);
+    srv.recs[2]!.s.reset();
+    assert.equal(await peer.rst(5), ErrorCode.CANCEL);
+    peer.send(peer.headers(9, [...POST(), 'connection', 'x']));
+    assert.equal(await peer.rst(9), ErrorCode.PROTOCOL_ERROR);
+    for (const id of [1, 3, 5, 7, 9]) peer.send(peer.data(id, 'late'), peer.headers(id, ['x-t', '1'], Flag.END_STREAM));
+    await peer.sync();
+    assert.equal(srv.conns[0]!.destroyed, false);
+    // More such streams than are remembered: the oldest are let through all the same.
+    peer.send(peer.headers(11, POST('/hold')));
+    await waitFor(() => srv.recs.length === 4, 'held stream');
+    const ids: number[] = [];
+    for (let id = 13; ids.length < 1500; id += 2) ids.push(id);
+    peer.send(...ids.map((id) => peer.headers(id, POST())));
+    await peer.sync();
+    assert.equal(
+      peer.frames.filter((f) => f.type === FrameType.RST_STREAM && f.payload.readUInt32BE(0) === ErrorCode.REFUSED_STREAM).length,
+      1501,
+    );
+    peer.send(...ids.map((id) => peer.headers(id, ['x-t', '1'], Flag.END_STREAM)));
+    await peer.sync();
+    assert.equal(srv.conns[0]!.destroyed, false);
+  });
 });
 
 test('streams: DATA, RST_STREAM, WINDOW_UPDATE on an idle stream are connection errors', async () => {

@@ -182,6 +182,13 @@ export class H2Connection {
   readonly #streams = new Map<number, H2Stream>();
   #nextStreamId: number;
   #lastPeerStreamId = 0;
+  /**
+   * Server: peer streams we closed before the peer ended them, whose trailers may still come; other
+   * HEADERS at or below #lastPeerStreamId are a stream id going backwards. Bounded: past the bound,
+   * ids up to #lenientBelow are let through as before.
+   */
+  readonly #closedEarly = new Set<number>();
+  #lenientBelow = 0;
   // Our settings.
   readonly #maxConcurrent: number;
   readonly #initialWindow: number;
@@ -496,6 +503,7 @@ export class H2Connection {
     const s = this.#streams.get(id);
     if (s === undefined) {
       if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on an idle stream');
+      if (flags & Flag.END_STREAM) this.#closedEarly.delete(id);
       return; // a stream we closed: its frames may still be in flight
     }
     // inboxEnd: END_STREAM arrived but is held behind paused data; the peer's side is closed all the same.
@@ -608,7 +616,14 @@ export class H2Connection {
         if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on an idle stream');
         return; // a stream we reset
       }
-      if (id <= this.#lastPeerStreamId) return; // trailers of a stream we already closed
+      if (id <= this.#lastPeerStreamId) {
+        if (this.#closedEarly.has(id)) {
+          if (endStream) this.#closedEarly.delete(id);
+          return; // trailers of a stream we closed
+        }
+        if (id <= this.#lenientBelow || this.#goawaySent) return;
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'stream id not above the last one (RFC 9113 5.1.1)');
+      }
       this.#newPeerStream(id, headers, endStream);
       return;
     }
@@ -668,18 +683,18 @@ export class H2Connection {
     s.headersReceived = true;
     if (this.activeStreams >= this.#maxConcurrent) {
       this.events.onCount?.('refused');
-      this.#rstUntracked(id, ErrorCode.REFUSED_STREAM);
+      this.#rstUntracked(id, ErrorCode.REFUSED_STREAM, endStream);
       return;
     }
     if (this.#tooLarge(headers)) {
       this.events.onCount?.('header_overflow');
-      this.#rstUntracked(id, ErrorCode.ENHANCE_YOUR_CALM);
+      this.#rstUntracked(id, ErrorCode.ENHANCE_YOUR_CALM, endStream);
       return;
     }
     const cl = validRequest(headers);
     if (cl === -2 || (endStream && cl > 0)) {
       this.events.onCount?.('protocol_error');
-      this.#rstUntracked(id, ErrorCode.PROTOCOL_ERROR);
+      this.#rstUntracked(id, ErrorCode.PROTOCOL_ERROR, endStream);
       return;
     }
     s.expectLength = cl;
@@ -689,12 +704,23 @@ export class H2Connection {
     this.events.onStream?.(s, headers, endStream);
   }
 
+  #addClosedEarly(id: number): void {
+    const set = this.#closedEarly;
+    set.add(id);
+    if (set.size > 1000) {
+      const oldest = set.values().next().value!;
+      set.delete(oldest);
+      if (oldest > this.#lenientBelow) this.#lenientBelow = oldest;
+    }
+  }
+
   #tooLarge(headers: string[]): boolean {
     return headers.length / 2 > this.#maxHeaderCount || this.#decoder.lastListSize > this.#maxHeaderListSize;
   }
 
-  #rstUntracked(id: number, code: number): void {
+  #rstUntracked(id: number, code: number, endStream: boolean): void {
     this.#countReply();
+    if (!endStream) this.#addClosedEarly(id);
     const p = Buffer.allocUnsafe(4);
     p.writeUInt32BE(code, 0);
     this.#queue(FrameType.RST_STREAM, 0, id, p);
@@ -707,6 +733,7 @@ export class H2Connection {
     const s = this.#streams.get(id);
     if (s === undefined) {
       if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+      this.#closedEarly.delete(id);
       return;
     }
     const code = buf.readUInt32BE(start);
@@ -1045,6 +1072,7 @@ export class H2Connection {
   #closeStream(s: H2Stream, code: number | null, how: H2CloseHow | null): void {
     if (s.closed) return;
     s.closed = true;
+    if (this.role === 'server' && !s.remoteEnded && !s.inboxEnd && how !== 'remote' && how !== 'connection') this.#addClosedEarly(s.id);
     s.rstCode = code;
     this.#streams.delete(s.id);
     this.#blocked.delete(s);
