@@ -248,6 +248,8 @@ type Rec = {
   trailers: string[] | null;
   ended: boolean;
   closed: { code: number | null; how: H2CloseHow | null } | null;
+  /** Handler calls in order. */
+  order: string[];
 };
 
 type Server = { port: number; conns: H2Connection[]; recs: Rec[]; close(): Promise<void> };
@@ -300,18 +302,28 @@ async function startServer(opts: Partial<H2Options> = {}, events: { onStream?: (
     conns.push(conn);
     conn.events = {
       onStream(s, headers, endStream) {
-        const r: Rec = { s, headers, data: [], trailers: null, ended: endStream, closed: null };
+        const r: Rec = { s, headers, data: [], trailers: null, ended: endStream, closed: null, order: [] };
         recs.push(r);
         s.handler = {
           onHeaders() {},
-          onData: (_s, c) => r.data.push(Buffer.from(c)),
-          onTrailers: (_s, t) => (r.trailers = t),
+          onData: (_s, c) => {
+            r.order.push('data');
+            r.data.push(Buffer.from(c));
+          },
+          onTrailers: (_s, t) => {
+            r.order.push('trailers');
+            r.trailers = t;
+          },
           onEnd: () => {
+            r.order.push('end');
             r.ended = true;
             answer(r, 'end');
           },
           onWritable() {},
-          onClose: (_s, code, how) => (r.closed = { code, how }),
+          onClose: (_s, code, how) => {
+            r.order.push('close');
+            r.closed = { code, how };
+          },
         };
         events.onStream?.(r);
         answer(r, 'start');
@@ -786,6 +798,21 @@ test('headers: trailers are delivered; trailers without END_STREAM or with a pse
     assert.equal(await peer.rst(5), ErrorCode.PROTOCOL_ERROR);
     await waitFor(() => srv.recs.length === 3 && srv.recs.every((r) => r.closed !== null), 'closed');
     assert.deepEqual(srv.recs[1]!.closed, { code: ErrorCode.PROTOCOL_ERROR, how: 'protocol' });
+  });
+});
+
+test('headers: trailers on a paused stream wait behind its data', async () => {
+  await withServer({}, async ({ peer, srv }) => {
+    peer.send(peer.headers(1, POST('/pause')), peer.data(1, 'ab'), peer.data(1, 'cd'), peer.headers(1, ['x-t', '1'], Flag.END_STREAM));
+    await peer.sync();
+    const r = srv.recs[0]!;
+    assert.deepEqual(r.order, []);
+    r.s.resume();
+    assert.deepEqual(r.order, ['data', 'data', 'trailers', 'end']);
+    assert.deepEqual(r.trailers, ['x-t', '1']);
+    r.s.respond([':status', '204'], true);
+    await peer.response(1);
+    assert.deepEqual(r.order, ['data', 'data', 'trailers', 'end', 'close']);
   });
 });
 

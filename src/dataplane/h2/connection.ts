@@ -133,6 +133,8 @@ export class H2Stream {
   inboxBytes = 0;
   heldUnacked = 0;
   inboxEnd = false;
+  /** Trailers held behind the paused data they followed. */
+  inboxTrailers: string[] | null = null;
   rstCode: number | null = null;
 
   constructor(id: number, conn: H2Connection, sendWindow: number, recvWindow: number) {
@@ -368,6 +370,12 @@ export class H2Connection {
     if (s.paused) return;
     if (s.inboxEnd && !s.closed) {
       s.inboxEnd = false;
+      const t = s.inboxTrailers;
+      if (t !== null) {
+        s.inboxTrailers = null;
+        s.handler.onTrailers(s, t);
+        if (s.closed) return;
+      }
       this.#remoteEnd(s);
     }
   }
@@ -670,10 +678,13 @@ export class H2Connection {
       this.resetStream(s, ErrorCode.PROTOCOL_ERROR, 'protocol');
       return;
     }
+    if (s.paused && s.inbox !== null) {
+      s.inboxTrailers = headers;
+      s.inboxEnd = true;
+      return;
+    }
     s.handler.onTrailers(s, headers);
-    if (s.closed) return;
-    if (s.paused && s.inbox !== null) s.inboxEnd = true;
-    else this.#remoteEnd(s);
+    if (!s.closed) this.#remoteEnd(s);
   }
 
   #newPeerStream(id: number, headers: string[], endStream: boolean): void {
