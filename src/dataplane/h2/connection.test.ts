@@ -1088,6 +1088,19 @@ test('flow control: WINDOW_UPDATE overflow and increments of 0', async () => {
   });
 });
 
+test('flow control: before our SETTINGS is ACKed the peer may use the default window of 65,535', async () => {
+  const srv = await startServer({ initialWindowSize: 1000 });
+  try {
+    const { peer } = await rawClient(srv.port, { handshake: false });
+    // All in one write, as a client does that has not read our SETTINGS yet.
+    peer.send(PREFACE, settings(), peer.headers(1, POST()), peer.data(1, Buffer.alloc(5000, 'w'), Flag.END_STREAM));
+    const res = await peer.response(1);
+    assert.equal(res.body.length, 5000);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('flow control: a peer sending beyond the stream window gets FLOW_CONTROL_ERROR', async () => {
   await withServer({ initialWindowSize: 65535 }, async ({ peer, srv }) => {
     // A paused stream acknowledges nothing once a window is held: the window runs out.

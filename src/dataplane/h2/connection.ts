@@ -202,6 +202,8 @@ export class H2Connection {
   #remoteInitialWindow = DEFAULT_WINDOW;
   #remoteMaxFrame = DEFAULT_MAX_FRAME;
   remoteSettingsReceived = false;
+  /** The peer ACKed our SETTINGS: until then it may use the default stream window (RFC 9113 6.9.2). */
+  #settingsAcked = false;
   // Connection flow control.
   #sendWindow = DEFAULT_WINDOW;
   #recvUnacked = 0;
@@ -282,7 +284,7 @@ export class H2Connection {
   request(headers: string[], endStream: boolean, handler: H2StreamHandler, isHead = false): H2Stream {
     const id = this.#nextStreamId;
     this.#nextStreamId += 2;
-    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#initialWindow);
+    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#streamRecvWindow());
     s.handler = handler;
     s.isHead = isHead;
     this.#streams.set(id, s);
@@ -690,7 +692,7 @@ export class H2Connection {
   #newPeerStream(id: number, headers: string[], endStream: boolean): void {
     this.#lastPeerStreamId = id;
     if (this.#goawaySent) return; // past our GOAWAY: ignored, the client retries elsewhere
-    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#initialWindow);
+    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#streamRecvWindow());
     s.headersReceived = true;
     if (this.activeStreams >= this.#maxConcurrent) {
       this.events.onCount?.('refused');
@@ -723,6 +725,10 @@ export class H2Connection {
       set.delete(oldest);
       if (oldest > this.#lenientBelow) this.#lenientBelow = oldest;
     }
+  }
+
+  #streamRecvWindow(): number {
+    return this.#settingsAcked ? this.#initialWindow : Math.max(this.#initialWindow, DEFAULT_WINDOW);
   }
 
   #tooLarge(headers: string[]): boolean {
@@ -776,6 +782,7 @@ export class H2Connection {
     if (id !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
     if (flags & Flag.ACK) {
       if (end !== start) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with payload');
+      this.#settingsAcked = true;
       return;
     }
     if ((end - start) % 6 !== 0) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS size');
