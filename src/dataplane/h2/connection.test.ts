@@ -645,6 +645,41 @@ test('headers: HEADERS with PADDED and PRIORITY, then several CONTINUATION frame
   });
 });
 
+test('headers: a header block over the peer frame size goes as HEADERS + CONTINUATION; HEADER_TABLE_SIZE 0 is honoured', async () => {
+  await withServer(
+    {},
+    async ({ peer, srv }) => {
+      peer.send(peer.headers(1, GET('/hold'), Flag.END_STREAM));
+      await waitFor(() => srv.recs.length === 1, 'stream');
+      const big = [':status', '200', 'x-big', 'v'.repeat(40_000), 'x-small', 's'];
+      srv.recs[0]!.s.respond(big, true);
+      const res = await peer.response(1);
+      assert.deepEqual(res.headers, big);
+      const fs = peer.frames.filter((f) => f.stream === 1);
+      assert.deepEqual(
+        fs.map((f) => [f.type, f.flags]),
+        [
+          [FrameType.HEADERS, Flag.END_STREAM],
+          [FrameType.CONTINUATION, 0],
+          [FrameType.CONTINUATION, Flag.END_HEADERS],
+        ],
+      );
+      // Nothing went into a dynamic table the peer has not got: a decoder with no table reads every block.
+      peer.send(peer.headers(3, GET(), Flag.END_STREAM));
+      await peer.response(3);
+      const d = new HpackDecoder(0);
+      for (const f of peer.frames.filter((x) => x.type === FrameType.HEADERS)) {
+        const block = Buffer.concat([
+          f.payload,
+          ...peer.frames.filter((x) => x.type === FrameType.CONTINUATION && x.stream === f.stream).map((x) => x.payload),
+        ]);
+        assert.deepEqual(d.decode(block), f.headers);
+      }
+    },
+    [Setting.HEADER_TABLE_SIZE, 0],
+  );
+});
+
 test('headers: CONTINUATION out of place is a connection error', async () => {
   const srv = await startServer();
   try {
