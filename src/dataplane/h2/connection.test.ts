@@ -851,6 +851,23 @@ test('headers: trailers on a paused stream wait behind its data', async () => {
   });
 });
 
+test('streams: a handler that pauses and resumes inside onData gets the held data in order, then the end', async () => {
+  await withServer({}, async ({ peer, srv }) => {
+    peer.send(peer.headers(1, POST('/pause')), peer.data(1, 'a'), peer.data(1, 'b'), peer.data(1, 'c', Flag.END_STREAM));
+    await peer.sync();
+    const r = srv.recs[0]!;
+    const onData = r.s.handler.onData;
+    r.s.handler.onData = (s, c) => {
+      onData(s, c);
+      s.pause();
+      s.resume();
+    };
+    r.s.resume();
+    assert.deepEqual(r.order, ['data', 'data', 'data', 'end']);
+    assert.equal(Buffer.concat(r.data).toString(), 'abc');
+  });
+});
+
 test('headers: client role gets the response headers, body and trailers; malformed responses are reset', async () => {
   await withClient({}, async ({ conn, peer }) => {
     const a = clientRec();

@@ -133,6 +133,8 @@ export class H2Stream {
   inboxBytes = 0;
   heldUnacked = 0;
   inboxEnd = false;
+  /** deliverInbox is running: a resume() from inside the handler lets that loop go on. */
+  delivering = false;
   /** Trailers held behind the paused data they followed. */
   inboxTrailers: string[] | null = null;
   rstCode: number | null = null;
@@ -349,19 +351,26 @@ export class H2Connection {
   }
 
   deliverInbox(s: H2Stream): void {
+    // Re-entered (pause then resume inside onData): the outer loop delivers the rest, in order.
+    if (s.delivering) return;
     const box = s.inbox;
     s.inbox = null;
     if (box) {
-      for (let i = 0; i < box.length; i++) {
-        if (s.closed) return;
-        const c = box[i]!;
-        s.inboxBytes -= c.length;
-        s.handler.onData(s, c);
-        if (s.paused) {
-          // Paused again by the handler: keep the rest.
-          s.inbox = box.slice(i + 1);
-          break;
+      s.delivering = true;
+      try {
+        for (let i = 0; i < box.length; i++) {
+          if (s.closed) return;
+          const c = box[i]!;
+          s.inboxBytes -= c.length;
+          s.handler.onData(s, c);
+          if (s.paused) {
+            // Paused again by the handler: keep the rest.
+            s.inbox = box.slice(i + 1);
+            break;
+          }
         }
+      } finally {
+        s.delivering = false;
       }
     }
     if (s.heldUnacked > 0 && s.inboxBytes <= this.#initialWindow && !s.closed) {
