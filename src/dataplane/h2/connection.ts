@@ -78,6 +78,11 @@ export interface H2ConnectionEvents {
 const HIGH_WATER = 64 * 1024;
 /** Bytes a connection's paused streams may hold before its connection window stops reopening. */
 const HELD_LIMIT = 8 * 1024 * 1024;
+/**
+ * Replies the peer's frames call for (PING and SETTINGS ACKs, resets) queued while the socket still
+ * holds unsent bytes: beyond this the peer is not reading them (nghttp2 stops at 1000 too).
+ */
+const MAX_UNREAD_REPLIES = 1000;
 /** Socket bytes queued beyond which writers are told to wait. */
 const SOCKET_HIGH_WATER = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -130,6 +135,10 @@ export class H2Stream {
   inboxBytes = 0;
   heldUnacked = 0;
   inboxEnd = false;
+  /** deliverInbox is running: a resume() from inside the handler lets that loop go on. */
+  delivering = false;
+  /** Trailers held behind the paused data they followed. */
+  inboxTrailers: string[] | null = null;
   rstCode: number | null = null;
 
   constructor(id: number, conn: H2Connection, sendWindow: number, recvWindow: number) {
@@ -179,6 +188,13 @@ export class H2Connection {
   readonly #streams = new Map<number, H2Stream>();
   #nextStreamId: number;
   #lastPeerStreamId = 0;
+  /**
+   * Server: peer streams we closed before the peer ended them, whose trailers may still come; other
+   * HEADERS at or below #lastPeerStreamId are a stream id going backwards. Bounded: past the bound,
+   * ids up to #lenientBelow are let through as before.
+   */
+  readonly #closedEarly = new Set<number>();
+  #lenientBelow = 0;
   // Our settings.
   readonly #maxConcurrent: number;
   readonly #initialWindow: number;
@@ -190,6 +206,8 @@ export class H2Connection {
   #remoteInitialWindow = DEFAULT_WINDOW;
   #remoteMaxFrame = DEFAULT_MAX_FRAME;
   remoteSettingsReceived = false;
+  /** The peer ACKed our SETTINGS: until then it may use the default stream window (RFC 9113 6.9.2). */
+  #settingsAcked = false;
   // Connection flow control.
   #sendWindow = DEFAULT_WINDOW;
   #recvUnacked = 0;
@@ -212,6 +230,7 @@ export class H2Connection {
   #outBytes = 0;
   #flushScheduled = false;
   #needSocketDrain = false;
+  #unreadReplies = 0;
   // Lifecycle.
   #goawaySent = false;
   goawayReceived = false;
@@ -221,6 +240,9 @@ export class H2Connection {
   readonly #idleMs: number;
   #idleTimer: NodeJS.Timeout | null = null;
   #pings: (() => void)[] = [];
+  /** Our PINGs carry their number: only the ACK of the oldest unanswered one runs a callback. */
+  #pingSent = 0;
+  #pingAcked = 0;
 
   constructor(socket: net.Socket, opts: H2Options, events: H2ConnectionEvents = {}) {
     this.socket = socket;
@@ -271,7 +293,7 @@ export class H2Connection {
   request(headers: string[], endStream: boolean, handler: H2StreamHandler, isHead = false): H2Stream {
     const id = this.#nextStreamId;
     this.#nextStreamId += 2;
-    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#initialWindow);
+    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#streamRecvWindow());
     s.handler = handler;
     s.isHead = isHead;
     this.#streams.set(id, s);
@@ -326,6 +348,7 @@ export class H2Connection {
   resetStream(s: H2Stream, code: number, how: H2CloseHow): void {
     if (s.closed) return;
     if (!this.destroyed) {
+      if (how === 'protocol') this.#countReply();
       const p = Buffer.allocUnsafe(4);
       p.writeUInt32BE(code, 0);
       this.#queue(FrameType.RST_STREAM, 0, s.id, p);
@@ -335,20 +358,27 @@ export class H2Connection {
   }
 
   deliverInbox(s: H2Stream): void {
+    // Re-entered (pause then resume inside onData): the outer loop delivers the rest, in order.
+    if (s.delivering) return;
     const box = s.inbox;
     s.inbox = null;
     if (box) {
-      for (let i = 0; i < box.length; i++) {
-        if (s.closed) return;
-        const c = box[i]!;
-        s.inboxBytes -= c.length;
-        this.#held -= c.length;
-        s.handler.onData(s, c);
-        if (s.paused) {
-          // Paused again by the handler: keep the rest.
-          s.inbox = box.slice(i + 1);
-          break;
+      s.delivering = true;
+      try {
+        for (let i = 0; i < box.length; i++) {
+          if (s.closed) return;
+          const c = box[i]!;
+          s.inboxBytes -= c.length;
+          this.#held -= c.length;
+          s.handler.onData(s, c);
+          if (s.paused) {
+            // Paused again by the handler: keep the rest.
+            s.inbox = box.slice(i + 1);
+            break;
+          }
         }
+      } finally {
+        s.delivering = false;
       }
     }
     this.#ackConnection();
@@ -360,6 +390,12 @@ export class H2Connection {
     if (s.paused) return;
     if (s.inboxEnd && !s.closed) {
       s.inboxEnd = false;
+      const t = s.inboxTrailers;
+      if (t !== null) {
+        s.inboxTrailers = null;
+        s.handler.onTrailers(s, t);
+        if (s.closed) return;
+      }
       this.#remoteEnd(s);
     }
   }
@@ -369,7 +405,9 @@ export class H2Connection {
   /** Sends a PING; `cb` runs on its ACK. */
   ping(cb: () => void): void {
     this.#pings.push(cb);
-    this.#queue(FrameType.PING, 0, 0, Buffer.alloc(8));
+    const p = Buffer.alloc(8);
+    p.writeUInt32BE(++this.#pingSent >>> 0, 4);
+    this.#queue(FrameType.PING, 0, 0, p);
   }
 
   /** Graceful close: GOAWAY, finish open streams, then close the socket. */
@@ -457,6 +495,9 @@ export class H2Connection {
   #frame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (this.#hdrParts !== null && type !== FrameType.CONTINUATION)
       throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
+    // The peer's preface ends with its SETTINGS: any other first frame is an invalid preface (RFC 9113 3.4).
+    if (!this.remoteSettingsReceived && (type !== FrameType.SETTINGS || flags & Flag.ACK))
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'first frame is not SETTINGS');
     switch (type) {
       case FrameType.DATA:
         return this.#onDataFrame(flags, id, buf, start, end);
@@ -501,10 +542,12 @@ export class H2Connection {
     const s = this.#streams.get(id);
     if (s === undefined) {
       if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on an idle stream');
+      if (flags & Flag.END_STREAM) this.#closedEarly.delete(id);
       return; // a stream we closed: its frames may still be in flight
     }
-    if (s.remoteEnded || !s.headersReceived) {
-      this.resetStream(s, s.remoteEnded ? ErrorCode.STREAM_CLOSED : ErrorCode.PROTOCOL_ERROR, 'protocol');
+    // inboxEnd: END_STREAM arrived but is held behind paused data; the peer's side is closed all the same.
+    if (s.remoteEnded || s.inboxEnd || !s.headersReceived) {
+      this.resetStream(s, s.remoteEnded || s.inboxEnd ? ErrorCode.STREAM_CLOSED : ErrorCode.PROTOCOL_ERROR, 'protocol');
       return;
     }
     s.recvWindow -= frameLen;
@@ -598,11 +641,12 @@ export class H2Connection {
   #onContinuation(flags: number, id: number, buf: Buffer, start: number, end: number): void {
     const parts = this.#hdrParts;
     if (parts === null || id !== this.#hdrStream) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'unexpected CONTINUATION');
-    this.#hdrBytes += end - start;
     // A header block is bounded: an endless CONTINUATION stream is an attack (CVE-2024-27316).
+    // Frame headers count too, or empty CONTINUATION frames would never reach the bound.
+    this.#hdrBytes += 9 + end - start;
     if (this.#hdrBytes > this.#maxHeaderListSize + 65_536)
       throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
-    parts.push(Buffer.from(buf.subarray(start, end)));
+    if (end > start) parts.push(Buffer.from(buf.subarray(start, end)));
     if (flags & Flag.END_HEADERS) {
       this.#hdrParts = null;
       this.#onHeaderBlock(id, this.#hdrFlags, Buffer.concat(parts));
@@ -624,11 +668,18 @@ export class H2Connection {
         if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on an idle stream');
         return; // a stream we reset
       }
-      if (id <= this.#lastPeerStreamId) return; // trailers of a stream we already closed
+      if (id <= this.#lastPeerStreamId) {
+        if (this.#closedEarly.has(id)) {
+          if (endStream) this.#closedEarly.delete(id);
+          return; // trailers of a stream we closed
+        }
+        if (id <= this.#lenientBelow || this.#goawaySent) return;
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'stream id not above the last one (RFC 9113 5.1.1)');
+      }
       this.#newPeerStream(id, headers, endStream);
       return;
     }
-    if (s.remoteEnded) {
+    if (s.remoteEnded || s.inboxEnd) {
       this.resetStream(s, ErrorCode.STREAM_CLOSED, 'protocol');
       return;
     }
@@ -671,31 +722,34 @@ export class H2Connection {
       this.resetStream(s, ErrorCode.PROTOCOL_ERROR, 'protocol');
       return;
     }
+    if (s.paused && s.inbox !== null) {
+      s.inboxTrailers = headers;
+      s.inboxEnd = true;
+      return;
+    }
     s.handler.onTrailers(s, headers);
-    if (s.closed) return;
-    if (s.paused && s.inbox !== null) s.inboxEnd = true;
-    else this.#remoteEnd(s);
+    if (!s.closed) this.#remoteEnd(s);
   }
 
   #newPeerStream(id: number, headers: string[], endStream: boolean): void {
     this.#lastPeerStreamId = id;
     if (this.#goawaySent) return; // past our GOAWAY: ignored, the client retries elsewhere
-    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#initialWindow);
+    const s = new H2Stream(id, this, this.#remoteInitialWindow, this.#streamRecvWindow());
     s.headersReceived = true;
     if (this.activeStreams >= this.#maxConcurrent) {
       this.events.onCount?.('refused');
-      this.#rstUntracked(id, ErrorCode.REFUSED_STREAM);
+      this.#rstUntracked(id, ErrorCode.REFUSED_STREAM, endStream);
       return;
     }
     if (this.#tooLarge(headers)) {
       this.events.onCount?.('header_overflow');
-      this.#rstUntracked(id, ErrorCode.ENHANCE_YOUR_CALM);
+      this.#rstUntracked(id, ErrorCode.ENHANCE_YOUR_CALM, endStream);
       return;
     }
     const cl = validRequest(headers);
     if (cl === -2 || (endStream && cl > 0)) {
       this.events.onCount?.('protocol_error');
-      this.#rstUntracked(id, ErrorCode.PROTOCOL_ERROR);
+      this.#rstUntracked(id, ErrorCode.PROTOCOL_ERROR, endStream);
       return;
     }
     s.expectLength = cl;
@@ -705,11 +759,27 @@ export class H2Connection {
     this.events.onStream?.(s, headers, endStream);
   }
 
+  #addClosedEarly(id: number): void {
+    const set = this.#closedEarly;
+    set.add(id);
+    if (set.size > 1000) {
+      const oldest = set.values().next().value!;
+      set.delete(oldest);
+      if (oldest > this.#lenientBelow) this.#lenientBelow = oldest;
+    }
+  }
+
+  #streamRecvWindow(): number {
+    return this.#settingsAcked ? this.#initialWindow : Math.max(this.#initialWindow, DEFAULT_WINDOW);
+  }
+
   #tooLarge(headers: string[]): boolean {
     return headers.length / 2 > this.#maxHeaderCount || this.#decoder.lastListSize > this.#maxHeaderListSize;
   }
 
-  #rstUntracked(id: number, code: number): void {
+  #rstUntracked(id: number, code: number, endStream: boolean): void {
+    this.#countReply();
+    if (!endStream) this.#addClosedEarly(id);
     const p = Buffer.allocUnsafe(4);
     p.writeUInt32BE(code, 0);
     this.#queue(FrameType.RST_STREAM, 0, id, p);
@@ -722,6 +792,7 @@ export class H2Connection {
     const s = this.#streams.get(id);
     if (s === undefined) {
       if (this.#isIdle(id)) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on an idle stream');
+      this.#closedEarly.delete(id);
       return;
     }
     const code = buf.readUInt32BE(start);
@@ -738,6 +809,8 @@ export class H2Connection {
       s.queue = null;
       s.pendingEnd = null;
       s.localEnded = true;
+      // RST_STREAM closes the stream: already ended by the peer, nothing is left to wait for.
+      if (s.remoteEnded) this.#closeStream(s, null, null);
       if (s.remoteEnded || s.inboxEnd) return;
       if (s.paused && s.inbox !== null) s.inboxEnd = true;
       else this.#remoteEnd(s);
@@ -751,6 +824,7 @@ export class H2Connection {
     if (id !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
     if (flags & Flag.ACK) {
       if (end !== start) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with payload');
+      this.#settingsAcked = true;
       return;
     }
     if ((end - start) % 6 !== 0) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS size');
@@ -762,7 +836,9 @@ export class H2Connection {
           this.#encoder.setPeerMaxTableSize(value);
           break;
         case Setting.ENABLE_PUSH:
-          if (value > 1) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'ENABLE_PUSH not 0 or 1');
+          // A server may only send 0 (RFC 9113 6.5.2).
+          if (value > 1 || (value === 1 && this.role === 'client'))
+            throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'ENABLE_PUSH not 0 or 1');
           break;
         case Setting.MAX_CONCURRENT_STREAMS:
           this.remoteMaxConcurrent = value;
@@ -787,6 +863,7 @@ export class H2Connection {
           break; // MAX_HEADER_LIST_SIZE is advisory; unknown settings are ignored
       }
     }
+    this.#countReply();
     this.#queue(FrameType.SETTINGS, Flag.ACK, 0, EMPTY);
     if (!this.remoteSettingsReceived) {
       this.remoteSettingsReceived = true;
@@ -798,10 +875,13 @@ export class H2Connection {
     if (id !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (end - start !== 8) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING size');
     if (flags & Flag.ACK) {
-      const cb = this.#pings.shift();
-      cb?.();
+      // An ACK we did not ask for (or a stale one) must not count as a live peer for keepalive.
+      if (this.#pings.length === 0 || buf.readUInt32BE(start) !== 0 || buf.readUInt32BE(start + 4) !== (this.#pingAcked + 1) >>> 0) return;
+      this.#pingAcked++;
+      this.#pings.shift()!();
       return;
     }
+    this.#countReply();
     this.#queue(FrameType.PING, Flag.ACK, 0, Buffer.from(buf.subarray(start, end)));
   }
 
@@ -904,6 +984,13 @@ export class H2Connection {
     }
   }
 
+  /** A peer that makes us reply (PING, SETTINGS, bad streams) but never reads would grow our output without bound. */
+  #countReply(): void {
+    if (this.socket.writableLength === 0) this.#unreadReplies = 0;
+    else if (++this.#unreadReplies > MAX_UNREAD_REPLIES)
+      throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'the peer does not read our replies');
+  }
+
   #needSocketDrainNow(s: H2Stream): boolean {
     if (this.#outBytes + this.socket.writableLength < SOCKET_HIGH_WATER) return false;
     s.needDrain = true;
@@ -952,6 +1039,7 @@ export class H2Connection {
   }
 
   #onSocketDrain(): void {
+    this.#unreadReplies = 0;
     if (!this.#needSocketDrain) return;
     this.#needSocketDrain = false;
     for (const s of this.#streams.values()) {
@@ -1044,6 +1132,7 @@ export class H2Connection {
   #closeStream(s: H2Stream, code: number | null, how: H2CloseHow | null): void {
     if (s.closed) return;
     s.closed = true;
+    if (this.role === 'server' && !s.remoteEnded && !s.inboxEnd && how !== 'remote' && how !== 'connection') this.#addClosedEarly(s.id);
     s.rstCode = code;
     this.#streams.delete(s.id);
     this.#blocked.delete(s);
