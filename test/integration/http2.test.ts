@@ -453,7 +453,7 @@ test('HTTP/1.1 and HTTP/2 are served on the same port', async () => {
   assert.equal(log.last().protocol, 'HTTP/2');
 });
 
-test('an HTTP/2 request over the header-count limit is reset with ENHANCE_YOUR_CALM', async () => {
+test('an HTTP/2 request over the header-count limit is reset with ENHANCE_YOUR_CALM; the reset is counted', async () => {
   const proxy = await Proxy.start(
     config([{ name: 'd', match: {}, action: { kind: 'direct', response: { status: 200, body: 'ok' } }, origin: {} }], []),
   );
@@ -470,9 +470,24 @@ test('an HTTP/2 request over the header-count limit is reset with ENHANCE_YOUR_C
     });
     session.close();
     assert.equal(rst, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    const st = proxy.listener('main')!.stats;
+    assert.equal(st.downstream_http2_header_overflow, 1);
+    assert.ok(st.downstream_http2_tx_reset >= 1, 'the reset sent is counted');
   } finally {
     await proxy.close();
   }
+});
+
+test('a client cancelling a download is counted as a reset received', async () => {
+  const st = proxy.listener('main')!.stats;
+  const before = st.downstream_http2_rx_reset;
+  const s = connect();
+  const stream = s.request({ ':path': '/h2/download' });
+  stream.on('error', () => {});
+  await new Promise((r) => stream.once('response', r));
+  stream.close(http2.constants.NGHTTP2_CANCEL);
+  for (let i = 0; i < 200 && st.downstream_http2_rx_reset === before; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(st.downstream_http2_rx_reset, before + 1);
 });
 
 test('upstream service time: from the end of the request to the response headers; none when the headers came first', async () => {

@@ -72,8 +72,15 @@ export interface H2ConnectionEvents {
   /** The stream count dropped (a slot may be free). */
   onStreamClosed?(s: H2Stream): void;
   /** Counters: a stream reset received or sent, a protocol error, idle timeout. */
-  onCount?(what: 'rx_reset' | 'tx_reset' | 'protocol_error' | 'idle_timeout' | 'header_overflow' | 'refused'): void;
+  onCount?(what: H2Count): void;
 }
+
+/**
+ * What a connection counts: resets received and sent, connection-level protocol errors, malformed
+ * requests or responses (a stream error), header limits, control-frame floods, idle closes.
+ */
+export type H2Count =
+  'rx_reset' | 'tx_reset' | 'protocol_error' | 'messaging_error' | 'idle_timeout' | 'header_overflow' | 'refused' | 'control_flood';
 
 const HIGH_WATER = 64 * 1024;
 /** Bytes a connection's paused streams may hold before its connection window stops reopening. */
@@ -748,7 +755,7 @@ export class H2Connection {
     }
     const cl = validRequest(headers);
     if (cl === -2 || (endStream && cl > 0)) {
-      this.events.onCount?.('protocol_error');
+      this.events.onCount?.('messaging_error');
       this.#rstUntracked(id, ErrorCode.PROTOCOL_ERROR, endStream);
       return;
     }
@@ -987,8 +994,10 @@ export class H2Connection {
   /** A peer that makes us reply (PING, SETTINGS, bad streams) but never reads would grow our output without bound. */
   #countReply(): void {
     if (this.socket.writableLength === 0) this.#unreadReplies = 0;
-    else if (++this.#unreadReplies > MAX_UNREAD_REPLIES)
+    else if (++this.#unreadReplies > MAX_UNREAD_REPLIES) {
+      this.events.onCount?.('control_flood');
       throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'the peer does not read our replies');
+    }
   }
 
   #needSocketDrainNow(s: H2Stream): boolean {

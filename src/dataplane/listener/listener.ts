@@ -248,7 +248,32 @@ export class Listener {
         this.#handler(new H2Downstream(stream, headers, endStream, scheme, info, onDone, opts.declaredPort));
       },
       onCount: (what) => {
-        if (what === 'idle_timeout') this.stats.downstream_cx_idle_timeout++;
+        const st = this.stats;
+        switch (what) {
+          case 'idle_timeout':
+            st.downstream_cx_idle_timeout++;
+            break;
+          case 'rx_reset':
+            st.downstream_http2_rx_reset++;
+            break;
+          case 'tx_reset':
+            st.downstream_http2_tx_reset++;
+            break;
+          case 'header_overflow':
+            st.downstream_http2_header_overflow++;
+            break;
+          case 'messaging_error':
+            st.downstream_http2_rx_messaging_error++;
+            break;
+          case 'protocol_error':
+            st.downstream_cx_protocol_error++;
+            break;
+          case 'control_flood':
+            st.downstream_http2_outbound_control_flood++;
+            break;
+          default:
+            break; // refused streams are counted as tx resets
+        }
       },
       onClose: () => this.#sessions.delete(conn),
     };
