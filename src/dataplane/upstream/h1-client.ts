@@ -11,6 +11,7 @@ type Parser = {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
   execute(data: Buffer): number | ParserError;
   finish(): number | ParserError | undefined;
+  resume(): void;
   close(): void;
   free(): void;
   [k: number]: unknown;
@@ -36,6 +37,10 @@ const kOnHeadersComplete = HTTPParser.kOnHeadersComplete | 0;
 const kOnBody = HTTPParser.kOnBody | 0;
 const kOnMessageComplete = HTTPParser.kOnMessageComplete | 0;
 const kOnExecute = HTTPParser.kOnExecute | 0;
+/** llhttp's HPE_PAUSED: returned from the headers callback, execute() stops right after the head. */
+const HPE_PAUSED = 21;
+/** Bodies above this are sliced, not copied; below it the copy costs less than the pause (an Error per execute). */
+const SLICE_MIN = 32 * 1024;
 
 /** Parsers are native objects: reuse a few instead of making one per connection (node:http does too). */
 const freeParsers: Parser[] = [];
@@ -243,6 +248,7 @@ export class H1Connection {
     this.#headersDone = false;
     this.#informational = false;
     this.#completed = false;
+    this.#bodyLeft = 0;
     this.#raw = null;
     this.#trailers = null;
     this.#isHead = req.method === 'HEAD';
@@ -275,12 +281,22 @@ export class H1Connection {
   readonly #onData = (chunk: Buffer): void => {
     const p = this.#parser;
     if (!p) return;
-    if (this.#ex === null) {
+    const ex = this.#ex;
+    if (ex === null) {
       // Bytes nobody asked for: the connection's framing cannot be trusted any more.
       this.destroy();
       return;
     }
-    const r = p.execute(chunk);
+    // Inside a content-length body: pass the bytes on as they are (the parser still frames them).
+    if (this.#bodyLeft > 0 && !this.#deliver(ex, chunk, 0)) return;
+    let r = p.execute(chunk);
+    // The parser pauses after a head that starts a content-length body: its bytes begin at bytesParsed.
+    while (typeof r !== 'number' && r.code === 'HPE_PAUSED') {
+      const at = (r as ParserError & { bytesParsed: number }).bytesParsed;
+      p.resume();
+      if (this.#bodyLeft > 0 && !this.#deliver(ex, chunk, at)) return;
+      r = p.execute(at === 0 ? chunk : chunk.subarray(at));
+    }
     if (typeof r !== 'number') {
       this.#fail(new UpstreamResetError('protocol error', parserMessage(r)));
       return;
@@ -290,6 +306,18 @@ export class H1Connection {
       this.#afterResponse();
     }
   };
+
+  /** Bytes left of a content-length body, delivered from the socket's chunks without a copy. */
+  #bodyLeft = 0;
+
+  /** Passes on the body bytes of `chunk` from `at`; false when the exchange went away meanwhile. */
+  #deliver(ex: H1Exchange, chunk: Buffer, at: number): boolean {
+    const n = Math.min(this.#bodyLeft, chunk.length - at);
+    if (n <= 0) return true;
+    this.#bodyLeft -= n;
+    this.#onBody(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
+    return this.#ex === ex && !this.#gone;
+  }
 
   readonly #onHeaders = (headers: string[]): void => {
     // Headers flushed early (more than 32) or, after the head, chunked trailers.
@@ -321,6 +349,8 @@ export class H1Connection {
     this.#headersDone = true;
     const out: string[] = [];
     let connection = '';
+    let chunked = false;
+    let length = 0;
     this.#contentLength = false;
     if (raw) {
       for (let i = 0; i < raw.length; i += 2) {
@@ -328,9 +358,13 @@ export class H1Connection {
         if (RESPONSE_HOP_BY_HOP.has(name)) {
           if (name === 'connection') connection = raw[i + 1]!.toLowerCase();
           else if (name === 'keep-alive') this.#keepAliveHint(raw[i + 1]!);
+          else if (name === 'transfer-encoding') chunked = true;
           continue;
         }
-        if (name === 'content-length') this.#contentLength = true;
+        if (name === 'content-length') {
+          this.#contentLength = true;
+          length = Number(raw[i + 1]);
+        }
         out.push(name, raw[i + 1]!);
       }
     }
@@ -338,7 +372,16 @@ export class H1Connection {
     this.#keepAlive = shouldKeepAlive || (this.#isHead && connection === 'keep-alive');
     ex.gotHeaders = true;
     ex.sink.onResponseHeaders(status, out, false);
-    return this.#isHead ? 1 : 0;
+    if (this.#isHead) return 1;
+    // A content-length body is sliced from the socket's chunks (#onData): the parser's body
+    // callback would copy every chunk. Pausing here tells #onData where the body starts.
+    const sliced = length > SLICE_MIN && !chunked && status !== 204 && status !== 304 && this.#ex === ex;
+    this.#parser![kOnBody] = sliced ? null : this.#onBody;
+    if (sliced) {
+      this.#bodyLeft = length;
+      return HPE_PAUSED;
+    }
+    return 0;
   };
 
   /** The upstream's `Keep-Alive: timeout=N` caps the idle timeout (it will close then anyway). */
