@@ -12,6 +12,7 @@ import { translate } from '../config/translate.js';
 import { formatDiagnostic } from './format.js';
 import { registerRun } from './run-command.js';
 import { serveManifests } from './serve-manifests.js';
+import { releaseStartupMemory } from './release-memory.js';
 import { registerCallCommand } from './call-command.js';
 import { registerLoadCommand } from './load-command.js';
 import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
@@ -214,6 +215,7 @@ async function serve(opts: ServeOptions & AdminCliOptions & { ir: string }): Pro
     return 1;
   }
   if (admin) process.stdout.write(`admin ${admin.hostPort}\n`);
+  releaseStartupMemory();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

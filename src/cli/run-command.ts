@@ -15,6 +15,7 @@ import { planDeployments } from '../runtime/plan.js';
 import { runtimeEndpoints, Supervisor } from '../runtime/supervisor.js';
 import { formatDiagnostic } from './format.js';
 import { addAdminOptions, startAdmin, type AdminCliOptions } from './admin-options.js';
+import { releaseStartupMemory } from './release-memory.js';
 import { configState } from './config-state.js';
 import { summary as reloadSummary } from './serve-manifests.js';
 import { parseWorkers, servingProxy } from './workers.js';
@@ -204,6 +205,7 @@ export async function startRun(
         .join(', ')})\n`,
     );
   if (admin) out(`admin API  http://${admin.hostPort}/\n`);
+  releaseStartupMemory();
   return { ok: true, running: { proxy, supervisor, reloader, config: () => proxy.config!, stop } };
 }
 

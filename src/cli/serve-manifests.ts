@@ -7,6 +7,7 @@ import { ManifestReloader, type ReloadResult } from '../config/reload.js';
 import type { Diagnostic } from '../ir/diagnostic.js';
 import { formatDiagnostic } from './format.js';
 import { startAdmin, type AdminCliOptions } from './admin-options.js';
+import { releaseStartupMemory } from './release-memory.js';
 import { parseWorkers, servingProxy } from './workers.js';
 import { configState } from './config-state.js';
 
@@ -111,6 +112,7 @@ export async function serveManifests(
     return shutdown(1);
   }
   if (admin) out.stdout(`admin ${admin.hostPort}\n`);
+  releaseStartupMemory();
   const watched = opts.filename.filter((f) => f !== '-');
   if (opts.watch && watched.length > 0) out.stdout(`watching ${watched.join(' ')} for changes\n`);
 

@@ -10,6 +10,7 @@ import { collectStats, resetProxyCounters } from '../dataplane/stats/proxy-stats
 import { serializeStats } from '../dataplane/stats/merge.js';
 import { parseLocality } from '../dataplane/upstream/locality.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './workers.js';
+import { releaseStartupMemory } from './release-memory.js';
 
 let setup: WorkerSetup | null = null;
 let proxy: Proxy | null = null;
@@ -37,6 +38,7 @@ async function handle(m: ToWorker, socket: net.Socket | undefined): Promise<void
             ...(where ? { placement: { locality: parseLocality(where), labels: {} } } : {}),
             acceptOnly: (name) => ports[name] ?? 0,
           });
+          releaseStartupMemory();
         } else await proxy.apply(m.config);
         send({ type: 'applied', id: m.id });
       } catch (e) {

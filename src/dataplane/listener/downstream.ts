@@ -86,6 +86,8 @@ export class H1Downstream implements Downstream {
   readonly socket: net.Socket;
   bytesSent = 0;
   #done: ((aborted: boolean) => void) | null = null;
+  #drain: (() => void) | null = null;
+  #drainArmed = false;
 
   constructor(
     req: http.IncomingMessage,
@@ -129,7 +131,16 @@ export class H1Downstream implements Downstream {
 
   write(chunk: Buffer): boolean {
     this.bytesSent += chunk.length;
-    return this.#res.write(chunk);
+    const ok = this.#res.write(chunk);
+    // The drain listener is added only when a write is refused (most responses never are).
+    if (!ok && this.#drain !== null && !this.#drainArmed) {
+      this.#drainArmed = true;
+      this.#res.once('drain', () => {
+        this.#drainArmed = false;
+        this.#drain?.();
+      });
+    }
+    return ok;
   }
 
   end(trailers: string[] | null): void {
@@ -149,7 +160,7 @@ export class H1Downstream implements Downstream {
   }
 
   onDrain(fn: () => void): void {
-    this.#res.on('drain', fn);
+    this.#drain = fn;
   }
 
   onDone(fn: (aborted: boolean) => void): void {
