@@ -1,5 +1,19 @@
 import { Host, type HostPoolSettings } from '../../src/dataplane/upstream/host.js';
-import { Limit, RetryResource } from '../../src/dataplane/upstream/resource-manager.js';
+import { Limit, RetryResource, type PoolStats } from '../../src/dataplane/upstream/resource-manager.js';
+
+/** Pool counters, all zero. */
+export function zeroPoolStats(): PoolStats {
+  return {
+    upstream_cx_overflow: 0,
+    upstream_rq_pending_overflow: 0,
+    upstream_rq_pending_total: 0,
+    upstream_rq_pending_active: 0,
+    upstream_cx_total: 0,
+    upstream_cx_active: 0,
+    upstream_cx_max_requests: 0,
+    upstream_cx_max_duration_reached: 0,
+  };
+}
 
 /** Pool settings for hosts that unit tests build without a cluster (pools are never opened). */
 export function testHostSettings(): HostPoolSettings {
@@ -14,16 +28,7 @@ export function testHostSettings(): HostPoolSettings {
       requests: new Limit(10),
       retries: new RetryResource(3, undefined, () => 0),
     },
-    stats: {
-      upstream_cx_overflow: 0,
-      upstream_rq_pending_overflow: 0,
-      upstream_rq_pending_total: 0,
-      upstream_rq_pending_active: 0,
-      upstream_cx_total: 0,
-      upstream_cx_active: 0,
-      upstream_cx_max_requests: 0,
-      upstream_cx_max_duration_reached: 0,
-    },
+    stats: zeroPoolStats(),
   };
 }
 

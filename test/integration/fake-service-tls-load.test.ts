@@ -1,37 +1,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import grpc from '@grpc/grpc-js';
 import { startEchoBackend } from '../../src/fake-service/index.js';
 import { httpRequest, startCaptured } from '../helpers/fake-service.js';
+import { selfSignedCert } from '../helpers/cert.js';
 
-// A throw-away self-signed certificate for localhost / 127.0.0.1, made for this run.
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-fake-tls-'));
-const certFile = path.join(dir, 'cert.pem');
-const keyFile = path.join(dir, 'key.pem');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '1',
-  ].concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']),
-  { stdio: 'ignore' },
-);
+const { dir, certFile, keyFile } = selfSignedCert('legate-fake-tls-');
 const ca = fs.readFileSync(certFile);
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

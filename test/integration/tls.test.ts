@@ -3,43 +3,16 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import http2 from 'node:http2';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { TLSSocket } from 'node:tls';
 import { Proxy } from '../../src/dataplane/proxy.js';
+import { selfSignedCert } from '../helpers/cert.js';
 import { config, cluster, route } from '../helpers/ir.js';
 import { h1Backend } from '../helpers/backends.js';
 import { CollectingLog } from '../helpers/access-log.js';
 
-// A throw-away self-signed certificate for localhost / 127.0.0.1, made for this run.
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-tls-'));
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    path.join(dir, 'key.pem'),
-    '-out',
-    path.join(dir, 'cert.pem'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ],
-  { stdio: 'ignore' },
-);
-const cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-const key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
-fs.rmSync(dir, { recursive: true, force: true });
+const tlsFiles = selfSignedCert('legate-tls-');
+const { cert, key } = tlsFiles;
+fs.rmSync(tlsFiles.dir, { recursive: true, force: true });
 
 const backend = await h1Backend((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });

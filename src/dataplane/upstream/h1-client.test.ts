@@ -4,14 +4,13 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { H1Pool, type H1PoolOptions } from './h1-pool.js';
-import { Limit, RetryResource, type ClusterResources, type PoolStats } from './resource-manager.js';
+import { Limit, RetryResource, type ClusterResources } from './resource-manager.js';
 import type { AttemptHandle, AttemptSink, UpstreamRequest } from './attempt-sink.js';
 import type { UpstreamResetError } from './reset-reason.js';
+import { selfSignedCert } from '../../../test/helpers/cert.js';
+import { zeroPoolStats } from '../../../test/helpers/hosts.js';
 
 // The HTTP/1.1 upstream client (h1-client.ts) through its pool, against real sockets on loopback:
 // node:http servers, and raw net servers that answer with exactly the bytes a case needs.
@@ -66,18 +65,7 @@ class Recorder implements AttemptSink {
   }
 }
 
-function stats(): PoolStats {
-  return {
-    upstream_cx_overflow: 0,
-    upstream_rq_pending_overflow: 0,
-    upstream_rq_pending_total: 0,
-    upstream_rq_pending_active: 0,
-    upstream_cx_total: 0,
-    upstream_cx_active: 0,
-    upstream_cx_max_requests: 0,
-    upstream_cx_max_duration_reached: 0,
-  };
-}
+const stats = zeroPoolStats;
 
 function resources(limits: { connections?: number; pending?: number; requests?: number } = {}): ClusterResources {
   return {
@@ -594,33 +582,10 @@ test('max connection duration: an old connection finishes its request, then clos
 });
 
 test('TLS upstreams', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-h1-client-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  const server = https.createServer(
-    { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) },
-    (req, res) => res.end(`secure ${req.socket.constructor.name} ${(req.socket as unknown as { alpnProtocol: string }).alpnProtocol}`),
+  const { dir, key, cert } = selfSignedCert('legate-h1-client-');
+  fs.rmSync(dir, { recursive: true, force: true });
+  const server = https.createServer({ key, cert }, (req, res) =>
+    res.end(`secure ${req.socket.constructor.name} ${(req.socket as unknown as { alpnProtocol: string }).alpnProtocol}`),
   );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   closers.push(async () => {
