@@ -16,7 +16,7 @@ import type { Env } from './config.js';
 import { ConnectionSplitter, h2cPreface } from './conn-split.js';
 import { canonicalHeaderKey, cleanMuxPath, compareBytes, goStatusText, parseGoDuration, parseGoQuery, unescapePath } from './go-format.js';
 import { indentGoJson, marshalGo, type GoValue } from './go-json.js';
-import { GrpcServer, GrpcStatusError, type GrpcCall, type GrpcService } from './grpc-server.js';
+import { GrpcServer, type GrpcCall, type GrpcService } from './grpc-server.js';
 import { GRPCECHO_FILES, messageType } from './protos.js';
 import { ProtoRegistry, reflectionServices } from './reflection.js';
 import { GoPanic } from './response.js';
@@ -558,15 +558,9 @@ async function startGrpcEcho(
       methods: {
         Echo: { kind: 'unary', handle: doEcho('Echo') },
         EchoTwo: { kind: 'unary', handle: doEcho('EchoTwo') },
-        EchoThree: {
-          kind: 'unary',
-          // echo-basic leaves EchoThree to grpc-go's generated default, which answers UNIMPLEMENTED
-          // with this text; the conformance cases check that status.
-          handle: async () => {
-            throw new GrpcStatusError(12, 'method EchoThree not implemented');
-          },
-        },
       },
+      // echo-basic embeds grpc-go's generated default for EchoThree; the conformance cases expect UNIMPLEMENTED.
+      declaredOnly: ['EchoThree'],
     };
   };
   const registry = new ProtoRegistry(GRPCECHO_FILES);

@@ -39,7 +39,16 @@ export type BidiMethod = {
   /** Reads requests from `messages`, answers with `send`; resolves when done (status OK), throws GrpcStatusError otherwise. */
   handle(messages: AsyncIterable<Buffer>, send: (message: Buffer) => void, call: GrpcCall): Promise<void>;
 };
-export type GrpcService = { name: string; methods: Record<string, UnaryMethod | BidiMethod> };
+export type GrpcService = {
+  name: string;
+  methods: Record<string, UnaryMethod | BidiMethod>;
+  /**
+   * Methods the service's proto declares but the server leaves to grpc-go's generated
+   * `Unimplemented<Service>Server`: registered, so not "unknown", and answered UNIMPLEMENTED with
+   * that embedding's text.
+   */
+  declaredOnly?: readonly string[];
+};
 
 export const MAX_RECEIVE_MESSAGE_SIZE = 4 * 1024 * 1024;
 
@@ -188,7 +197,12 @@ export class GrpcServer {
     const service = this.#services.get(call.service);
     const method = service?.methods[call.method];
     if (!method) {
-      const text = service ? `unknown method ${call.method} for service ${call.service}` : `unknown service ${call.service}`;
+      const declared = service?.declaredOnly?.includes(call.method) === true;
+      const text = declared
+        ? `method ${call.method} not implemented`
+        : service
+          ? `unknown method ${call.method} for service ${call.service}`
+          : `unknown service ${call.service}`;
       return finishWithStatus(stream, new GrpcStatusError(12, text));
     }
     const encoding = String(headers['grpc-encoding'] ?? '');
